@@ -1,0 +1,30 @@
+# geo_platform — the two quick-start commands are `make run` and `make test`.
+SHELL := /bin/bash
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PY := .venv/bin/python
+# DATABASE_URL from the environment wins; otherwise the local one setup.sh created.
+DBURL = $${DATABASE_URL:-$$(cat var/database_url)}
+
+.PHONY: setup run test bench demo clean-venv
+
+setup:
+	./scripts/setup.sh
+
+demo: setup
+	DATABASE_URL=$(DBURL) $(PY) manage.py load_demo
+
+run: demo
+	@DATABASE_URL=$(DBURL) $(PY) manage.py ensure_admin
+	@echo ""
+	@echo "  geo_platform:  http://$(HOST):$(PORT)/"
+	@echo "  admin:         http://$(HOST):$(PORT)/admin/   (login: admin / admin — change it)"
+	@echo "  API:           http://$(HOST):$(PORT)/api/   docs: http://$(HOST):$(PORT)/api/docs/"
+	@echo ""
+	DATABASE_URL=$(DBURL) $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: setup
+	DATABASE_URL=$(DBURL) $(PY) -m pytest -q
+
+bench: demo
+	DATABASE_URL=$(DBURL) $(PY) -m tests.bench.run

@@ -1,0 +1,109 @@
+"""Codes of SPEC §3, with labels in Bahasa Indonesia. Defined once; models,
+serializers, importers and pages read them from here."""
+
+AREA_LEVELS = [
+    ("provinsi", "Provinsi"),
+    ("kabupaten_kota", "Kabupaten/Kota"),
+    ("kecamatan", "Kecamatan"),
+    ("kelurahan", "Kelurahan/Desa"),
+]
+AREA_LEVEL_RANK = {code: i for i, (code, _) in enumerate(AREA_LEVELS)}
+
+ROAD_CLASSES = [
+    ("arterial", "Arteri"),
+    ("collector", "Kolektor"),
+    ("local", "Lokal"),
+    ("neighbourhood", "Lingkungan"),
+    ("path", "Gang/Jalan setapak"),
+]
+ROAD_AUTHORITIES = [
+    ("national", "Jalan Nasional"),
+    ("province", "Jalan Provinsi"),
+    ("city", "Jalan Kota/Kabupaten"),
+    ("village", "Jalan Desa"),
+    ("unknown", "Tidak diketahui"),
+]
+ROAD_CONDITIONS = [
+    ("good", "Baik"),
+    ("fair", "Sedang"),
+    ("light_damage", "Rusak ringan"),
+    ("heavy_damage", "Rusak berat"),
+    ("unknown", "Tidak diketahui"),
+]
+ROAD_SURFACES = [
+    ("asphalt", "Aspal"),
+    ("concrete", "Beton"),
+    ("paving", "Paving block"),
+    ("gravel", "Kerikil/Makadam"),
+    ("earth", "Tanah"),
+    ("unknown", "Tidak diketahui"),
+]
+PJU_STATUSES = [
+    ("working", "Menyala"),
+    ("off", "Mati"),
+    ("damaged", "Rusak"),
+    ("unknown", "Tidak diketahui"),
+]
+LAMP_TYPES = [
+    ("led", "LED"),
+    ("hps", "SON/SON-T (natrium)"),
+    ("mercury", "Merkuri (HPL-N/MBF)"),
+    ("fluorescent", "TL/CFL"),
+    ("other", "Lainnya"),
+    ("unknown", "Tidak diketahui"),
+]
+OWNERSHIPS = [
+    ("city", "Pemerintah kota/kabupaten"),
+    ("village", "Desa/kelurahan"),
+    ("private", "Swasta"),
+    ("unknown", "Tidak diketahui"),
+]
+# Where a condition or status value came from: field edits survive re-imports.
+VALUE_ORIGINS = [
+    ("import", "Impor"),
+    ("field", "Lapangan"),
+    ("simulated", "Simulasi"),
+]
+
+# SPEC §5 default lighting rule: pole height H (m), spacing factor k, default
+# carriageway width W (m). Maximum spacing S = k·H.
+LIGHTING_RULE = {
+    "arterial": {"H": 10.0, "k": 3.5, "W": 14.0},
+    "collector": {"H": 9.0, "k": 4.0, "W": 9.0},
+    "local": {"H": 7.0, "k": 5.0, "W": 6.0},
+    "neighbourhood": {"H": 6.0, "k": 6.0, "W": 4.0},
+    "path": {"H": 5.0, "k": 6.0, "W": 2.0},
+}
+LANE_WIDTH_M = 3.0
+
+# SPEC §3: OSM highway=* → road_class. Values not listed are skipped.
+OSM_HIGHWAY_CLASS = {
+    **dict.fromkeys(["motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link"], "arterial"),
+    **dict.fromkeys(["secondary", "secondary_link", "tertiary", "tertiary_link"], "collector"),
+    **dict.fromkeys(["unclassified", "residential", "road"], "local"),
+    **dict.fromkeys(["living_street", "service", "track"], "neighbourhood"),
+    **dict.fromkeys(
+        ["footway", "path", "pedestrian", "cycleway", "steps", "bridleway", "trail", "corridor"], "path"
+    ),
+}
+OSM_SURFACE = {
+    "asphalt": "asphalt",
+    **dict.fromkeys(["paving_stones", "sett", "cobblestone", "unhewn_cobblestone"], "paving"),
+    **dict.fromkeys(["gravel", "fine_gravel", "compacted", "pebblestone", "unpaved"], "gravel"),
+    **dict.fromkeys(["dirt", "earth", "ground", "grass", "mud", "sand"], "earth"),
+}
+
+
+def osm_surface(value: str | None) -> str:
+    if not value:
+        return "unknown"
+    if value.startswith("concrete"):
+        return "concrete"
+    return OSM_SURFACE.get(value, "unknown")
+
+
+def default_width_m(road_class: str, lanes: int | None = None) -> float:
+    """SPEC §5: `lanes` × 3.0 m where known, else the class default W."""
+    if lanes:
+        return lanes * LANE_WIDTH_M
+    return LIGHTING_RULE.get(road_class, LIGHTING_RULE["local"])["W"]

@@ -1,0 +1,21 @@
+"""One error shape for the API (SPEC §4): {"detail": "...", "errors": {...}}."""
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc, context):
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(data, dict) and "detail" in data:
+        detail = str(data["detail"])
+        errors = {k: v for k, v in data.items() if k != "detail"}
+    elif isinstance(data, dict):
+        first = next(iter(data.items()), ("error", ""))
+        msg = first[1][0] if isinstance(first[1], list) and first[1] else first[1]
+        detail = f"{first[0]}: {msg}"
+        errors = data
+    else:
+        detail, errors = "; ".join(str(d) for d in data), {"non_field_errors": data}
+    response.data = {"detail": detail, "errors": errors}
+    return response

@@ -1,0 +1,115 @@
+"""Assets of the city, stored in WGS 84 (STORAGE_SRID) with GiST indexes.
+
+Metres are computed by PostGIS on the spheroid (geography) when rows are
+written (`length_m`, `area_m2`), so they are right for any city."""
+
+from django.contrib.gis.db import models
+
+from geo_platform import codes
+from geo_platform.srid import STORAGE_SRID
+
+
+class Area(models.Model):
+    level = models.CharField(max_length=20, choices=codes.AREA_LEVELS, db_index=True)
+    code = models.CharField("kode Kemendagri", max_length=40, unique=True)
+    name = models.CharField("nama", max_length=200)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    area_m2 = models.FloatField(null=True, blank=True, editable=False)
+    source = models.CharField(max_length=100, default="manual")
+    source_id = models.CharField(max_length=200, blank=True, default="")
+    version = models.PositiveIntegerField(default=1)
+    geom = models.MultiPolygonField(srid=STORAGE_SRID)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "wilayah administrasi"
+        verbose_name_plural = "wilayah administrasi"
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.get_level_display()} {self.name} ({self.code})"
+
+
+class Asset(models.Model):
+    """Fields every mapped asset shares: provenance, versioning, soft delete, areas."""
+
+    source = models.CharField(max_length=100, default="manual", db_index=True)
+    source_id = models.CharField(max_length=200, blank=True, default="")
+    client_id = models.UUIDField(null=True, blank=True, unique=True, default=None)
+    version = models.PositiveIntegerField(default=1)
+    kecamatan = models.ForeignKey(Area, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    kelurahan = models.ForeignKey(Area, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        abstract = True
+
+
+class RoadSegment(Asset):
+    name = models.CharField("nama", max_length=300, blank=True, default="")
+    section_code = models.CharField("nomor ruas", max_length=60, blank=True, default="")
+    road_class = models.CharField("kelas", max_length=20, choices=codes.ROAD_CLASSES, db_index=True)
+    authority = models.CharField("status jalan", max_length=20, choices=codes.ROAD_AUTHORITIES, default="unknown")
+    surface = models.CharField("perkerasan", max_length=20, choices=codes.ROAD_SURFACES, default="unknown")
+    width_m = models.FloatField("lebar (m)", null=True, blank=True)
+    lanes = models.PositiveSmallIntegerField("lajur", null=True, blank=True)
+    condition = models.CharField("kondisi", max_length=20, choices=codes.ROAD_CONDITIONS, default="unknown", db_index=True)
+    condition_origin = models.CharField(max_length=20, choices=codes.VALUE_ORIGINS, default="import")
+    sdi = models.FloatField(null=True, blank=True)
+    iri = models.FloatField(null=True, blank=True)
+    surveyed_on = models.DateField("tanggal survei", null=True, blank=True)
+    approximate = models.BooleanField(default=False, help_text="Garis lurus dari titik awal–akhir")
+    length_m = models.FloatField(null=True, blank=True, editable=False)
+    geom = models.LineStringField(srid=STORAGE_SRID)
+
+    class Meta:
+        verbose_name = "ruas jalan"
+        verbose_name_plural = "ruas jalan"
+        constraints = [models.UniqueConstraint(fields=["source", "source_id"], name="road_source_uniq")]
+
+    def __str__(self):
+        return self.name or f"Jalan #{self.pk}"
+
+
+class Panel(Asset):
+    code = models.CharField("kode panel", max_length=100, blank=True, default="")
+    pln_customer_id = models.CharField("ID pelanggan PLN", max_length=60, blank=True, default="")
+    meter = models.CharField("meteran", max_length=60, blank=True, default="")
+    geom = models.PointField(srid=STORAGE_SRID)
+
+    class Meta:
+        verbose_name = "panel PJU"
+        verbose_name_plural = "panel PJU"
+        constraints = [models.UniqueConstraint(fields=["source", "source_id"], name="panel_source_uniq")]
+
+    def __str__(self):
+        return self.code or f"Panel #{self.pk}"
+
+
+class StreetLight(Asset):
+    code = models.CharField("kode PJU", max_length=100, blank=True, default="", db_index=True)
+    status = models.CharField(max_length=20, choices=codes.PJU_STATUSES, default="unknown", db_index=True)
+    status_origin = models.CharField(max_length=20, choices=codes.VALUE_ORIGINS, default="import")
+    lamp_type = models.CharField("jenis lampu", max_length=20, choices=codes.LAMP_TYPES, default="unknown")
+    wattage_w = models.FloatField("daya (W)", null=True, blank=True)
+    pole_height_m = models.FloatField("tinggi tiang (m)", null=True, blank=True)
+    ownership = models.CharField("kepemilikan", max_length=20, choices=codes.OWNERSHIPS, default="unknown")
+    legal = models.BooleanField(null=True, blank=True, help_text="False = sambungan ilegal (tanpa meter)")
+    power_source = models.CharField("sumber listrik", max_length=60, blank=True, default="")
+    pln_customer_id = models.CharField("ID pelanggan PLN", max_length=60, blank=True, default="")
+    panel = models.ForeignKey(Panel, null=True, blank=True, on_delete=models.SET_NULL, related_name="lights")
+    installed_on = models.DateField("tanggal pasang", null=True, blank=True)
+    geom = models.PointField(srid=STORAGE_SRID)
+
+    class Meta:
+        verbose_name = "PJU (Penerangan Jalan Umum)"
+        verbose_name_plural = "PJU (Penerangan Jalan Umum)"
+        constraints = [models.UniqueConstraint(fields=["source", "source_id"], name="pju_source_uniq")]
+
+    def __str__(self):
+        return self.code or f"PJU #{self.pk}"
+
+

@@ -1,0 +1,26 @@
+"""Shared fixtures. Tests run against real PostGIS (pytest-django creates
+test_<name> with the postgis extension); a missing database fails."""
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+SHARED = Path(settings.SHARED_DATA_DIR)
+OUTPUT_DIR = Path(__file__).resolve().parent.parent / "test-output"
+
+
+def shared_file(relative: str) -> Path:
+    """A file from ../shared/data (GEO_PLATFORM_SHARED_DATA). The openly licensed
+    files also live in data/demo; the unlicensed Indonesian tables only there."""
+    path = SHARED / relative
+    if not SHARED.exists():
+        pytest.skip(f"shared data folder {SHARED} is absent (set GEO_PLATFORM_SHARED_DATA)")
+    assert path.exists(), f"missing shared data file {path}"
+    return path
+
+
+@pytest.fixture
+def output_dir():
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    return OUTPUT_DIR
