@@ -68,7 +68,7 @@ class RoadSegment(Asset):
     class Meta:
         verbose_name = "ruas jalan"
         verbose_name_plural = "ruas jalan"
-        constraints = [models.UniqueConstraint(fields=["source", "source_id"], name="road_source_uniq")]
+        constraints = [models.UniqueConstraint(fields=["source", "source_id"], condition=~models.Q(source_id=""), name="road_source_uniq")]
 
     def __str__(self):
         return self.name or f"Jalan #{self.pk}"
@@ -83,7 +83,7 @@ class Panel(Asset):
     class Meta:
         verbose_name = "panel PJU"
         verbose_name_plural = "panel PJU"
-        constraints = [models.UniqueConstraint(fields=["source", "source_id"], name="panel_source_uniq")]
+        constraints = [models.UniqueConstraint(fields=["source", "source_id"], condition=~models.Q(source_id=""), name="panel_source_uniq")]
 
     def __str__(self):
         return self.code or f"Panel #{self.pk}"
@@ -107,9 +107,61 @@ class StreetLight(Asset):
     class Meta:
         verbose_name = "PJU (Penerangan Jalan Umum)"
         verbose_name_plural = "PJU (Penerangan Jalan Umum)"
-        constraints = [models.UniqueConstraint(fields=["source", "source_id"], name="pju_source_uniq")]
+        constraints = [models.UniqueConstraint(fields=["source", "source_id"], condition=~models.Q(source_id=""), name="pju_source_uniq")]
 
     def __str__(self):
         return self.code or f"PJU #{self.pk}"
 
 
+
+
+# --- API support (issue 3): tiles on a stored Web Mercator copy, photos, audit, revisions ---
+
+
+class Photo(models.Model):
+    """A photo of an asset taken in the field (POST /api/{layer}/{id}/photos/)."""
+
+    layer = models.CharField(max_length=20, db_index=True)  # API slug: pju, roads, areas, panels
+    object_id = models.BigIntegerField(db_index=True)
+    image = models.FileField(upload_to="photos/%Y/%m/")
+    caption = models.CharField(max_length=300, blank=True, default="")
+    taken_at = models.DateTimeField(null=True, blank=True)
+    geom = models.PointField(srid=STORAGE_SRID, null=True, blank=True)
+    accuracy_m = models.FloatField(null=True, blank=True)
+    uploaded_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "foto"
+        verbose_name_plural = "foto"
+        ordering = ["created_at", "id"]
+
+
+class AuditLog(models.Model):
+    """Who changed what through the API; soft deletes and restores included."""
+
+    ACTIONS = [("create", "Dibuat"), ("update", "Diubah"), ("delete", "Dihapus"), ("restore", "Dipulihkan"), ("photo", "Foto")]
+    layer = models.CharField(max_length=20, db_index=True)
+    object_id = models.BigIntegerField(db_index=True)
+    action = models.CharField(max_length=10, choices=ACTIONS)
+    user = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "log audit"
+        verbose_name_plural = "log audit"
+        ordering = ["-at", "-id"]
+
+
+class LayerRevision(models.Model):
+    """One counter per table, bumped by a PostgreSQL statement trigger on every
+    INSERT/UPDATE/DELETE/TRUNCATE (API, importers, admin or raw SQL alike):
+    tile caches and ETags key on it, so an edit shows in the next request."""
+
+    table = models.CharField(max_length=63, primary_key=True)
+    revision = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "revisi layer"
+        verbose_name_plural = "revisi layer"
