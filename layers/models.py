@@ -4,9 +4,21 @@ Metres are computed by PostGIS on the spheroid (geography) when rows are
 written (`length_m`, `area_m2`), so they are right for any city."""
 
 from django.contrib.gis.db import models
+from django.contrib.gis.db.models.functions import Transform
 
 from geo_platform import codes
-from geo_platform.srid import STORAGE_SRID
+from geo_platform.srid import STORAGE_SRID, WEB_MERCATOR_SRID
+
+
+def mercator_copy(geom_field):
+    """A stored Web Mercator copy of `geom`, kept by PostgreSQL (generated
+    column), so vector tiles need no per-request ST_Transform."""
+    return models.GeneratedField(
+        expression=Transform("geom", WEB_MERCATOR_SRID),
+        output_field=geom_field(srid=WEB_MERCATOR_SRID),
+        db_persist=True,
+        editable=False,
+    )
 
 
 class Area(models.Model):
@@ -19,6 +31,7 @@ class Area(models.Model):
     source_id = models.CharField(max_length=200, blank=True, default="")
     version = models.PositiveIntegerField(default=1)
     geom = models.MultiPolygonField(srid=STORAGE_SRID)
+    geom_3857 = mercator_copy(models.MultiPolygonField)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -64,6 +77,7 @@ class RoadSegment(Asset):
     approximate = models.BooleanField(default=False, help_text="Garis lurus dari titik awal–akhir")
     length_m = models.FloatField(null=True, blank=True, editable=False)
     geom = models.LineStringField(srid=STORAGE_SRID)
+    geom_3857 = mercator_copy(models.LineStringField)
 
     class Meta:
         verbose_name = "ruas jalan"
@@ -79,6 +93,7 @@ class Panel(Asset):
     pln_customer_id = models.CharField("ID pelanggan PLN", max_length=60, blank=True, default="")
     meter = models.CharField("meteran", max_length=60, blank=True, default="")
     geom = models.PointField(srid=STORAGE_SRID)
+    geom_3857 = mercator_copy(models.PointField)
 
     class Meta:
         verbose_name = "panel PJU"
@@ -103,6 +118,7 @@ class StreetLight(Asset):
     panel = models.ForeignKey(Panel, null=True, blank=True, on_delete=models.SET_NULL, related_name="lights")
     installed_on = models.DateField("tanggal pasang", null=True, blank=True)
     geom = models.PointField(srid=STORAGE_SRID)
+    geom_3857 = mercator_copy(models.PointField)
 
     class Meta:
         verbose_name = "PJU (Penerangan Jalan Umum)"
