@@ -1,0 +1,197 @@
+"""Readers turn a vector file into raw rows: (source_id, shapely geometry in
+WGS 84 or None, attributes, problem). GeoPackage, Shapefile (also zipped),
+GeoJSON, KML, FlatGeobuf go through GDAL (pyogrio); CSV/XLSX through pandas
+with lon/lat (or start/end) columns; OpenStreetMap .osm.pbf through pyosmium."""
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from geo_platform import codes
+from geo_platform.srid import STORAGE_SRID
+from layers.importers.mapping import RowError, blank, resolve_columns
+
+TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xls"}
+VECTOR_SUFFIXES = {".gpkg", ".shp", ".zip", ".geojson", ".json", ".kml", ".fgb", ".gml"}
+
+
+@dataclass
+class RawRow:
+    source_id: str
+    geom: object | None  # shapely geometry in STORAGE_SRID
+    attrs: dict = field(default_factory=dict)
+    problem: str | None = None  # set when the row cannot be used
+    approximate: bool = False
+    skip: str | None = None  # set when the row is deliberately not imported
+
+
+class FileError(ValueError):
+    """The file as a whole cannot be read (format, CRS, layer)."""
+
+
+def detect_kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".osm.pbf") or name.endswith(".pbf"):
+        return "osm"
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        return "table"
+    if path.suffix.lower() in VECTOR_SUFFIXES:
+        return "vector"
+    tif = {".tif", ".tiff", ".jp2", ".png", ".jpg", ".ecw", ".img", ".vrt"}
+    if path.suffix.lower() in tif:
+        raise FileError(f"{path.name} is a raster: use `manage.py import_imagery` for imagery")
+    raise FileError(f"unsupported file type '{path.suffix}' (GeoPackage, Shapefile/.zip, GeoJSON, KML, CSV, XLSX or .osm.pbf)")
+
+
+def read_rows(path: Path, layer: str, mapping: dict, id_field: str | None) -> tuple[int, Iterator[RawRow]]:
+    """(feature count, row iterator)."""
+    kind = detect_kind(path)
+    if kind == "osm":
+        return read_osm(path, layer)
+    if kind == "table":
+        return read_table(path, layer, mapping, id_field)
+    return read_vector(path, layer, id_field)
+
+
+def _to_storage_crs(gdf, path: Path):
+    crs = gdf.crs
+    if crs is None:
+        # GeoJSON is WGS 84 by definition (RFC 7946); other files must declare their CRS
+        # or hold lon/lat — out-of-range coordinates are then rejected row by row.
+        return gdf.set_crs(STORAGE_SRID, allow_override=True)
+    if CRS.from_user_input(crs).to_epsg() == STORAGE_SRID:
+        return gdf
+    try:
+        return gdf.to_crs(STORAGE_SRID)
+    except Exception as exc:  # pyproj raises several types for unusable CRSs
+        raise FileError(f"cannot reproject from the file's CRS {crs}: {exc}") from exc
+
+
+def read_vector(path: Path, layer: str, id_field: str | None):
+    try:
+        layers = pyogrio.list_layers(path)
+        gdf = pyogrio.read_dataframe(path, layer=layers[0][0] if len(layers) else None, fid_as_index=True)
+    except Exception as exc:  # pyogrio.errors.DataSourceError and friends
+        raise FileError(f"cannot read {path.name} as a vector file: {exc}") from exc
+    if id_field and id_field not in gdf.columns:
+        raise FileError(f"--id-field '{id_field}' is not a column of {path.name} (columns: {', '.join(map(str, gdf.columns))})")
+    gdf = _to_storage_crs(gdf, path)
+    columns = [c for c in gdf.columns if c != gdf.geometry.name]
+    records = gdf[columns].to_dict("records")
+    geoms = gdf.geometry.values
+    fids = gdf.index.to_numpy()
+
+    def rows():
+        for i, (fid, geom, attrs) in enumerate(zip(fids, geoms, records)):
+            sid = attrs.get(id_field) if id_field else fid
+            sid = str(i + 1) if blank(sid) else _id_text(sid)
+            yield RawRow(sid, geom, attrs)
+
+    return len(gdf), rows()
+
+
+def _id_text(value) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def read_table(path: Path, layer: str, mapping: dict, id_field: str | None):
+    try:
+        if path.suffix.lower() in {".xlsx", ".xls"}:
+            df = pd.read_excel(path, dtype=object)
+        else:
+            df = None
+            for enc in ("utf-8-sig", "cp1252", "latin-1"):
+                try:
+                    df = pd.read_csv(path, sep=None, engine="python", dtype=object, encoding=enc)
+                    break
+                except UnicodeDecodeError:
+                    continue
+    except Exception as exc:
+        raise FileError(f"cannot read {path.name} as a table: {exc}") from exc
+    if df is None:
+        raise FileError(f"cannot decode {path.name} (tried UTF-8, CP-1252, Latin-1)")
+    if id_field and id_field not in df.columns:
+        raise FileError(f"--id-field '{id_field}' is not a column of {path.name}")
+    cols = resolve_columns(mapping, df.columns)
+    has_point = "lon" in cols and "lat" in cols
+    has_line = all(k in cols for k in ("lon_start", "lat_start", "lon_end", "lat_end"))
+    records = df.to_dict("records")
+
+    def num(rec, key):
+        value = rec.get(cols[key])
+        if blank(value):
+            return None
+        try:
+            return float(str(value).strip().replace(",", "."))
+        except ValueError:
+            raise RowError(f"{cols[key]} is not a coordinate", value)
+
+    def rows():
+        for i, rec in enumerate(records):
+            sid = rec.get(id_field) if id_field else None
+            sid = str(i + 1) if blank(sid) else _id_text(sid)
+            try:
+                if layer == "roads" and has_line:
+                    a = (num(rec, "lon_start"), num(rec, "lat_start"))
+                    b = (num(rec, "lon_end"), num(rec, "lat_end"))
+                    if None in a and None in b:
+                        raise RowError("no coordinates (start and end point missing)")
+                    if None in a or None in b:
+                        raise RowError("only one end point: a road needs a start and an end")
+                    yield RawRow(sid, shapely.LineString([a, b]), rec, approximate=True)
+                elif has_point and layer != "roads":
+                    x, y = num(rec, "lon"), num(rec, "lat")
+                    if x is None or y is None:
+                        raise RowError("no coordinates (longitude/latitude empty)")
+                    yield RawRow(sid, shapely.Point(x, y), rec)
+                else:
+                    need = "start/end longitude and latitude columns" if layer == "roads" else "longitude/latitude columns"
+                    raise RowError(f"no coordinates: the table has no {need}")
+            except RowError as exc:
+                yield RawRow(sid, None, rec, problem=exc.reason)
+
+    return len(df), rows()
+
+
+def read_osm(path: Path, layer: str):
+    """OSM ways/nodes mapped as SPEC §3. Ways of a clipped extract keep the
+    nodes present in the file when at least two remain."""
+    import osmium
+
+    if layer not in {"roads", "pju"}:
+        raise FileError(f"an .osm.pbf file holds roads or PJU, not {layer}")
+    try:
+        fp = osmium.FileProcessor(str(path))
+        if layer == "roads":
+            fp = fp.with_locations().with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+        else:
+            fp = fp.with_filter(osmium.filter.EntityFilter(osmium.osm.NODE))
+        fp = fp.with_filter(osmium.filter.KeyFilter("highway"))
+        out = []
+        for obj in fp:
+            tags = dict(obj.tags)
+            sid = str(obj.id)
+            if layer == "pju":
+                if tags.get("highway") != "street_lamp":
+                    continue
+                out.append(RawRow(sid, shapely.Point(obj.location.lon, obj.location.lat), tags))
+                continue
+            highway = tags.get("highway")
+            if highway not in codes.OSM_HIGHWAY_CLASS:
+                out.append(RawRow(sid, None, tags, skip=f"highway={highway} is not a mapped road class"))
+                continue
+            coords = [(n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
+            if len(coords) < 2:
+                out.append(RawRow(sid, None, tags, problem="fewer than two of the way's nodes are in the file"))
+                continue
+            out.append(RawRow(sid, shapely.LineString(coords), tags))
+    except RuntimeError as exc:
+        raise FileError(f"cannot read {path.name} as OpenStreetMap PBF: {exc}") from exc
+    return len(out), iter(out)
