@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class LayersConfig(AppConfig):
     name = "layers"
     verbose_name = "Lapisan aset (PJU, jalan, wilayah)"
+
+    def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from layers.permissions import ensure_groups
+
+        post_migrate.connect(ensure_groups, sender=self, dispatch_uid="layers_ensure_groups")
