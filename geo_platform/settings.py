@@ -101,6 +101,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # GDAL 3.6 (Debian 12) cannot restrict file access in SRS strings; we never pass user SRS text to GDAL.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
+# "tiles": vector tiles keyed by layer revision (layers/tiles.py); per process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "tiles": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "tiles",
+        "TIMEOUT": None,
+        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("TILE_CACHE_ENTRIES", 20000))},
+    },
+}
+
 PUBLIC_READ = env_bool("PUBLIC_READ", True)
 BASEMAP_URL = os.environ.get("BASEMAP_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 SHARED_DATA_DIR = Path(os.environ.get("GEO_PLATFORM_SHARED_DATA", BASE_DIR.parent / "shared" / "data"))
