@@ -1,0 +1,18 @@
+from django.contrib import admin
+
+from geo_platform.widgets import LocalGISModelAdmin
+from imagery.models import Imagery
+
+
+@admin.register(Imagery)
+class ImageryAdmin(LocalGISModelAdmin):
+    list_display = ("id", "name", "kind", "captured_on", "gsd_m", "source_crs", "width", "height", "bands", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("name", "original_filename", "checksum")
+    readonly_fields = (
+        "source_crs", "source_epsg", "gsd_m", "width", "height", "bands", "dtype", "nodata", "statistics",
+        "checksum", "file", "size_bytes", "source_size_bytes", "original_filename", "created_by", "created_at", "updated_at",
+    )
+
+    def has_add_permission(self, request):
+        return False  # files come in through `manage.py import_imagery` or POST /api/imagery/
