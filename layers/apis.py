@@ -1,0 +1,245 @@
+"""Thin HTTP views of the map layers (SPEC §4). One set of views serves every
+layer of `selectors.LAYERS`; reads call selectors (PostGIS builds the
+GeoJSON text), writes call services; drf-gis serializers validate input."""
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from layers import exports, selectors, services
+from layers.filters import filter_layer, parse_paging
+from layers.permissions import METHOD_ACTION, LayerPermission
+from layers.serializers import PhotoInputSerializer, write_serializer_for
+
+GEOJSON = "application/geo+json"
+
+
+class GeoJSONRenderer(JSONRenderer):
+    media_type = GEOJSON
+    format = "geojson"
+
+
+class GeoJSONParser(JSONParser):
+    media_type = GEOJSON
+
+
+def _export_renderer(fmt: str, media: str):
+    return type(f"{fmt.upper()}Renderer", (JSONRenderer,), {"media_type": media, "format": fmt})
+
+
+def geojson_response(text: str, status_code: int = 200) -> HttpResponse:
+    return HttpResponse(text, content_type=GEOJSON, status=status_code)
+
+
+def page_url(request, offset: int, limit: int) -> str:
+    query = request.GET.copy()
+    query["offset"], query["limit"] = str(offset), str(limit)
+    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
+
+LAYER_PARAM = OpenApiParameter("layer", str, OpenApiParameter.PATH, enum=list(selectors.LAYERS), description="pju, roads, areas or panels")
+ID_PARAM = OpenApiParameter("pk", int, OpenApiParameter.PATH, description="feature id")
+LIST_PARAMETERS = [
+    LAYER_PARAM,
+    OpenApiParameter("bbox", str, description="minlon,minlat,maxlon,maxlat (WGS 84): features intersecting it"),
+    OpenApiParameter("area", str, description="area code (Kemendagri): assets of that kecamatan/kelurahan, or inside a larger area"),
+    OpenApiParameter("status", str, description="PJU status, comma-separated: working, off, damaged, unknown"),
+    OpenApiParameter("road_class", str, description="roads: arterial, collector, local, neighbourhood, path"),
+    OpenApiParameter("condition", str, description="roads: good, fair, light_damage, heavy_damage, unknown"),
+    OpenApiParameter("source", str, description="import source name"),
+    OpenApiParameter("limit", int, description="page size, default 1,000, max 10,000"),
+    OpenApiParameter("offset", int, description="first feature of the page"),
+    OpenApiParameter("format", str, enum=["geojson", "csv", "gpkg", "kml"], description="export format"),
+]
+FEATURE_SCHEMA = {"type": "object", "description": "GeoJSON Feature (RFC 7946)"}
+COLLECTION_SCHEMA = {"type": "object", "description": "GeoJSON FeatureCollection with count and next"}
+ERROR_SCHEMA = {"type": "object", "properties": {"detail": {"type": "string"}, "errors": {"type": "object"}}}
+
+
+class LayerView(APIView):
+    """Base: the layer comes from the URL (kwargs `layer`)."""
+
+    permission_classes = [LayerPermission]
+    parser_classes = [JSONParser, GeoJSONParser]
+
+    def initial(self, request, *args, **kwargs):
+        self.spec = selectors.layer_get(kwargs.get("layer", ""))
+        if self.spec is None:
+            raise NotFound(f"unknown layer {kwargs.get('layer')!r}; layers: {', '.join(selectors.LAYERS)}")
+        super().initial(request, *args, **kwargs)
+
+    def required_permission(self, request) -> str:
+        return f"layers.{METHOD_ACTION[request.method]}_{self.spec.model._meta.model_name}"
+
+    def handle_exception(self, exc):
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = "application/json"
+        if isinstance(exc, services.Conflict):
+            return Response({"detail": exc.detail, "errors": {"version": [exc.detail]}, "current": exc.current}, status=409)
+        if isinstance(exc, ObjectDoesNotExist):
+            exc = NotFound(f"no {self.spec.slug} feature with this id")
+        return super().handle_exception(exc)
+
+    def get_feature_or_404(self, pk: int, *, include_deleted: bool = False) -> str:
+        text = selectors.feature_text(self.spec, pk, include_deleted=include_deleted)
+        if text is None:
+            raise NotFound(f"no {self.spec.slug} feature with id {pk}")
+        return text
+
+    def validated(self, data, *, partial: bool) -> dict:
+        serializer = write_serializer_for(self.spec)(data=data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+
+class LayerListView(LayerView):
+    renderer_classes = [
+        GeoJSONRenderer, JSONRenderer,
+        _export_renderer("csv", "text/csv"),
+        _export_renderer("gpkg", "application/geopackage+sqlite3"),
+        _export_renderer("kml", "application/vnd.google-earth.kml+xml"),
+    ]
+
+    @extend_schema(
+        parameters=LIST_PARAMETERS,
+        responses={200: OpenApiResponse(COLLECTION_SCHEMA), 400: OpenApiResponse(ERROR_SCHEMA)},
+        summary="Features of the layer as a GeoJSON FeatureCollection (built by PostGIS)", operation_id="layer_list",
+    )
+    def get(self, request, layer):
+        qs = filter_layer(self.spec, selectors.layer_queryset(self.spec), request.query_params)
+        fmt = request.accepted_renderer.format
+        if fmt in exports.FORMATS:
+            limit, offset = parse_paging(request.query_params, default_limit=exports.MAX_FEATURES, max_limit=exports.MAX_FEATURES)
+            body, _, _ = selectors.feature_collection(self.spec, qs, limit=limit, offset=offset)
+            return exports.export_response(self.spec, body, fmt)
+        limit, offset = parse_paging(request.query_params)
+        body, n, matched = selectors.feature_collection(self.spec, qs, limit=limit, offset=offset)
+        next_url = json.dumps(page_url(request, offset + limit, limit)) if offset + n < matched else "null"
+        prev_url = json.dumps(page_url(request, max(offset - limit, 0), limit)) if offset > 0 else "null"
+        text = (
+            f'{{"type":"FeatureCollection","count":{matched},"next":{next_url},"previous":{prev_url},'
+            f'"features":[{body}]}}'
+        )
+        return geojson_response(text)
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={201: OpenApiResponse(FEATURE_SCHEMA), 200: OpenApiResponse(FEATURE_SCHEMA, description="repeat of a client_id"), 400: OpenApiResponse(ERROR_SCHEMA)},
+        summary="Create a feature (GeoJSON Feature; properties.client_id makes a retry idempotent)", operation_id="layer_create", parameters=[LAYER_PARAM],
+    )
+    def post(self, request, layer):
+        data = self.validated(request.data, partial=False)
+        result = services.feature_create(spec=self.spec, data=data, user=request.user)
+        text = self.get_feature_or_404(result.pk, include_deleted=True)
+        response = geojson_response(text, status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        response["Location"] = reverse("layer-detail", kwargs={"layer": self.spec.slug, "pk": result.pk}, request=request)
+        return response
+
+
+class LayerDetailView(LayerView):
+    renderer_classes = [GeoJSONRenderer, JSONRenderer]
+
+    @extend_schema(responses={200: OpenApiResponse(FEATURE_SCHEMA), 404: OpenApiResponse(ERROR_SCHEMA)}, summary="One feature", operation_id="layer_retrieve", parameters=[LAYER_PARAM, ID_PARAM])
+    def get(self, request, layer, pk):
+        return geojson_response(self.get_feature_or_404(pk))
+
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiResponse(FEATURE_SCHEMA), 400: OpenApiResponse(ERROR_SCHEMA), 409: OpenApiResponse(ERROR_SCHEMA, description="stale or missing version; `current` holds the stored feature")},
+        summary="Partial update: properties.version must be the stored version", operation_id="layer_update", parameters=[LAYER_PARAM, ID_PARAM],
+    )
+    def patch(self, request, layer, pk):
+        self.get_feature_or_404(pk)
+        body = request.data
+        if not isinstance(body, dict):
+            raise ValidationError({"type": ["body must be a GeoJSON Feature"]})
+        body = {"type": "Feature", **body}
+        props = body.get("properties") or {}
+        version = props.get("version") if isinstance(props, dict) else None
+        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+            raise ValidationError({"version": ["version must be an integer"]})
+        data = self.validated(body, partial=True)
+        data.pop("client_id", None)
+        services.feature_update(spec=self.spec, pk=pk, data=data, version=version, user=request.user)
+        return geojson_response(self.get_feature_or_404(pk))
+
+    @extend_schema(responses={204: None, 404: OpenApiResponse(ERROR_SCHEMA)}, summary="Delete (soft for assets: restorable, audited)", operation_id="layer_delete", parameters=[LAYER_PARAM, ID_PARAM])
+    def delete(self, request, layer, pk):
+        self.get_feature_or_404(pk)
+        services.feature_delete(spec=self.spec, pk=pk, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LayerRestoreView(LayerView):
+    def required_permission(self, request) -> str:
+        return f"layers.delete_{self.spec.model._meta.model_name}"
+
+    @extend_schema(request=None, responses={200: OpenApiResponse(FEATURE_SCHEMA), 404: OpenApiResponse(ERROR_SCHEMA)}, summary="Restore a soft-deleted feature", operation_id="layer_restore", parameters=[LAYER_PARAM, ID_PARAM])
+    def post(self, request, layer, pk):
+        if not self.spec.soft_delete:
+            raise NotFound(f"layer {self.spec.slug} has no soft delete")
+        if not self.spec.model.objects.filter(pk=pk, deleted_at__isnull=False).exists():
+            raise NotFound(f"no deleted {self.spec.slug} feature with id {pk}")
+        services.feature_restore(spec=self.spec, pk=pk, user=request.user)
+        return geojson_response(self.get_feature_or_404(pk))
+
+
+class PhotoView(LayerView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    def required_permission(self, request) -> str:
+        return "layers.add_photo"
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT}, summary="Photos of a feature", operation_id="layer_photo_list", parameters=[LAYER_PARAM, ID_PARAM])
+    def get(self, request, layer, pk):
+        self.get_feature_or_404(pk)
+        return Response(selectors.photo_list(layer=self.spec.slug, object_id=pk))
+
+    @extend_schema(
+        request={"multipart/form-data": {"type": "object", "properties": {
+            "image": {"type": "string", "format": "binary"}, "caption": {"type": "string"},
+            "taken_at": {"type": "string", "format": "date-time"}, "lon": {"type": "number"},
+            "lat": {"type": "number"}, "accuracy_m": {"type": "number"}}}},
+        responses={201: OpenApiTypes.OBJECT, 400: OpenApiResponse(ERROR_SCHEMA)},
+        summary="Attach a photo (multipart: image, caption, taken_at, lon, lat, accuracy_m)", operation_id="layer_photo_create", parameters=[LAYER_PARAM, ID_PARAM],
+    )
+    def post(self, request, layer, pk):
+        self.get_feature_or_404(pk)
+        serializer = PhotoInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        photo = services.photo_add(spec=self.spec, pk=pk, user=request.user, **serializer.photo_values())
+        photos = selectors.photo_list(layer=self.spec.slug, object_id=pk)
+        return Response(next(p for p in photos if p["id"] == photo.pk), status=status.HTTP_201_CREATED)
+
+
+class ApiRootView(APIView):
+    permission_classes = []
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        links = {slug: reverse("layer-list", kwargs={"layer": slug}, request=request) for slug in selectors.LAYERS}
+        links.update(
+            schema=reverse("schema", request=request),
+            docs=reverse("api-docs", request=request),
+            tiles=request.build_absolute_uri("/tiles/{layer}/{z}/{x}/{y}.pbf"),
+            tilejson={slug: request.build_absolute_uri(f"/tiles/{slug}.json") for slug in _tile_layers()},
+            ogc=request.build_absolute_uri("/ogc/"),
+        )
+        return Response(links)
+
+
+def _tile_layers():
+    from layers.tiles import TILE_LAYERS
+
+    return TILE_LAYERS

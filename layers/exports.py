@@ -1,0 +1,38 @@
+"""`?format=csv|gpkg|kml`: the same GeoJSON PostGIS built for the API,
+written by GDAL (pyogrio) into the requested file format."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pyogrio
+from django.http import HttpResponse
+
+from layers.selectors import LayerSpec
+
+MAX_FEATURES = 200_000
+FORMATS = {
+    "csv": ("CSV", "text/csv; charset=utf-8", {"GEOMETRY": "AS_WKT"}),
+    "gpkg": ("GPKG", "application/geopackage+sqlite3", {}),
+    "kml": ("KML", "application/vnd.google-earth.kml+xml", {}),
+}
+
+
+def export_response(spec: LayerSpec, features_text: str, fmt: str) -> HttpResponse:
+    driver, content_type, layer_options = FORMATS[fmt]
+    collection = f'{{"type":"FeatureCollection","features":[{features_text}]}}'
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "in.geojson"
+        src.write_text(collection, encoding="utf-8")
+        # GDAL reads nested objects (photos) as JSON strings; every column keeps its name.
+        df = pyogrio.read_dataframe(src, fid_as_index=True)
+        df.index.name = "id"
+        df = df.reset_index()
+        out = Path(tmp) / f"{spec.slug}.{fmt}"
+        if df.empty:
+            df = df.set_crs(4326, allow_override=True) if df.crs is None else df
+        pyogrio.write_dataframe(df, out, driver=driver, layer=spec.slug, layer_options=layer_options or None)
+        data = out.read_bytes()
+    response = HttpResponse(data, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{spec.slug}.{fmt}"'
+    return response

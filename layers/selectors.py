@@ -1,0 +1,175 @@
+"""Reads of the map layers. PostGIS writes the GeoJSON text: Python never
+serialises features row by row (the stock drf-gis serializer is 25–40×
+slower; see docs/benchmarks.md).
+
+`LAYERS` is the one description of each API layer (slug → model, output
+properties, filters); the REST API, the OGC API and the exports read it."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from django.contrib.gis.db.models import Extent
+from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.db import connection
+from django.db.models import F, QuerySet
+
+from layers.models import Area, Panel, Photo, RoadSegment, StreetLight
+
+GEOJSON_DECIMALS = 7  # ~1 cm at the equator; RFC 7946 recommends no more than needed
+DEFAULT_LIMIT = 1000
+OUTPUT_NAMES = {"panel_id": "panel", "parent_id": "parent"}  # foreign keys output under their field name
+MAX_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    slug: str
+    model: type
+    title: str
+    properties: tuple[str, ...]  # model columns output as they are
+    filters: tuple[str, ...]  # attribute query parameters (besides bbox, area, limit, offset)
+    geometry_types: tuple[str, ...]  # accepted on write (GeoJSON type names)
+    has_areas: bool = True  # kecamatan/kelurahan output as area codes
+    soft_delete: bool = True
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def table(self) -> str:
+        return self.model._meta.db_table
+
+
+_ASSET = ("source", "source_id", "version", "updated_at")
+
+LAYERS: dict[str, LayerSpec] = {
+    "pju": LayerSpec(
+        slug="pju",
+        model=StreetLight,
+        title="PJU (Penerangan Jalan Umum) / street lights",
+        properties=(
+            "code", "status", "lamp_type", "wattage_w", "pole_height_m", "ownership", "legal",
+            "power_source", "pln_customer_id", "panel_id", "installed_on", "status_origin", *_ASSET,
+        ),
+        filters=("status", "lamp_type", "ownership", "source"),
+        geometry_types=("Point",),
+    ),
+    "roads": LayerSpec(
+        slug="roads",
+        model=RoadSegment,
+        title="Ruas jalan / road segments",
+        properties=(
+            "name", "section_code", "road_class", "authority", "surface", "width_m", "lanes", "condition",
+            "condition_origin", "sdi", "iri", "surveyed_on", "approximate", "length_m", *_ASSET,
+        ),
+        filters=("road_class", "condition", "surface", "authority", "source"),
+        geometry_types=("LineString",),
+    ),
+    "areas": LayerSpec(
+        slug="areas",
+        model=Area,
+        title="Wilayah administrasi / administrative areas",
+        properties=("level", "code", "name", "parent_id", "area_m2", "source", "source_id", "version", "updated_at"),
+        filters=("level", "source"),
+        geometry_types=("Polygon", "MultiPolygon"),
+        has_areas=False,
+        soft_delete=False,
+    ),
+    "panels": LayerSpec(
+        slug="panels",
+        model=Panel,
+        title="Panel PJU / lighting control panels",
+        properties=("code", "pln_customer_id", "meter", *_ASSET),
+        filters=("source",),
+        geometry_types=("Point",),
+    ),
+}
+
+
+def layer_get(slug: str) -> LayerSpec | None:
+    return LAYERS.get(slug)
+
+
+def layer_queryset(spec: LayerSpec, *, include_deleted: bool = False) -> QuerySet:
+    qs = spec.model.objects.all()
+    if spec.soft_delete and not include_deleted:
+        qs = qs.filter(deleted_at__isnull=True)
+    return qs
+
+
+def _feature_sql(spec: LayerSpec, qs: QuerySet) -> tuple[str, list, str]:
+    """The queryset compiled to SQL with a `geojson` column, plus the SQL
+    expression building one Feature from a row `t` of it."""
+    annotations = {"_gj": AsGeoJSON("geom", precision=GEOJSON_DECIMALS)}
+    props = [(OUTPUT_NAMES.get(p, p), f"t.{p}") for p in spec.properties]
+    if spec.has_areas:
+        annotations["_kecamatan"] = F("kecamatan__code")
+        annotations["_kelurahan"] = F("kelurahan__code")
+        props += [("kecamatan", "t._kecamatan"), ("kelurahan", "t._kelurahan")]
+    inner = qs.annotate(**annotations).values("id", *spec.properties, *annotations)
+    sql, params = inner.query.sql_with_params()
+    pairs = ", ".join(f"'{name}', {expr}" for name, expr in props)
+    feature = (
+        "json_build_object('type', 'Feature', 'id', t.id, 'geometry', t._gj::json, "
+        f"'properties', json_build_object({pairs}))"
+    )
+    return sql, list(params), feature
+
+
+def feature_collection_body(spec: LayerSpec, qs: QuerySet, *, limit: int, offset: int = 0) -> tuple[str, int]:
+    """(comma-joined Feature texts, number of features) for one page of `qs`
+    ordered by id, built by PostGIS in one query."""
+    page = qs.order_by("id")[offset : offset + limit]
+    sql, params, feature = _feature_sql(spec, page)
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT count(*), coalesce(string_agg(({feature})::text, ','), '') FROM ({sql}) t", params)
+        n, body = cur.fetchone()
+    return body, n
+
+
+def feature_collection(spec: LayerSpec, qs: QuerySet, *, limit: int, offset: int = 0) -> tuple[str, int, int]:
+    """(features text, number returned, number matched)."""
+    body, n = feature_collection_body(spec, qs, limit=limit, offset=offset)
+    matched = offset + n if (n < limit and (n > 0 or offset == 0)) else qs.count()
+    return body, n, matched
+
+
+def feature_text(spec: LayerSpec, pk: int, *, include_deleted: bool = False) -> str | None:
+    """One Feature as GeoJSON text (photos listed in its properties), or None."""
+    qs = layer_queryset(spec, include_deleted=include_deleted).filter(pk=pk)
+    body, n = feature_collection_body(spec, qs, limit=1)
+    if not n:
+        return None
+    if spec.soft_delete:
+        feature = json.loads(body)
+        feature["properties"]["photos"] = photo_list(layer=spec.slug, object_id=pk)
+        deleted_at = qs.values_list("deleted_at", flat=True).first()
+        if deleted_at:
+            feature["properties"]["deleted_at"] = deleted_at.isoformat()
+        return json.dumps(feature)
+    return body
+
+
+def feature_dict(spec: LayerSpec, pk: int, *, include_deleted: bool = False) -> dict | None:
+    text = feature_text(spec, pk, include_deleted=include_deleted)
+    return json.loads(text) if text else None
+
+
+def photo_list(*, layer: str, object_id: int) -> list[dict]:
+    return [
+        {
+            "id": p.id,
+            "url": p.image.url,
+            "caption": p.caption,
+            "taken_at": p.taken_at.isoformat() if p.taken_at else None,
+            "accuracy_m": p.accuracy_m,
+            "location": json.loads(p.geom.geojson) if p.geom else None,
+            "created_at": p.created_at.isoformat(),
+        }
+        for p in Photo.objects.filter(layer=layer, object_id=object_id)
+    ]
+
+
+def layer_extent(spec: LayerSpec) -> tuple[float, float, float, float] | None:
+    """Bounding box (lon/lat) of the live features, computed by PostGIS."""
+    return layer_queryset(spec).aggregate(e=Extent("geom"))["e"]

@@ -1,0 +1,173 @@
+"""Writes to the map layers. Each is one transaction: the row, its measures
+(`length_m`/`area_m2` on the spheroid) and areas (kecamatan/kelurahan) set by
+PostGIS, the audit entry, and after commit the `layer_changed` signal other
+apps (needs, caches) listen to. Tile caches need no call: a statement trigger
+bumps the table's revision (migration 0003)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.dispatch import Signal
+from django.utils import timezone
+
+from layers.importers.postgis import assign_area_parents, assign_areas, refresh_measures
+from layers.models import Area, AuditLog, Photo, RoadSegment, StreetLight
+from layers.selectors import LayerSpec, feature_dict
+
+# sender=model, ids=[...], action="create"|"update"|"delete"|"restore"
+layer_changed = Signal()
+
+# A field edit of these values survives re-imports (SPEC §3).
+FIELD_ORIGIN = {StreetLight: ("status", "status_origin"), RoadSegment: ("condition", "condition_origin")}
+
+
+class Conflict(Exception):
+    """PATCH with a stale or missing version."""
+
+    def __init__(self, detail: str, current: dict | None):
+        super().__init__(detail)
+        self.detail, self.current = detail, current
+
+
+@dataclass
+class WriteResult:
+    pk: int
+    created: bool
+
+
+def _after_geometry_write(model, ids: list[int]) -> None:
+    refresh_measures(model, ids)
+    if model is Area:
+        assign_area_parents(ids)
+    else:
+        assign_areas(model, ids)
+
+
+def _json_safe(data: dict) -> dict:
+    out = {}
+    for k, v in data.items():
+        if k == "geom":
+            out[k] = v.wkt if v is not None else None
+        elif hasattr(v, "pk"):
+            out[k] = v.pk
+        elif v is None or isinstance(v, (bool, int, float, str)):
+            out[k] = v
+        else:
+            out[k] = str(v)
+    return out
+
+
+def _audit(spec: LayerSpec, pk: int, action: str, user, changes: dict) -> None:
+    AuditLog.objects.create(
+        layer=spec.slug, object_id=pk, action=action, user=user if user and user.is_authenticated else None,
+        changes=_json_safe(changes),
+    )
+
+
+def _notify(model, ids, action):
+    transaction.on_commit(lambda: layer_changed.send(sender=model, ids=list(ids), action=action))
+
+
+@transaction.atomic
+def feature_create(*, spec: LayerSpec, data: dict, user=None) -> WriteResult:
+    """Create a feature. A repeated `client_id` returns the first result
+    (created=False) instead of a duplicate."""
+    model = spec.model
+    client_id = data.get("client_id")
+    if client_id:
+        existing = model.objects.filter(client_id=client_id).values_list("pk", flat=True).first()
+        if existing:
+            return WriteResult(existing, False)
+    values = dict(data)
+    if model in FIELD_ORIGIN:
+        value_field, origin_field = FIELD_ORIGIN[model]
+        if value_field in values:
+            values[origin_field] = "field"
+    try:
+        with transaction.atomic():
+            obj = model.objects.create(**values)
+    except IntegrityError:
+        if client_id:  # a concurrent repeat of the same client_id won the race
+            existing = model.objects.filter(client_id=client_id).values_list("pk", flat=True).first()
+            if existing:
+                return WriteResult(existing, False)
+        raise
+    _after_geometry_write(model, [obj.pk])
+    _audit(spec, obj.pk, "create", user, data)
+    _notify(model, [obj.pk], "create")
+    return WriteResult(obj.pk, True)
+
+
+@transaction.atomic
+def feature_update(*, spec: LayerSpec, pk: int, data: dict, version, user=None) -> int:
+    """Apply a partial update when `version` is the stored one; raise
+    Conflict (→ 409 with the current feature) otherwise."""
+    model = spec.model
+    obj = _live(spec).select_for_update().get(pk=pk)
+    if version is None:
+        raise Conflict("version is required: send the version you edited (properties.version)", feature_dict(spec, pk))
+    if version != obj.version:
+        raise Conflict(
+            f"version {version} is stale: the feature is at version {obj.version}; reload and apply your edit again",
+            feature_dict(spec, pk),
+        )
+    changes = {}
+    for name, value in data.items():
+        if getattr(obj, name) != value:
+            changes[name] = value
+            setattr(obj, name, value)
+    if model in FIELD_ORIGIN:
+        value_field, origin_field = FIELD_ORIGIN[model]
+        if value_field in data:
+            setattr(obj, origin_field, "field")
+            changes.setdefault(origin_field, "field")
+    obj.version += 1
+    obj.save()
+    if "geom" in changes:
+        _after_geometry_write(model, [pk])
+    _audit(spec, pk, "update", user, changes)
+    _notify(model, [pk], "update")
+    return obj.version
+
+
+@transaction.atomic
+def feature_delete(*, spec: LayerSpec, pk: int, user=None) -> None:
+    """Soft delete (restorable) where the layer has `deleted_at`; areas are
+    deleted for good (their assets keep no dangling link: SET NULL)."""
+    obj = _live(spec).select_for_update().get(pk=pk)
+    if spec.soft_delete:
+        obj.deleted_at = timezone.now()
+        obj.version += 1
+        obj.save(update_fields=["deleted_at", "version", "updated_at"])
+    else:
+        obj.delete()
+    _audit(spec, pk, "delete", user, {"soft": spec.soft_delete})
+    _notify(spec.model, [pk], "delete")
+
+
+@transaction.atomic
+def feature_restore(*, spec: LayerSpec, pk: int, user=None) -> int:
+    obj = spec.model.objects.select_for_update().get(pk=pk, deleted_at__isnull=False)
+    obj.deleted_at = None
+    obj.version += 1
+    obj.save(update_fields=["deleted_at", "version", "updated_at"])
+    _audit(spec, pk, "restore", user, {})
+    _notify(spec.model, [pk], "restore")
+    return obj.version
+
+
+@transaction.atomic
+def photo_add(*, spec: LayerSpec, pk: int, image, caption: str = "", taken_at=None, geom=None, accuracy_m=None, user=None) -> Photo:
+    _live(spec).get(pk=pk)  # 404 for unknown or deleted features
+    photo = Photo.objects.create(
+        layer=spec.slug, object_id=pk, image=image, caption=caption, taken_at=taken_at, geom=geom,
+        accuracy_m=accuracy_m, uploaded_by=user if user and user.is_authenticated else None,
+    )
+    _audit(spec, pk, "photo", user, {"photo": photo.pk, "name": photo.image.name})
+    return photo
+
+
+def _live(spec: LayerSpec):
+    qs = spec.model.objects.all()
+    return qs.filter(deleted_at__isnull=True) if spec.soft_delete else qs

@@ -1,0 +1,299 @@
+"""Vector tiles: one spec-driven endpoint for every layer.
+
+`/tiles/{layer}/{z}/{x}/{y}.pbf` runs one prepared-shape SQL (tiles.sql, or
+tiles_cluster.sql for low-zoom point clusters) chosen by the layer's
+`ZoomRule` for z: attributes, simplification, a feature cap, clustering.
+From a layer's `detail_zoom` a tile holds exactly the features meeting it
+(plus the MVT edge buffer) with all attributes.
+
+Freshness: every write to a table bumps its row in layers_layerrevision (a
+statement trigger, migration 0003). The ETag and the cache key carry those
+revisions, so an edit shows in the next request and `If-None-Match` of an
+unchanged tile gets a 304 after one tiny query.
+
+Other apps add their layers with `register_tile_layer(TileLayer(...))`
+(their table needs the same trigger: `CREATE TRIGGER … EXECUTE FUNCTION
+layers_bump_revision()`)."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.core.cache import caches
+from django.core.cache.backends.base import InvalidCacheBackendError
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+
+from geo_platform.srid import WEB_MERCATOR_SRID
+from layers.models import Area, LayerRevision, RoadSegment, StreetLight
+from layers.permissions import can_read
+
+SQL_DIR = Path(__file__).resolve().parent
+TILE_SQL = (SQL_DIR / "tiles.sql").read_text()
+CLUSTER_SQL = (SQL_DIR / "tiles_cluster.sql").read_text()
+EXTENT = 4096
+BUFFER = 64  # MVT edge buffer in tile units (1/64 of a tile)
+MAX_TILE_BYTES = 500_000  # target; the caps below keep tiles under it
+WORLD_M = 2 * 20037508.342789244  # Web Mercator world width in metres
+GZIP_LEVEL = 5
+
+
+@dataclass(frozen=True)
+class ZoomRule:
+    """How a layer is drawn from `minzoom` up to the next rule."""
+
+    minzoom: int
+    columns: tuple[str, ...] = ()
+    where: str = ""  # SQL condition on `t` (from this file, never from a request)
+    simplify: float = 0.0  # tolerance in tile units (1/EXTENT of a tile); 0 = none
+    cap: int | None = None  # most features per tile
+    cluster_extent: int | None = None  # points: one feature (with count) per cell of this grid
+
+
+@dataclass(frozen=True)
+class TileLayer:
+    name: str
+    table: str
+    rules: tuple[ZoomRule, ...]
+    detail_zoom: int
+    maxzoom: int = 22
+    geom_column: str = "geom_3857"
+    id_column: str = "id"
+    where: str = "t.deleted_at IS NULL"
+    revision_tables: tuple[str, ...] = ()
+    description: str = ""
+    fields: dict = field(default_factory=dict)  # TileJSON vector_layers fields: name → description
+
+    @property
+    def minzoom(self) -> int:
+        return self.rules[0].minzoom
+
+    def rule(self, z: int) -> ZoomRule | None:
+        chosen = None
+        for rule in self.rules:
+            if z >= rule.minzoom:
+                chosen = rule
+        return chosen
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return self.revision_tables or (self.table,)
+
+
+PJU_DETAIL = ("code", "status", "lamp_type", "wattage_w", "pole_height_m", "ownership", "legal", "version")
+ROAD_DETAIL = ("name", "road_class", "condition", "surface", "width_m", "lanes", "length_m", "authority", "version")
+MAJOR_ROADS = "t.road_class IN ('arterial', 'collector')"
+NOT_PATHS = "t.road_class <> 'path'"
+PJU, ROADS, AREAS = StreetLight._meta.db_table, RoadSegment._meta.db_table, Area._meta.db_table
+
+TILE_LAYERS: dict[str, TileLayer] = {}
+
+
+def register_tile_layer(layer: TileLayer) -> TileLayer:
+    TILE_LAYERS[layer.name] = layer
+    return layer
+
+
+register_tile_layer(TileLayer(
+    name="pju", table=PJU, detail_zoom=15, description="PJU (street lights)",
+    rules=(
+        ZoomRule(10, cluster_extent=256, cap=40_000),
+        ZoomRule(12, cluster_extent=1024, cap=40_000),
+        ZoomRule(13, columns=("status",), cap=40_000),
+        ZoomRule(15, columns=PJU_DETAIL),
+    ),
+    fields={"count": "PJU in the cell (z10–12)", "status": "working/off/damaged/unknown", **{c: c for c in PJU_DETAIL}},
+))
+register_tile_layer(TileLayer(
+    name="broken_pju", table=PJU, detail_zoom=12, description="PJU reported off or damaged",
+    rules=(
+        ZoomRule(10, columns=("status",), where="t.status IN ('off', 'damaged')", cap=40_000),
+        ZoomRule(12, columns=PJU_DETAIL, where="t.status IN ('off', 'damaged')"),
+    ),
+    fields={c: c for c in PJU_DETAIL},
+))
+register_tile_layer(TileLayer(
+    name="roads", table=ROADS, detail_zoom=14, description="Road segments",
+    rules=(
+        ZoomRule(8, columns=("road_class",), where=MAJOR_ROADS, simplify=4, cap=20_000),
+        ZoomRule(12, columns=("road_class", "condition"), where=NOT_PATHS, simplify=2, cap=30_000),
+        ZoomRule(14, columns=ROAD_DETAIL),
+    ),
+    fields={c: c for c in ROAD_DETAIL},
+))
+register_tile_layer(TileLayer(
+    name="damaged_roads", table=ROADS, detail_zoom=12, description="Roads in light or heavy damage",
+    rules=(
+        ZoomRule(8, columns=("condition",), where="t.condition IN ('light_damage', 'heavy_damage')", simplify=4, cap=20_000),
+        ZoomRule(12, columns=ROAD_DETAIL, where="t.condition IN ('light_damage', 'heavy_damage')"),
+    ),
+    fields={c: c for c in ROAD_DETAIL},
+))
+register_tile_layer(TileLayer(
+    name="areas", table=AREAS, detail_zoom=12, where="true", description="Administrative areas",
+    rules=(
+        ZoomRule(4, columns=("level", "code", "name"), simplify=4),
+        ZoomRule(12, columns=("level", "code", "name", "area_m2", "version")),
+    ),
+    fields={"level": "provinsi/kabupaten_kota/kecamatan/kelurahan", "code": "Kemendagri code", "name": "name", "area_m2": "m²"},
+))
+
+
+def tile_sql(layer: TileLayer, z: int) -> tuple[str, dict] | None:
+    """The SQL and parameters (without z/x/y) of `layer` at zoom z, or None
+    when the layer has nothing at that zoom."""
+    rule = layer.rule(z)
+    if rule is None or z > layer.maxzoom:
+        return None
+    extent = rule.cluster_extent or EXTENT
+    buffer = max(1, BUFFER * extent // EXTENT)
+    geometry = f"t.{layer.geom_column}"
+    params = {"extent": extent, "buffer": buffer, "margin": buffer / extent, "layer": layer.name}
+    if rule.simplify:
+        geometry = f"ST_Simplify({geometry}, %(tolerance)s, true)"
+        params["tolerance"] = rule.simplify * WORLD_M / (2**z) / EXTENT
+    where = "".join(f" AND ({w})" for w in (layer.where, rule.where) if w and w != "true")
+    template = CLUSTER_SQL if rule.cluster_extent else TILE_SQL
+    slots = {
+        "{id_column}": layer.id_column,
+        "{columns}": "".join(f", t.{c}" for c in rule.columns),
+        "{geometry}": geometry,
+        "{table}": layer.table,
+        "{geom_column}": layer.geom_column,
+        "{where}": where,
+        "{limit}": "LIMIT %(cap)s" if rule.cap else "",
+    }
+    sql = template
+    for slot, value in slots.items():
+        sql = sql.replace(slot, value)
+    if rule.cap:
+        params["cap"] = rule.cap
+    return sql, params
+
+
+def tile_bytes(layer: TileLayer, z: int, x: int, y: int) -> bytes:
+    """The raw (uncompressed) MVT of one tile, straight from PostGIS."""
+    built = tile_sql(layer, z)
+    if built is None:
+        return b""
+    sql, params = built
+    with connection.cursor() as cur:
+        cur.execute(sql, {**params, "z": z, "x": x, "y": y})
+        row = cur.fetchone()
+    return bytes(row[0]) if row and row[0] is not None else b""
+
+
+def revisions(tables: tuple[str, ...]) -> str:
+    rows = dict(LayerRevision.objects.filter(table__in=tables).values_list("table", "revision"))
+    return ".".join(str(rows.get(t, 0)) for t in tables)
+
+
+def _spec_hash(layer: TileLayer) -> str:
+    return hashlib.blake2s(repr(layer).encode(), digest_size=4).hexdigest()
+
+
+def _cache():
+    try:
+        return caches["tiles"]
+    except InvalidCacheBackendError:
+        return caches["default"]
+
+
+def _error(status: int, detail: str, **errors) -> JsonResponse:
+    return JsonResponse({"detail": detail, "errors": errors}, status=status)
+
+
+def _authorised(request) -> bool:
+    if can_read(request):
+        return True
+    from rest_framework.authentication import TokenAuthentication
+    from rest_framework.exceptions import AuthenticationFailed
+
+    try:
+        return TokenAuthentication().authenticate(request) is not None
+    except AuthenticationFailed:
+        return False
+
+
+@require_GET
+def tile_view(request, layer: str, z: int, x: int, y: int) -> HttpResponse:
+    spec = TILE_LAYERS.get(layer)
+    if spec is None:
+        return _error(404, f"unknown tile layer {layer!r}", layer=[f"one of {', '.join(TILE_LAYERS)}"])
+    if not _authorised(request):
+        return _error(401, "login or an API token is needed (PUBLIC_READ=0)")
+    if not 0 <= z <= 30:
+        return _error(400, f"zoom {z} is out of range 0..30", z=["0..30"])
+    if not (0 <= x < 2**z and 0 <= y < 2**z):
+        return _error(400, f"tile {z}/{x}/{y} does not exist: x and y must be 0..{2**z - 1} at zoom {z}", x=["range"], y=["range"])
+    gz = "gzip" in request.headers.get("Accept-Encoding", "")
+    tag = f'"{layer}-{_spec_hash(spec)}-{revisions(spec.tables)}-{z}-{x}-{y}"'
+    etag = tag if not gz else tag[:-1] + '-gz"'
+    if_none_match = request.headers.get("If-None-Match", "")
+    if etag in {t.strip().removeprefix("W/") for t in if_none_match.split(",")} or if_none_match.strip() == "*":
+        response = HttpResponse(status=304)
+    else:
+        cache = _cache()
+        key = f"tile:{tag}"
+        compressed = cache.get(key)
+        if compressed is None:
+            compressed = gzip.compress(tile_bytes(spec, z, x, y), compresslevel=GZIP_LEVEL, mtime=0)
+            cache.set(key, compressed)
+        response = HttpResponse(compressed if gz else gzip.decompress(compressed), content_type="application/vnd.mapbox-vector-tile")
+        if gz:
+            response["Content-Encoding"] = "gzip"
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-cache"
+    response["Vary"] = "Accept-Encoding"
+    return response
+
+
+@require_GET
+def tilejson_view(request, layer: str) -> JsonResponse:
+    from layers.selectors import LAYERS, layer_extent
+
+    spec = TILE_LAYERS.get(layer)
+    if spec is None:
+        return _error(404, f"unknown tile layer {layer!r}", layer=[f"one of {', '.join(TILE_LAYERS)}"])
+    if not _authorised(request):
+        return _error(401, "login or an API token is needed (PUBLIC_READ=0)")
+    bounds = None
+    api = next((s for s in LAYERS.values() if s.table == spec.table), None)
+    if api is not None:
+        bounds = layer_extent(api)
+    bounds = list(bounds) if bounds else [-180.0, -85.0511, 180.0, 85.0511]
+    center = [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, max(spec.minzoom, spec.detail_zoom - 2)]
+    url = request.build_absolute_uri(f"/tiles/{layer}/") + "{z}/{x}/{y}.pbf"
+    return JsonResponse({
+        "tilejson": "3.0.0",
+        "name": layer,
+        "description": spec.description,
+        "scheme": "xyz",
+        "format": "pbf",
+        "tiles": [url],
+        "minzoom": spec.minzoom,
+        "maxzoom": spec.maxzoom,
+        "bounds": bounds,
+        "center": center,
+        "vector_layers": [{
+            "id": layer, "description": spec.description, "minzoom": spec.minzoom, "maxzoom": spec.maxzoom,
+            "fields": spec.fields,
+        }],
+        "crs": f"EPSG:{WEB_MERCATOR_SRID}",
+    })
+
+
+def tile_rules_table() -> str:
+    """Markdown table of the per-zoom rules (docs/api.md)."""
+    lines = ["| layer | from z | attributes | where | simplify (tile units) | cap | cluster grid |", "|---|---|---|---|---|---|---|"]
+    for layer in TILE_LAYERS.values():
+        for r in layer.rules:
+            lines.append(
+                f"| {layer.name} | {r.minzoom}{' (detail)' if r.minzoom == layer.detail_zoom else ''} | "
+                f"{', '.join(r.columns) or ('count' if r.cluster_extent else 'id')} | {r.where or ''} | {r.simplify or ''} | "
+                f"{r.cap or ''} | {r.cluster_extent or ''} |"
+            )
+    return "\n".join(lines)

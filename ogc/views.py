@@ -1,0 +1,172 @@
+"""OGC API – Features – Part 1: Core, a thin layer over layers/selectors.py
+(the same PostGIS-built GeoJSON as /api/). Collections are the API layers
+pju, roads, areas. Read by GDAL's OAPIF driver and QGIS."""
+from __future__ import annotations
+
+import json
+
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from layers import selectors
+from layers.filters import filter_layer, parse_paging
+from layers.permissions import can_read
+
+COLLECTIONS = ("pju", "roads", "areas")
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+]
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10_000
+GEOJSON = "application/geo+json"
+BASE_PARAMS = {"bbox", "limit", "offset", "f", "datetime", "bbox-crs", "crs"}
+
+
+class JSONOnly(BaseContentNegotiation):
+    """JSON whatever the client's Accept says (GeoJSON, JSON, */*)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ReadPermission(BasePermission):
+    message = "login or an API token is needed (PUBLIC_READ=0)"
+
+    def has_permission(self, request, view):
+        return can_read(request)
+
+
+class OgcView(APIView):
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONOnly
+    permission_classes = [ReadPermission]
+    http_method_names = ["get", "head", "options"]
+
+    def url(self, path: str = "") -> str:
+        return self.request.build_absolute_uri("/ogc/" + path)
+
+    def spec(self, collection: str):
+        if collection not in COLLECTIONS:
+            raise NotFound(f"no collection {collection!r}; collections: {', '.join(COLLECTIONS)}")
+        return selectors.LAYERS[collection]
+
+    def collection_doc(self, slug: str) -> dict:
+        spec = selectors.LAYERS[slug]
+        extent = selectors.layer_extent(spec) or (-180.0, -90.0, 180.0, 90.0)
+        return {
+            "id": slug,
+            "title": spec.title,
+            "description": spec.description or spec.title,
+            "itemType": "feature",
+            "crs": [CRS84],
+            "storageCrs": CRS84,
+            "extent": {"spatial": {"bbox": [list(extent)], "crs": CRS84}},
+            "links": [
+                {"href": self.url(f"collections/{slug}"), "rel": "self", "type": "application/json", "title": "this collection"},
+                {"href": self.url(f"collections/{slug}/items"), "rel": "items", "type": GEOJSON, "title": "items"},
+            ],
+        }
+
+
+@extend_schema(exclude=True)
+class LandingView(OgcView):
+    def get(self, request):
+        return Response({
+            "title": "geo_platform OGC API – Features",
+            "description": "PJU, roads and administrative areas as OGC API – Features (Core, GeoJSON)",
+            "links": [
+                {"href": self.url(), "rel": "self", "type": "application/json", "title": "this document"},
+                {"href": request.build_absolute_uri("/api/schema/?format=json"), "rel": "service-desc",
+                 "type": "application/vnd.oai.openapi+json;version=3.0", "title": "OpenAPI definition"},
+                {"href": request.build_absolute_uri("/api/docs/"), "rel": "service-doc", "type": "text/html", "title": "API documentation"},
+                {"href": self.url("conformance"), "rel": "conformance", "type": "application/json", "title": "conformance classes"},
+                {"href": self.url("collections"), "rel": "data", "type": "application/json", "title": "collections"},
+            ],
+        })
+
+
+@extend_schema(exclude=True)
+class ConformanceView(OgcView):
+    def get(self, request):
+        return Response({"conformsTo": CONFORMANCE})
+
+
+@extend_schema(exclude=True)
+class CollectionsView(OgcView):
+    def get(self, request):
+        return Response({
+            "links": [{"href": self.url("collections"), "rel": "self", "type": "application/json", "title": "collections"}],
+            "collections": [self.collection_doc(slug) for slug in COLLECTIONS],
+        })
+
+
+@extend_schema(exclude=True)
+class CollectionView(OgcView):
+    def get(self, request, collection):
+        self.spec(collection)
+        return Response(self.collection_doc(collection))
+
+
+@extend_schema(exclude=True)
+class ItemsView(OgcView):
+    def get(self, request, collection):
+        spec = self.spec(collection)
+        query = request.query_params
+        unknown = sorted(set(query) - BASE_PARAMS - set(spec.filters) - {"area"})
+        if unknown:
+            raise ValidationError({k: ["unknown query parameter"] for k in unknown})
+        for crs_param in ("bbox-crs", "crs"):
+            if query.get(crs_param) not in (None, "", CRS84):
+                raise ValidationError({crs_param: [f"only {CRS84} is supported"]})
+        qs = filter_layer(spec, selectors.layer_queryset(spec), query)
+        limit, offset = parse_paging(query, default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT)
+        body, n, matched = selectors.feature_collection(spec, qs, limit=limit, offset=offset)
+        links = [
+            {"href": self._page(offset, limit), "rel": "self", "type": GEOJSON, "title": "this page"},
+            {"href": self.url(f"collections/{collection}"), "rel": "collection", "type": "application/json", "title": "the collection"},
+        ]
+        if offset + n < matched:
+            links.append({"href": self._page(offset + limit, limit), "rel": "next", "type": GEOJSON, "title": "next page"})
+        if offset > 0:
+            links.append({"href": self._page(max(0, offset - limit), limit), "rel": "prev", "type": GEOJSON, "title": "previous page"})
+        head = {
+            "type": "FeatureCollection",
+            "numberMatched": matched,
+            "numberReturned": n,
+            "timeStamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "links": links,
+        }
+        text = json.dumps(head)[:-1] + f',"features":[{body}]}}'
+        return HttpResponse(text, content_type=GEOJSON)
+
+    def _page(self, offset: int, limit: int) -> str:
+        query = self.request.GET.copy()
+        query["offset"], query["limit"] = str(offset), str(limit)
+        return self.request.build_absolute_uri(f"{self.request.path}?{query.urlencode()}")
+
+
+@extend_schema(exclude=True)
+class ItemView(OgcView):
+    def get(self, request, collection, fid):
+        spec = self.spec(collection)
+        feature = selectors.feature_dict(spec, int(fid))
+        if feature is None:
+            raise NotFound(f"no feature {fid} in collection {collection}")
+        feature["links"] = [
+            {"href": self.url(f"collections/{collection}/items/{fid}"), "rel": "self", "type": GEOJSON, "title": "this feature"},
+            {"href": self.url(f"collections/{collection}"), "rel": "collection", "type": "application/json", "title": "the collection"},
+        ]
+        return HttpResponse(json.dumps(feature), content_type=GEOJSON)
