@@ -8,13 +8,13 @@ import warnings
 
 import numpy as np
 import rasterio
+import shapely
 import rasterio.warp
 from pyproj import CRS, Transformer
 from rasterio.errors import RasterioError
 from rasterio.features import shapes
 from shapely import geometry as sgeom
 from shapely import make_valid, segmentize, unary_union
-from shapely.ops import transform as shapely_transform
 
 from geo_platform.srid import STORAGE_SRID
 from imagery import conf
@@ -73,7 +73,7 @@ def footprint(ds) -> sgeom.MultiPolygon:
     valid = (mask > 0).astype("uint8")
     if not valid.any():
         raise InvalidRaster("the raster has no valid pixel (everything is nodata or transparent)")
-    transform = ds.transform * rasterio.Affine.scale(ds.width / out_w, ds.height / out_h)
+    transform = ds.transform @ rasterio.Affine.scale(ds.width / out_w, ds.height / out_h)
     polys = [sgeom.shape(g) for g, v in shapes(valid, mask=valid.astype(bool), transform=transform) if v == 1]
     native = unary_union(polys)
     pixel = max(abs(transform.a), abs(transform.e))
@@ -81,7 +81,7 @@ def footprint(ds) -> sgeom.MultiPolygon:
     minx, miny, maxx, maxy = native.bounds
     native = segmentize(native, max(maxx - minx, maxy - miny) / 64 or pixel)
     tr = _to_wgs84(ds.crs)
-    geo = make_valid(shapely_transform(lambda x, y, z=None: tr.transform(x, y), native))
+    geo = make_valid(shapely.transform(native, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1]))))
     parts = [g for g in getattr(geo, "geoms", [geo]) if isinstance(g, sgeom.Polygon) and not g.is_empty]
     parts += [p for g in getattr(geo, "geoms", []) if isinstance(g, sgeom.MultiPolygon) for p in g.geoms]
     return sgeom.MultiPolygon(parts)

@@ -143,7 +143,7 @@ def imagery_ingest(
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(tmp, final)
         moved = True
-        footprint = GEOSGeometry(facts.pop("footprint").wkb, srid=STORAGE_SRID)
+        footprint = GEOSGeometry(facts.pop("footprint").wkb_hex, srid=STORAGE_SRID)
         with transaction.atomic():
             obj = Imagery.objects.create(
                 name=name or Path(original_filename or source.name).stem,

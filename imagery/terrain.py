@@ -14,6 +14,7 @@ from typing import Sequence
 
 import numpy as np
 import rasterio
+import shapely
 import rasterio.features
 import rasterio.mask
 from pyproj import CRS, Geod, Transformer
@@ -21,7 +22,6 @@ from rasterio.features import geometry_window
 from rasterio.windows import Window
 from shapely import geometry as sgeom
 from shapely import segmentize
-from shapely.ops import transform as shapely_transform
 
 from geo_platform.srid import STORAGE_SRID
 from imagery import conf
@@ -196,7 +196,7 @@ def polygon_to_native(dataset, geom: sgeom.base.BaseGeometry) -> sgeom.base.Base
     step = max(maxx - minx, maxy - miny) / 100 or 1e-6
     dense = segmentize(geom, step)
     tr = _to_native(dataset.crs.to_wkt())
-    return shapely_transform(lambda x, y, z=None: tr.transform(x, y), dense)
+    return shapely.transform(dense, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
 
 
 def zonal_statistics(src, geom: sgeom.base.BaseGeometry, *, band: int = 1) -> dict:
