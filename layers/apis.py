@@ -87,6 +87,8 @@ class LayerView(APIView):
         self.request.accepted_media_type = "application/json"
         if isinstance(exc, services.Conflict):
             return Response({"detail": exc.detail, "errors": {"version": [exc.detail]}, "current": exc.current}, status=409)
+        if isinstance(exc, services.DuplicateSource):
+            exc = ValidationError(exc.errors)
         if isinstance(exc, ObjectDoesNotExist):
             exc = NotFound(f"no {self.spec.slug} feature with this id")
         return super().handle_exception(exc)

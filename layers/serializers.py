@@ -63,6 +63,9 @@ def write_serializer_for(spec: LayerSpec) -> type[GeoFeatureModelSerializer]:
         geo_field = "geom"
         fields = model_fields + ["geom"]
         id_field = False
+        # (source, source_id) uniqueness is a conditional DB constraint;
+        # services turn its IntegrityError into a 400 naming the fields.
+        validators = []
 
     def validate_geom(self, value):
         return validate_geometry(spec, value)

@@ -22,6 +22,14 @@ layer_changed = Signal()
 FIELD_ORIGIN = {StreetLight: ("status", "status_origin"), RoadSegment: ("condition", "condition_origin")}
 
 
+class DuplicateSource(Exception):
+    """(source, source_id) already used by another feature."""
+
+    def __init__(self, source, source_id):
+        self.errors = {"source_id": [f"another feature already has source {source!r} and source_id {source_id!r}"]}
+        super().__init__(self.errors["source_id"][0])
+
+
 class Conflict(Exception):
     """PATCH with a stale or missing version."""
 
@@ -92,7 +100,7 @@ def feature_create(*, spec: LayerSpec, data: dict, user=None) -> WriteResult:
             existing = model.objects.filter(client_id=client_id).values_list("pk", flat=True).first()
             if existing:
                 return WriteResult(existing, False)
-        raise
+        raise DuplicateSource(values.get("source"), values.get("source_id")) from None
     _after_geometry_write(model, [obj.pk])
     _audit(spec, obj.pk, "create", user, data)
     _notify(model, [obj.pk], "create")
@@ -123,7 +131,11 @@ def feature_update(*, spec: LayerSpec, pk: int, data: dict, version, user=None) 
             setattr(obj, origin_field, "field")
             changes.setdefault(origin_field, "field")
     obj.version += 1
-    obj.save()
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError:
+        raise DuplicateSource(obj.source, obj.source_id) from None
     if "geom" in changes:
         _after_geometry_write(model, [pk])
     _audit(spec, pk, "update", user, changes)
