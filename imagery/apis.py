@@ -115,6 +115,13 @@ class CanDelete(BasePermission):
         return ReadPublicWriteAuthenticated().has_permission(request, view)
 
 
+class AnalysisPermission(BasePermission):
+    """Terrain POSTs only read (they write nothing): readable like any public layer."""
+
+    def has_permission(self, request, view):
+        return settings.PUBLIC_READ or bool(request.user and request.user.is_authenticated)
+
+
 # ---------------------------------------------------------------- catalogue
 class ImageryListApi(MappedExceptionsMixin, APIView):
     parser_classes = [MultiPartParser, FormParser]
@@ -211,6 +218,7 @@ def _inside(path, lon, lat) -> bool:
 
 class ProfileApi(MappedExceptionsMixin, APIView):
     parser_classes = [JSONParser]
+    permission_classes = [AnalysisPermission]
 
     class OptionsSerializer(serializers.Serializer):
         interval_m = serializers.FloatField(required=False, min_value=0.01)
@@ -228,6 +236,7 @@ class ProfileApi(MappedExceptionsMixin, APIView):
 
 class ZonalApi(MappedExceptionsMixin, APIView):
     parser_classes = [JSONParser]
+    permission_classes = [AnalysisPermission]
 
     def post(self, request, pk: int):
         body = request.data if isinstance(request.data, dict) else {}
