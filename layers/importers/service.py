@@ -34,6 +34,8 @@ COLUMNS = {
               "condition", "sdi", "iri", "surveyed_on", "approximate"],
     "areas": ["level", "code", "name"],
 }
+OSM_TAGS = {"name": "name", "section_code": "ref", "road_class": "highway", "width_m": "width",
+            "lanes": "lanes", "surface": "surface", "lamp_type": "lamp_type"}
 KEPT = {"pju": ("status", "status_origin"), "roads": ("condition", "condition_origin")}
 
 
@@ -156,7 +158,8 @@ class SkipRow(Exception):
 
 
 def _upsert(layer: str, source: str, rows: list[tuple]) -> tuple[list[int], int, int, int]:
-    """INSERT … ON CONFLICT (source, source_id) DO UPDATE. Returns (ids, created, updated, unchanged, kept)."""
+    """INSERT … ON CONFLICT (source, source_id) DO UPDATE.
+    Returns (ids created or changed, created, updated, unchanged, kept)."""
     model = LAYERS[layer]
     table = model._meta.db_table
     cols = COLUMNS[layer]
@@ -179,14 +182,17 @@ def _upsert(layer: str, source: str, rows: list[tuple]) -> tuple[list[int], int,
         VALUES %s
         ON CONFLICT {conflict} DO UPDATE SET {', '.join(sets)},
             source = EXCLUDED.source, source_id = EXCLUDED.source_id,
-            updated_at = CASE WHEN {changed} THEN now() ELSE t.updated_at END,
+            updated_at = CASE WHEN {changed} THEN {{stamp}} ELSE t.updated_at END,
             version = t.version + CASE WHEN {changed} THEN 1 ELSE 0 END
-        RETURNING id, (xmax = 0) AS inserted, (t.updated_at = now()) AS touched, {kept_expr} AS kept
+        RETURNING id, (xmax = 0) AS inserted, (t.updated_at = {{stamp}}) AS touched, {kept_expr} AS kept
     """
     template = "(" + ", ".join(["%s"] * (len(all_cols) - 1)) + f", ST_GeomFromWKB(%s, {STORAGE_SRID}){extra_vals})"
     with connection.cursor() as cur:
+        # A timestamp unique to this call tells changed rows from unchanged ones.
+        stamp = cur.mogrify("%s::timestamptz", [datetime.datetime.now(datetime.timezone.utc)]).decode()
+        sql = sql.replace("{stamp}", stamp)
         result = execute_values(cur, sql, rows, template=template, page_size=2000, fetch=True)
-    ids = [r[0] for r in result]
+    ids = [r[0] for r in result if r[1] or r[2]]  # created or changed
     created = sum(1 for r in result if r[1])
     updated = sum(1 for r in result if not r[1] and r[2])
     unchanged = sum(1 for r in result if not r[1] and not r[2])
@@ -222,10 +228,12 @@ def import_layer(path, layer: str, *, source: str | None = None, id_field: str |
     rejects: list[tuple] = []
     batch: list[tuple] = []
     seen: dict[str, bytes] = {}
+    digests: set[bytes] = set()
     cols = None
     for row in tqdm(rows, total=total, desc=f"import {layer}", unit="feat", disable=not progress, file=sys.stderr):
         if cols is None:
-            cols = m.resolve_columns(mp, list(row.attrs.keys()))
+            # OSM tags vary per element: SPEC §3 names the tags read.
+            cols = OSM_TAGS if is_osm else m.resolve_columns(mp, list(row.attrs.keys()))
             if layer == "areas" and "level" not in cols and not default_level:
                 lower = {k.lower() for k in row.attrs}
                 ctx["default_level"] = next((lvl for col, lvl in m.AREA_LEVEL_BY_COLUMN if col in lower), None)
@@ -237,12 +245,13 @@ def import_layer(path, layer: str, *, source: str | None = None, id_field: str |
             geom = _clean_geometry(row.geom, layer)
             values = _map_row(layer, row.attrs, cols, mp, row, ctx)
             wkb = shapely.to_wkb(geom, hex=False)
-            digest = hashlib.sha1(wkb + repr(sorted(values.items(), key=str)).encode()).digest()
+            digest = hashlib.sha1(wkb + repr(sorted(row.attrs.items(), key=str)).encode()).digest()
+            if digest in digests:
+                raise SkipRow("identical duplicate row")
             if row.source_id in seen:
-                if seen[row.source_id] == digest:
-                    raise SkipRow("identical duplicate row")
                 raise m.RowError("duplicate id with different content", row.source_id)
             seen[row.source_id] = digest
+            digests.add(digest)
             batch.append((source, row.source_id, *[values[c] for c in COLUMNS[layer]], wkb))
         except SkipRow as exc:
             report["skipped"] += 1
@@ -264,12 +273,14 @@ def import_layer(path, layer: str, *, source: str | None = None, id_field: str |
                     report["kept"] = kept
                     reasons[f"kept: {KEPT[layer][0]} set in the field"] += kept
                 model = LAYERS[layer]
-                refresh_measures(model, ids)
+                if ids:
+                    refresh_measures(model, ids)
                 if layer == "areas":
                     assign_area_parents()
-                    for asset_model in (StreetLight, RoadSegment, Panel):
-                        assign_areas(asset_model)
-                else:
+                    if created or updated:  # membership of existing assets may change
+                        for asset_model in (StreetLight, RoadSegment, Panel):
+                            assign_areas(asset_model)
+                elif ids:
                     assign_areas(model, ids)
             if dry_run:
                 raise ImportAborted
