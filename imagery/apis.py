@@ -15,14 +15,17 @@ from rest_framework import serializers
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import BasePermission, SAFE_METHODS
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rio_tiler.errors import PointOutsideBounds
 from shapely import geometry as sgeom
 
+from geo_platform.permissions import ReadPublicWriteAuthenticated
 from imagery import conf, terrain
 from imagery.errors import InvalidParameter, MappedExceptionsMixin, RasterTooLarge, json_error
 from imagery.models import KIND_CODES, Imagery
+from imagery.readers import get_dataset
 from imagery.selectors import elevation_get, imagery_get, imagery_list
 from imagery.services import imagery_delete, imagery_ingest_upload
 from imagery.tiles import parse_tile_params, render_tile, tilejson
@@ -108,8 +111,6 @@ class CanDelete(BasePermission):
     """Reads follow the platform rule; uploads need login; deleting needs staff."""
 
     def has_permission(self, request, view):
-        from geo_platform.permissions import ReadPublicWriteAuthenticated
-
         if request.method == "DELETE":
             return bool(request.user and request.user.is_staff)
         return ReadPublicWriteAuthenticated().has_permission(request, view)
@@ -198,8 +199,6 @@ class ElevationApi(MappedExceptionsMixin, APIView):
         s.is_valid(raise_exception=True)
         d = s.validated_data
         dem = elevation_get(imagery_id=pk)
-        from rio_tiler.errors import PointOutsideBounds
-
         z = terrain.sample_dem(dem.path, [(d["lon"], d["lat"])], method=d["method"])[0]
         if math.isnan(z) and not _inside(dem.path, d["lon"], d["lat"]):
             raise PointOutsideBounds(f"({d['lon']}, {d['lat']}) lies outside the DEM")
@@ -208,8 +207,6 @@ class ElevationApi(MappedExceptionsMixin, APIView):
 
 
 def _inside(path, lon, lat) -> bool:
-    from imagery.readers import get_dataset
-
     ds = get_dataset(path)
     x, y = terrain.to_native_xy(ds, [lon], [lat])
     b = ds.bounds

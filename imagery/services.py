@@ -10,7 +10,6 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import morecantile  # noqa: F401  (rio-cogeo's tms support; kept for web-optimised variants)
 import rasterio
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import IntegrityError, transaction
@@ -20,7 +19,7 @@ from rio_cogeo.profiles import cog_profiles
 from imagery import conf, readers
 from imagery.errors import InvalidParameter, InvalidRaster, RasterTooLarge
 from imagery.inspect_raster import READ_ERRORS, capture_date, describe, validate
-from imagery.models import ELEVATION_KINDS, KIND_CODES, Imagery
+from imagery.models import KIND_CODES, Imagery
 from geo_platform.srid import STORAGE_SRID
 
 log = logging.getLogger(__name__)
@@ -160,6 +159,7 @@ def imagery_ingest(
                 created_by=created_by,
                 **facts,
             )
+        log.info("imagery %s registered from %s (%s bytes)", obj.pk, obj.original_filename, size)
         return IngestResult("created", obj)
     except IntegrityError:
         # the same file was registered concurrently: keep its COG, report it
@@ -216,4 +216,4 @@ def _short(exc: Exception) -> str:
     return text.replace(root, "…")[:300]
 
 
-__all__ = ["IngestResult", "imagery_ingest", "imagery_ingest_upload", "imagery_delete", "file_sha256", "ELEVATION_KINDS"]
+__all__ = ["IngestResult", "imagery_ingest", "imagery_ingest_upload", "imagery_delete", "file_sha256"]
