@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified, JsonResponse
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
@@ -144,6 +146,8 @@ class ImageryListApi(MappedExceptionsMixin, APIView):
         licence = serializers.CharField(required=False, max_length=200, default="")
         attribution = serializers.CharField(required=False, max_length=500, default="")
 
+    @extend_schema(operation_id="imagery_list", parameters=[FilterSerializer], responses={200: OpenApiTypes.OBJECT},
+                   summary="Catalogue: footprints as a GeoJSON FeatureCollection")
     def get(self, request):
         f = self.FilterSerializer(data=request.query_params)
         f.is_valid(raise_exception=True)
@@ -162,6 +166,9 @@ class ImageryListApi(MappedExceptionsMixin, APIView):
             {"type": "FeatureCollection", "features": [imagery_feature(o, request) for o in page], "next": nxt, "count": count}
         )
 
+    @extend_schema(operation_id="imagery_upload", request={"multipart/form-data": UploadSerializer},
+                   responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT},
+                   summary="Upload a georeferenced raster (converted to a COG)")
     def post(self, request):
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         limit = conf.max_upload_bytes()
@@ -179,9 +186,11 @@ class ImageryListApi(MappedExceptionsMixin, APIView):
 class ImageryDetailApi(MappedExceptionsMixin, APIView):
     permission_classes = [CanDelete]
 
+    @extend_schema(operation_id="imagery_detail", responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
         return Response(imagery_feature(imagery_get(imagery_id=pk), request))
 
+    @extend_schema(operation_id="imagery_delete", responses={204: None})
     def delete(self, request, pk: int):
         imagery_delete(imagery=imagery_get(imagery_id=pk))
         return Response(status=204)
@@ -194,6 +203,8 @@ class ElevationApi(MappedExceptionsMixin, APIView):
         lat = serializers.FloatField(min_value=-90, max_value=90)
         method = serializers.ChoiceField(choices=["nearest", "bilinear"], default="nearest")
 
+    @extend_schema(operation_id="imagery_elevation", parameters=[InputSerializer], responses={200: OpenApiTypes.OBJECT},
+                   summary="Elevation of the DEM cell holding a WGS 84 point")
     def get(self, request, pk: int):
         s = self.InputSerializer(data=request.query_params)
         s.is_valid(raise_exception=True)
@@ -221,6 +232,9 @@ class ProfileApi(MappedExceptionsMixin, APIView):
         interval_m = serializers.FloatField(required=False, min_value=0.01)
         method = serializers.ChoiceField(choices=["nearest", "bilinear"], default="nearest")
 
+    @extend_schema(operation_id="imagery_profile", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT},
+                   examples=[OpenApiExample("line", value={"geometry": {"type": "LineString", "coordinates": [[106.838, -6.255], [106.87, -6.296]]}, "interval_m": 20}, request_only=True)],
+                   summary="Elevation profile along a LineString")
     def post(self, request, pk: int):
         body = request.data if isinstance(request.data, dict) else {}
         line = _geometry(body, ("LineString",))
@@ -235,6 +249,9 @@ class ZonalApi(MappedExceptionsMixin, APIView):
     parser_classes = [JSONParser]
     permission_classes = [AnalysisPermission]
 
+    @extend_schema(operation_id="imagery_zonal", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT},
+                   examples=[OpenApiExample("polygon", value={"type": "Polygon", "coordinates": [[[106.84, -6.26], [106.86, -6.26], [106.86, -6.28], [106.84, -6.28], [106.84, -6.26]]]}, request_only=True)],
+                   summary="Zonal statistics of the DEM over a Polygon")
     def post(self, request, pk: int):
         body = request.data if isinstance(request.data, dict) else {}
         poly = _geometry(body, ("Polygon", "MultiPolygon"))

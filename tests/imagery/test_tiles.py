@@ -195,3 +195,27 @@ def test_tilejson(client, ingest):
     assert tj["tiles"][0].endswith("/{z}/{x}/{y}.png?bidx=1") and f"/imagery/{img.pk}/tiles/" in tj["tiles"][0]
     assert 0 <= tj["minzoom"] <= tj["maxzoom"] <= 24 and tj["attribution"] == img.attribution
     assert client.get(f"/imagery/{img.pk}/tilejson.json?bidx=9").status_code == 400
+
+
+def test_16_bit_multiband_scene_is_stretched_by_its_percentiles(client, tmp_path):
+    """4-band uint16 (B, G, R, NIR-like) without alpha: the first three bands,
+    each stretched 2–98 % (numpy percentiles of the source), every pixel opaque."""
+    from imagery.services import imagery_ingest
+
+    rng = np.random.default_rng(11)
+    bands = np.stack([rng.integers(500 * (b + 1), 3000 * (b + 1), (300, 300)) for b in range(4)]).astype("uint16")
+    path = write_geotiff(tmp_path / "s2.tif", bands, crs="EPSG:32748",
+                         transform=rasterio.transform.from_origin(700000, 9306000, 10, 10))
+    img = imagery_ingest(source=path, kind="satellite").imagery
+    z, (w, s, e, n) = zoom_for(path)
+    t = mercantile.tile((w + e) / 2, (s + n) / 2, z)
+    r = client.get(tile_url(img, t))
+    assert r.status_code == 200
+    png = decode_png(r.content)
+    values, valid = source_at(path, *tile_pixel_lonlat(t))
+    assert png.shape == (4, 256, 256) and ((png[3] == 255) == valid).mean() > 0.98 and valid.sum() > 10_000
+    both = valid & (png[3] == 255)
+    for b in range(3):
+        lo, hi = np.percentile(bands[b], [2, 98])
+        expected = np.clip((values[b].astype(float) - lo) / (hi - lo), 0, 1) * 255
+        assert np.median(np.abs(png[b].astype(float) - expected)[both]) <= 3

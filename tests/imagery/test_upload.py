@@ -79,6 +79,13 @@ def _huge_declared(tmp_path) -> bytes:
     return path.read_bytes()
 
 
+def _off_the_earth(tmp_path) -> bytes:
+    """UTM metres labelled as EPSG:4326 (a common mistake): latitude 9,300,000°."""
+    path = write_geotiff(tmp_path / "wrong_crs.tif", np.ones((32, 32), dtype="uint8"), crs="EPSG:4326",
+                         transform=rasterio.transform.from_origin(700000, 9300000, 10, 10))
+    return path.read_bytes()
+
+
 BAD_FILES = {
     "empty": (lambda tmp: b"", "file"),
     "text": (lambda tmp: b"name,lon,lat\nPJU 1,106.6,-6.2\n", "file"),
@@ -86,6 +93,7 @@ BAD_FILES = {
     "tiff_header_only": (lambda tmp: b"II*\x00\x08\x00\x00\x00" + b"\x00" * 200, "file"),
     "truncated_cog": (_truncated_cog, "file"),
     "not_georeferenced": (_not_georeferenced, "file"),
+    "off_the_earth": (_off_the_earth, "file"),
 }
 
 
