@@ -129,6 +129,16 @@ def test_uploads_over_the_size_limit_get_413(api, imagery_root, settings):
     assert upload(api, "colorado.tif", content, kind="orthophoto").status_code == 201
 
 
+def test_oversized_request_is_refused_before_the_body_is_parsed(api, imagery_root, settings, tmp_path):
+    settings.IMAGERY_MAX_UPLOAD_BYTES = 100_000
+    content = shared_file(LANDSAT).read_bytes()  # 1.7 MB
+    r = upload(api, "landsat.tif", content, kind="satellite")
+    assert r.status_code == 413 and "allowed" in r.json()["detail"]
+    # the refusal quotes the request's Content-Length (multipart envelope included), not the parsed file's size
+    assert f"{len(content):,} bytes" not in r.json()["detail"]
+    assert_nothing_left(imagery_root)
+
+
 def test_dem_kind_needs_a_single_band(api, imagery_root):
     r = upload(api, "rgb.tif", shared_file(COLORADO).read_bytes(), kind="dem")
     assert r.status_code == 400 and "kind" in r.json()["errors"] and "one band" in r.json()["detail"]
