@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "layers",
     "ogc",
     "imagery",
+    "estimates",
 ]
 
 MIDDLEWARE = [

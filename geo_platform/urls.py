@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("layers.urls")),
     path("", include("ogc.urls")),
     path("", include("imagery.urls")),
+    path("", include("estimates.urls")),
 ]
