@@ -53,8 +53,15 @@ class ImageryNotFound(ImageryError):
     field = "id"
 
 
+class ImageryFileMissing(ImageryError):
+    """The catalogue row exists but its COG is gone from IMAGERY_ROOT."""
+
+    field = "file"
+
+
 STATUS_CODES: dict[type[Exception], int] = {
     ImageryNotFound: 404,
+    ImageryFileMissing: 404,
     TileOutsideBounds: 404,
     PointOutsideBounds: 404,
     OutsideRaster: 404,

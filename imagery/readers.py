@@ -14,6 +14,7 @@ import rasterio  # noqa: E402
 from rio_tiler.io import Reader  # noqa: E402
 
 from imagery import conf  # noqa: E402
+from imagery.errors import ImageryFileMissing  # noqa: E402
 
 _local = threading.local()
 
@@ -33,6 +34,8 @@ def get_reader(path: Path | str) -> Reader:
     if reader is not None and not reader.dataset.closed:
         cache.move_to_end(key)
         return reader
+    if not Path(key).is_file():
+        raise ImageryFileMissing(f"the stored file of this imagery is missing ({Path(key).name}); re-run import_imagery")
     dataset = rasterio.open(key)
     reader = Reader(None, dataset=dataset)
     cache[key] = reader

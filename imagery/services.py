@@ -116,8 +116,9 @@ def imagery_ingest(
         raise RasterTooLarge(f"the file is {size:,} bytes, more than the {max_bytes:,} allowed")
     checksum = file_sha256(source)
     existing = Imagery.objects.filter(checksum=checksum).first()
-    if existing is not None:
+    if existing is not None and existing.path.is_file():
         return _update_existing(existing, name=name, kind=kind, captured_on=captured_on, licence=licence, attribution=attribution)
+    # new, or registered but its COG is gone (e.g. a wiped media folder): convert (again)
 
     try:
         with rasterio.open(source) as src:
@@ -143,6 +144,18 @@ def imagery_ingest(
         os.replace(tmp, final)
         moved = True
         footprint = GEOSGeometry(facts.pop("footprint").wkb_hex, srid=STORAGE_SRID)
+        if existing is not None:
+            with transaction.atomic():
+                existing.footprint = footprint
+                existing.file = str(final.relative_to(root))
+                existing.size_bytes = final.stat().st_size
+                for attr, value in facts.items():
+                    setattr(existing, attr, value)
+                existing.save()
+                result = _update_existing(existing, name=name, kind=kind, captured_on=captured_on, licence=licence,
+                                          attribution=attribution)
+            log.warning("imagery %s: missing COG restored from %s", existing.pk, source)
+            return IngestResult("updated", existing, ["file"] + result.changes)
         with transaction.atomic():
             obj = Imagery.objects.create(
                 name=name or Path(original_filename or source.name).stem,

@@ -163,3 +163,16 @@ def test_demo_load_is_idempotent(imagery_root):
     assert second["skipped"] == 5 and Imagery.objects.count() == 5
     assert all(img.attribution and img.licence for img in Imagery.objects.all())
     assert math.isfinite(sum(img.gsd_m for img in Imagery.objects.all()))
+
+
+def test_a_missing_cog_is_404_and_restored_by_reingest(client, ingest, imagery_root):
+    img = ingest(JAKARTA_DEM)
+    (imagery_root / img.file).unlink()
+    r = client.get(f"/api/imagery/{img.pk}/elevation/", {"lon": 106.855, "lat": -6.275})
+    assert r.status_code == 404 and "missing" in r.json()["detail"]
+    from imagery.services import imagery_ingest
+
+    again = imagery_ingest(source=shared_file(JAKARTA_DEM), kind="dem")
+    assert again.status == "updated" and again.imagery.pk == img.pk and "file" in again.changes
+    assert (imagery_root / again.imagery.file).is_file() and Imagery.objects.count() == 1
+    assert client.get(f"/api/imagery/{img.pk}/elevation/", {"lon": 106.855, "lat": -6.275}).status_code == 200
