@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "ogc",
     "imagery",
     "estimates",
+    "needs",
 ]
 
 MIDDLEWARE = [

@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("ogc.urls")),
     path("", include("imagery.urls")),
     path("", include("estimates.urls")),
+    path("", include("needs.urls")),
 ]

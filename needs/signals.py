@@ -1,0 +1,1 @@
+"""Refresh of stored needs after layer edits."""

@@ -1,0 +1,1 @@
+"""Vector tile layers of the needs app."""
