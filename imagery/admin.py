@@ -1,11 +1,22 @@
 from django.contrib import admin
 
-from geo_platform.widgets import LocalGISModelAdmin
+from geo_platform.widgets import LocalGISModelAdmin, LocalOSMWidget
 from imagery.models import Imagery
+
+
+class OfflineOSMWidget(LocalOSMWidget):
+    """LocalOSMWidget's Media extends Django's (which lists the OpenLayers CDN);
+    extend = False keeps only the vendored files."""
+
+    class Media:
+        extend = False
+        css = LocalOSMWidget.Media.css
+        js = LocalOSMWidget.Media.js
 
 
 @admin.register(Imagery)
 class ImageryAdmin(LocalGISModelAdmin):
+    gis_widget = OfflineOSMWidget
     list_display = ("id", "name", "kind", "captured_on", "gsd_m", "source_crs", "width", "height", "bands", "created_at")
     list_filter = ("kind",)
     search_fields = ("name", "original_filename", "checksum")
