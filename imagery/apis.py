@@ -89,6 +89,27 @@ class KindListField(serializers.CharField):
         return kinds
 
 
+class DateIntervalField(serializers.CharField):
+    """``date=YYYY-MM-DD`` or an OGC-style interval ``start/end`` (``..`` = open)."""
+
+    def to_internal_value(self, data):
+        parts = str(data).split("/")
+        if len(parts) > 2:
+            raise serializers.ValidationError("date must be YYYY-MM-DD or start/end (.. for an open end)")
+        field = serializers.DateField()
+        try:
+            values = [None if p in ("", "..") else field.to_internal_value(p) for p in parts]
+        except serializers.ValidationError:
+            raise serializers.ValidationError("date must be YYYY-MM-DD or start/end (.. for an open end)") from None
+        if len(values) == 1:
+            if values[0] is None:
+                raise serializers.ValidationError("date must be YYYY-MM-DD")
+            return {"captured_on": values[0]}
+        if values[0] and values[1] and values[0] > values[1]:
+            raise serializers.ValidationError("the interval's start is after its end")
+        return {"captured_from": values[0], "captured_to": values[1]}
+
+
 def _geometry(data, types: tuple[str, ...]):
     """A GeoJSON geometry (bare, in "geometry", or a Feature) → shapely, lon/lat checked."""
     if isinstance(data, dict) and data.get("type") == "Feature":
@@ -135,6 +156,7 @@ class ImageryListApi(MappedExceptionsMixin, APIView):
         captured_on = serializers.DateField(required=False)
         captured_from = serializers.DateField(required=False)
         captured_to = serializers.DateField(required=False)
+        date = DateIntervalField(required=False)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
         offset = serializers.IntegerField(required=False, min_value=0, default=0)
 
@@ -153,6 +175,9 @@ class ImageryListApi(MappedExceptionsMixin, APIView):
         f.is_valid(raise_exception=True)
         params = dict(f.validated_data)
         limit, offset = params.pop("limit"), params.pop("offset")
+        for key, value in (params.pop("date", None) or {}).items():
+            if value is not None:
+                params[key] = value
         qs = imagery_list(**params)
         count = qs.count()
         page = list(qs[offset : offset + limit])

@@ -52,6 +52,9 @@ def test_bbox_kind_and_date_filters(client, catalogue):
     assert ids(client.get("/api/imagery/", {"captured_from": "2014-01-01"})) == {c["jakarta"].pk, c["bali"].pk, c["colorado"].pk}
     assert ids(client.get("/api/imagery/", {"captured_to": "2015-01-01", "kind": "dem"})) == {c["srtm"].pk}
     assert ids(client.get("/api/imagery/", {"captured_on": "2018-08-22"})) == {c["bali"].pk}
+    assert ids(client.get("/api/imagery/", {"date": "2018-08-22"})) == {c["bali"].pk}
+    assert ids(client.get("/api/imagery/", {"date": "2010-01-01/2017-01-01"})) == {c["jakarta"].pk, c["colorado"].pk}
+    assert ids(client.get("/api/imagery/", {"date": "../2001-01-01"})) == {c["srtm"].pk}
 
 
 def test_paging(client, catalogue):
@@ -67,6 +70,8 @@ def test_paging(client, catalogue):
     ({"bbox": "10,5,0,6"}, "bbox"),
     ({"kind": "lidar"}, "kind"),
     ({"captured_from": "kemarin"}, "captured_from"),
+    ({"date": "2020-01-01/2019-01-01"}, "date"),
+    ({"date": "kemarin"}, "date"),
     ({"limit": 0}, "limit"),
     ({"limit": 10001}, "limit"),
 ])
