@@ -62,8 +62,9 @@ def parse_tile_params(query, img: Imagery) -> TileParams:
             bidx = tuple(int(b) for raw in query.getlist("bidx") for b in raw.split(",") if b.strip())
         except ValueError:
             raise InvalidParameter("bidx must be band numbers (1-based)", "bidx") from None
-        if not bidx or any(b < 1 or b > img.bands for b in bidx) or len(bidx) not in (1, 3, 4):
-            raise InvalidParameter(f"bidx must be 1, 3 or 4 band numbers between 1 and {img.bands}", "bidx")
+        if not bidx or any(b < 1 or b > img.bands for b in bidx) or len(bidx) not in (1, 3):
+            # transparency comes from the mask/alpha/nodata, so a PNG holds one (grey) or three (RGB) bands
+            raise InvalidParameter(f"bidx must be 1 or 3 band numbers between 1 and {img.bands}", "bidx")
     rescale = None
     if query.getlist("rescale"):
         ranges = []

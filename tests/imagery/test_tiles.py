@@ -184,6 +184,23 @@ def test_cache_headers_and_revalidation(client, ingest):
     assert other["ETag"] != r["ETag"]
 
 
+def test_tile_options(client, ingest):
+    img = ingest(BALI)
+    z, (w, s, e, n) = zoom_for(shared_file(BALI))
+    t = mercantile.tile((w + e) / 2, (s + n) / 2, z)
+    assert decode_png(client.get(tile_url(img, t, tilesize=512)).content).shape == (4, 512, 512)
+    grey = decode_png(client.get(tile_url(img, t, bidx=2)).content)
+    assert grey.shape == (2, 256, 256)  # one band + alpha
+    rgb = decode_png(client.get(tile_url(img, t)).content)
+    np.testing.assert_array_equal(grey[0][grey[1] == 255], rgb[1][grey[1] == 255])
+    swapped = decode_png(client.get(tile_url(img, t, bidx="3,2,1")).content)
+    np.testing.assert_array_equal(swapped[0], rgb[2])
+    for bad in ({"bidx": "1,2,3,4"}, {"bidx": "5"}, {"bidx": "x"}, {"tilesize": 300}, {"hillshade": 1}, {"rescale": "a,b"}):
+        r = client.get(tile_url(img, t, **bad))
+        assert r.status_code == 400, bad
+        assert r.json()["detail"] and list(r.json()["errors"])
+
+
 def test_tilejson(client, ingest):
     img = ingest(BALI)
     r = client.get(f"/imagery/{img.pk}/tilejson.json?bidx=1")
