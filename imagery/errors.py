@@ -75,6 +75,16 @@ STATUS_CODES: dict[type[Exception], int] = {
 }
 
 
+# the `errors` key for library exceptions that carry no field of their own
+FIELDS: dict[type[Exception], str] = {
+    TileOutsideBounds: "tile",
+    PointOutsideBounds: "point",
+    InvalidColorMapName: "colormap_name",
+    InvalidExpression: "expression",
+    InvalidBandName: "bidx",
+}
+
+
 def status_for(exc: Exception) -> int | None:
     for cls in type(exc).__mro__:
         if cls in STATUS_CODES:
@@ -84,7 +94,7 @@ def status_for(exc: Exception) -> int | None:
 
 def error_body(exc: Exception) -> dict:
     message = getattr(exc, "message", None) or str(exc)
-    field = getattr(exc, "field", "non_field_errors")
+    field = getattr(exc, "field", None) or next((f for cls, f in FIELDS.items() if isinstance(exc, cls)), "non_field_errors")
     return {"detail": message, "errors": {field: [message]}}
 
 

@@ -160,7 +160,7 @@ def test_tile_outside_the_image_is_404_json(client, ingest):
     img = ingest(COLORADO)
     r = client.get(tile_url(img, mercantile.tile(106.8, -6.2, 14)))
     assert r.status_code == 404
-    assert "outside" in r.json()["detail"] and set(r.json()) == {"detail", "errors"}
+    assert "outside" in r.json()["detail"] and set(r.json()) == {"detail", "errors"} and "tile" in r.json()["errors"]
     assert client.get(f"/imagery/{img.pk}/tiles/3/9/1.png").status_code == 404  # x beyond 2^z
     assert client.get(f"/imagery/{img.pk + 999}/tiles/3/1/1.png").status_code == 404
 
