@@ -2,4 +2,9 @@
 analysis /api/imagery/{id}/earthwork/ (served from this app)."""
 from django.urls import path
 
-urlpatterns: list = []
+from estimates import apis
+
+urlpatterns = [
+    path("api/templates/", apis.TemplateListApi.as_view(), name="estimate-templates"),
+    path("api/estimates/", apis.EstimateApi.as_view(), name="estimates"),
+]

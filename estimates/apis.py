@@ -1,0 +1,172 @@
+"""Thin HTTP views: templates, estimates (JSON, ?format=xlsx|csv|pdf), the
+condition-driven programme and earthwork on a DEM (SPEC §4)."""
+from __future__ import annotations
+
+import math
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from estimates import exports
+from estimates.errors import EstimateInputError
+from estimates.pricing import price_list_get
+from estimates.selectors import estimate_build, geometry_piece, road_pieces, template_get, template_list
+
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ReadLike(BasePermission):
+    """Estimates and analyses write nothing: readable like any public layer."""
+
+    def has_permission(self, request, view):
+        return settings.PUBLIC_READ or bool(request.user and request.user.is_authenticated)
+
+
+class _FileRenderer(BaseRenderer):
+    charset = None
+    render_style = "binary"
+    build = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        response = (renderer_context or {}).get("response")
+        if response is not None and response.status_code >= 400:  # errors stay JSON (see _JsonErrors)
+            return JSONRenderer().render(data)
+        return type(self).build(data)
+
+
+class XLSXRenderer(_FileRenderer):
+    media_type, format = XLSX_MEDIA, "xlsx"
+    build = staticmethod(exports.estimate_xlsx)
+
+
+class CSVRenderer(_FileRenderer):
+    media_type, format, charset = "text/csv", "csv", "utf-8"
+    render_style = "text"
+    build = staticmethod(lambda data: exports.estimate_csv(data).encode("utf-8"))
+
+
+class PDFRenderer(_FileRenderer):
+    media_type, format = "application/pdf", "pdf"
+    build = staticmethod(exports.estimate_pdf)
+
+
+class _JsonErrors:
+    """Errors are JSON {"detail", "errors"} whatever ?format asked for."""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = "application/json"
+        return response
+
+
+def _geojson_geometry(data):
+    if isinstance(data, dict) and data.get("type") == "Feature":
+        data = data.get("geometry")
+    if not isinstance(data, dict) or data.get("type") not in ("LineString", "Polygon", "MultiPolygon"):
+        raise EstimateInputError("geometry must be a GeoJSON LineString, Polygon or MultiPolygon", "geometry")
+    coords = data.get("coordinates")
+
+    def positions(c):
+        if isinstance(c, (list, tuple)) and c and isinstance(c[0], (int, float)):
+            yield c
+        elif isinstance(c, (list, tuple)):
+            for x in c:
+                yield from positions(x)
+        else:
+            raise EstimateInputError("geometry has invalid coordinates", "geometry")
+
+    pts = list(positions(coords))
+    if not pts:
+        raise EstimateInputError("geometry is empty", "geometry")
+    for p in pts:
+        if len(p) < 2 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in p[:2]) \
+                or not (-180 <= p[0] <= 180 and -90 <= p[1] <= 90):
+            raise EstimateInputError("coordinates must be lon/lat in WGS 84 (RFC 7946)", "geometry")
+    if data["type"] == "LineString" and len(pts) < 2:
+        raise EstimateInputError("a LineString needs at least two positions", "geometry")
+    if data["type"] != "LineString":
+        rings = [coords] if data["type"] == "Polygon" else coords
+        for poly in rings:
+            for ring in poly:
+                if len(ring) < 4 or list(ring[0][:2]) != list(ring[-1][:2]):
+                    raise EstimateInputError("each polygon ring needs at least four positions, first = last", "geometry")
+    return {"type": data["type"], "coordinates": coords}
+
+
+class TemplateListApi(APIView):
+    permission_classes = [ReadLike]
+
+    @extend_schema(operation_id="templates_list", responses={200: OpenApiTypes.OBJECT},
+                   summary="Pavement templates: layers (thickness, density, loss factor) and coats")
+    def get(self, request):
+        out = []
+        for t in template_list():
+            out.append({
+                "code": t.code, "name": t.name, "kind": t.kind, "description": t.description, "source": t.source,
+                "layers": [{"name": layer.name, "material": layer.material.code, "thickness_m": layer.thickness_m,
+                            "density_t_m3": layer.material.density_t_m3, "loss_factor": layer.material.loss_factor,
+                            "pay_item": layer.pay_item, "pay_basis": layer.pay_basis, "source": layer.source,
+                            "density_source": layer.material.density_source, "loss_source": layer.material.loss_source}
+                           for layer in t.layers.all()],
+                "coats": [{"name": c.name, "rate_l_m2": c.rate_l_m2, "pay_item": c.pay_item, "source": c.source} for c in t.coats.all()],
+            })
+        return Response(out)
+
+
+class EstimateApi(_JsonErrors, APIView):
+    parser_classes = [JSONParser]
+    permission_classes = [ReadLike]
+    renderer_classes = [JSONRenderer, XLSXRenderer, CSVRenderer, PDFRenderer]
+
+    class InputSerializer(serializers.Serializer):
+        template = serializers.CharField(max_length=40)
+        geometry = serializers.JSONField(required=False)
+        road_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, allow_empty=False, max_length=10000)
+        width_m = serializers.FloatField(required=False, min_value=0)
+        price_list = serializers.IntegerField(required=False, min_value=1)
+        region = serializers.CharField(required=False, max_length=100)
+        year = serializers.IntegerField(required=False, min_value=1900, max_value=2200)
+
+        def validate_width_m(self, value):
+            if not math.isfinite(value) or value <= 0:
+                raise serializers.ValidationError("width_m must be a positive number of metres")
+            if value > 200:
+                raise serializers.ValidationError("width_m must be at most 200 m")
+            return value
+
+        def validate(self, attrs):
+            if ("geometry" in attrs) == ("road_ids" in attrs):
+                raise serializers.ValidationError({"geometry": ["give either geometry (+ width_m for a LineString) or road_ids"]})
+            return attrs
+
+    @extend_schema(
+        operation_id="estimates_create", request=InputSerializer, responses={200: OpenApiTypes.OBJECT},
+        parameters=[OpenApiParameter("format", str, enum=["json", "xlsx", "csv", "pdf"], description="RAB workbook, CSV or PDF")],
+        examples=[OpenApiExample("line", request_only=True, value={
+            "geometry": {"type": "LineString", "coordinates": [[106.63, -6.18], [106.639, -6.18]]}, "width_m": 7, "template": "FFF1"})],
+        summary="Material quantities and cost (RAB) of a template over a drawn road, a polygon or road ids",
+    )
+    def post(self, request):
+        s = self.InputSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        d = s.validated_data
+        template = template_get(code=d["template"])
+        price_list = price_list_get(price_list_id=d.get("price_list"), region=d.get("region"), year=d.get("year"))
+        if "geometry" in d:
+            pieces = [geometry_piece(geometry=_geojson_geometry(d["geometry"]), width_m=d.get("width_m"))]
+        else:
+            pieces = road_pieces(road_ids=d["road_ids"])
+        est = estimate_build(template=template, pieces=pieces, price_list=price_list)
+        response = Response(est)
+        fmt = getattr(request.accepted_renderer, "format", "json")
+        if fmt in ("xlsx", "csv", "pdf"):
+            response["Content-Disposition"] = f'attachment; filename="RAB_{template.code}.{fmt}"'
+        return response
