@@ -77,6 +77,11 @@ class OgcView(APIView):
             "links": [
                 {"href": self.url(f"collections/{slug}"), "rel": "self", "type": "application/json", "title": "this collection"},
                 {"href": self.url(f"collections/{slug}/items"), "rel": "items", "type": GEOJSON, "title": "items"},
+                {"href": self.url(f"collections/{slug}/schema"), "rel": "describedby", "type": "application/schema+json",
+                 "title": "JSON schema of the features"},
+                # GDAL's OAPIF driver (3.6) looks for this spelling.
+                {"href": self.url(f"collections/{slug}/schema"), "rel": "describedBy", "type": "application/schema+json",
+                 "title": "JSON schema of the features"},
             ],
         }
 
@@ -118,6 +123,58 @@ class CollectionView(OgcView):
     def get(self, request, collection):
         self.spec(collection)
         return Response(self.collection_doc(collection))
+
+
+def _json_type(model_field) -> dict:
+    from django.db import models
+
+    if isinstance(model_field, models.BooleanField):
+        return {"type": "boolean"}
+    if isinstance(model_field, (models.IntegerField, models.ForeignKey)):
+        return {"type": "integer"}
+    if isinstance(model_field, models.FloatField):
+        return {"type": "number"}
+    if isinstance(model_field, models.DateTimeField):
+        return {"type": "string", "format": "date-time"}
+    if isinstance(model_field, models.DateField):
+        return {"type": "string", "format": "date"}
+    out = {"type": "string"}
+    if model_field.choices:
+        out["enum"] = [code for code, _ in model_field.choices]
+    return out
+
+
+@extend_schema(exclude=True)
+class SchemaView(OgcView):
+    """JSON Schema of a collection's features: GDAL's OAPIF driver reads the
+    field types from it (numbers stay numbers even when a page has nulls)."""
+
+    def get(self, request, collection):
+        spec = self.spec(collection)
+        props = {}
+        for name in spec.properties:
+            field = spec.model._meta.get_field(name.removesuffix("_id") if name in selectors.OUTPUT_NAMES else name)
+            entry = _json_type(field)
+            entry["title"] = str(field.verbose_name)
+            props[selectors.OUTPUT_NAMES.get(name, name)] = entry
+        if spec.has_areas:
+            props["kecamatan"] = {"type": "string", "title": "kecamatan code"}
+            props["kelurahan"] = {"type": "string", "title": "kelurahan code"}
+        geometry = spec.geometry_types[-1]
+        doc = {
+            "$schema": "https://json-schema.org/draft/2019-09/schema",
+            "$id": self.url(f"collections/{collection}/schema"),
+            "title": spec.title,
+            "type": "object",
+            "required": ["type", "geometry", "properties"],
+            "properties": {
+                "type": {"type": "string", "enum": ["Feature"]},
+                "id": {"type": "integer"},
+                "geometry": {"$ref": f"https://geojson.org/schema/{geometry}.json"},
+                "properties": {"type": "object", "properties": props},
+            },
+        }
+        return Response(doc, content_type="application/schema+json")
 
 
 @extend_schema(exclude=True)
