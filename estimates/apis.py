@@ -14,10 +14,12 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from estimates import exports
+from estimates import earthwork, exports
 from estimates.errors import EstimateInputError
 from estimates.pricing import price_list_get
 from estimates.selectors import estimate_build, geometry_piece, road_pieces, template_get, template_list
+from imagery.errors import MappedExceptionsMixin
+from imagery.selectors import elevation_get
 
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -170,3 +172,62 @@ class EstimateApi(_JsonErrors, APIView):
         if fmt in ("xlsx", "csv", "pdf"):
             response["Content-Disposition"] = f'attachment; filename="RAB_{template.code}.{fmt}"'
         return response
+
+
+# ---------------------------------------------------------------- earthwork on a DEM of the imagery catalogue
+class EarthworkApi(MappedExceptionsMixin, APIView):
+    parser_classes = [JSONParser]
+    permission_classes = [ReadLike]
+
+    class DesignSerializer(serializers.Serializer):
+        start_elevation = serializers.FloatField(min_value=-1000, max_value=10000)
+        grade_percent = serializers.FloatField(min_value=-100, max_value=100, default=0.0)
+
+    class InputSerializer(serializers.Serializer):
+        alignment = serializers.JSONField()
+        width_m = serializers.FloatField()
+        design = serializers.JSONField()
+        side_slope = serializers.FloatField(min_value=0, max_value=100, default=0.0)
+        method = serializers.ChoiceField(choices=earthwork.METHODS, default="average_end_area")
+        station_interval_m = serializers.FloatField(required=False, min_value=0.1)
+
+        def validate_width_m(self, value):
+            if not math.isfinite(value) or value <= 0 or value > 200:
+                raise serializers.ValidationError("width_m must be a positive number of metres (at most 200)")
+            return value
+
+        def validate_design(self, value):
+            s = EarthworkApi.DesignSerializer(data=value if isinstance(value, dict) else {})
+            if not s.is_valid():
+                raise serializers.ValidationError({k: [str(e) for e in v] for k, v in s.errors.items()})
+            return s.validated_data
+
+        def validate_alignment(self, value):
+            if isinstance(value, dict) and value.get("type") == "Feature":
+                value = value.get("geometry")
+            if not isinstance(value, dict) or value.get("type") != "LineString":
+                raise serializers.ValidationError("alignment must be a GeoJSON LineString")
+            try:
+                geom = _geojson_geometry(value)
+            except EstimateInputError as exc:
+                raise serializers.ValidationError(exc.message) from None
+            return [list(map(float, p[:2])) for p in geom["coordinates"]]
+
+    @extend_schema(
+        operation_id="imagery_earthwork", request=InputSerializer, responses={200: OpenApiTypes.OBJECT},
+        examples=[OpenApiExample("road", request_only=True, value={
+            "alignment": {"type": "LineString", "coordinates": [[106.845, -6.27], [106.85, -6.275]]}, "width_m": 7,
+            "design": {"start_elevation": 30, "grade_percent": 0.5}, "side_slope": 2, "method": "prismoidal", "station_interval_m": 20})],
+        summary="Cut and fill of a road corridor on a DEM (grid, average end area, prismoidal) with cross-sections",
+    )
+    def post(self, request, pk: int):
+        s = self.InputSerializer(data=request.data if isinstance(request.data, dict) else {})
+        s.is_valid(raise_exception=True)
+        d = s.validated_data
+        dem = elevation_get(imagery_id=pk)
+        result = earthwork.earthwork(
+            dem.path, alignment=d["alignment"], width_m=d["width_m"], start_elevation=d["design"]["start_elevation"],
+            grade_percent=d["design"]["grade_percent"], side_slope=d["side_slope"], method=d["method"],
+            station_interval_m=d.get("station_interval_m"),
+        )
+        return Response({"imagery": dem.pk, **result})

@@ -7,4 +7,5 @@ from estimates import apis
 urlpatterns = [
     path("api/templates/", apis.TemplateListApi.as_view(), name="estimate-templates"),
     path("api/estimates/", apis.EstimateApi.as_view(), name="estimates"),
+    path("api/imagery/<int:pk>/earthwork/", apis.EarthworkApi.as_view(), name="imagery-earthwork"),
 ]
