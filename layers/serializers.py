@@ -122,9 +122,17 @@ class PhotoInputSerializer(serializers.Serializer):
     accuracy_m = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
 
     def validate_image(self, value):
+        from PIL import Image, UnidentifiedImageError
+
         content_type = getattr(value, "content_type", "") or ""
         if not content_type.startswith("image/"):
             raise serializers.ValidationError(f"image must be an image file (got content type {content_type or 'none'})")
+        try:
+            with Image.open(value) as img:  # the bytes must be a readable image, whatever the header says
+                img.verify()
+        except (UnidentifiedImageError, SyntaxError, OSError, ValueError) as exc:
+            raise serializers.ValidationError(f"image is not a readable image file ({exc})") from None
+        value.seek(0)
         return value
 
     def validate(self, attrs):

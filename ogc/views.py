@@ -189,6 +189,9 @@ class ItemsView(OgcView):
             if query.get(crs_param) not in (None, "", CRS84):
                 raise ValidationError({crs_param: [f"only {CRS84} is supported"]})
         qs = filter_layer(spec, selectors.layer_queryset(spec), query)
+        if query.get("limit", "").isdigit() and int(query["limit"]) > MAX_LIMIT:
+            query = query.copy()
+            query["limit"] = str(MAX_LIMIT)  # OGC clients may ask for more; serve the maximum page
         limit, offset = parse_paging(query, default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT)
         body, n, matched = selectors.feature_collection(spec, qs, limit=limit, offset=offset)
         links = [

@@ -13,11 +13,19 @@ from tests.layers.api_support import admin_client_api, city, officer, planner  #
 
 pytestmark = pytest.mark.django_db
 GEOD = Geod(ellps="WGS84")
-# 1×1 PNG
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201"
-    "a5f1a8d80000000049454e44ae426082"
-)
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 3), (200, 30, 30)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+PNG = _png()
 
 
 def feature(geometry, **props):
@@ -180,6 +188,7 @@ def test_photo_upload_is_listed_in_the_feature(officer, city, settings, tmp_path
     [
         ({"caption": "no image"}, "image"),
         ({"image": ("notes.txt", b"hello", "text/plain")}, "image"),
+        ({"image": ("fake.jpg", b"not really a jpeg", "image/jpeg")}, "image"),
         ({"image": ("a.png", PNG, "image/png"), "lon": 106.6}, "lon"),
         ({"image": ("a.png", PNG, "image/png"), "lon": 106.6, "lat": -95}, "lat"),
     ],

@@ -89,5 +89,8 @@ def test_landing_conformance_collection_and_item(live_city, client):
     assert item["id"] == pk and item["type"] == "Feature"
     assert client.get("/ogc/collections/roads/items/999999").status_code == 404
     assert client.get("/ogc/collections/panels").status_code == 404
+    big = json.loads(client.get("/ogc/collections/pju/items?limit=50000").content)
+    assert big["numberReturned"] == 57  # a limit above the maximum is served as the maximum page
+    assert client.get("/ogc/collections/pju/items?limit=0").status_code == 400
     bad = client.get("/ogc/collections/pju/items?bbox-crs=EPSG:3857")
     assert bad.status_code == 400 and "bbox-crs" in json.loads(bad.content)["errors"]
