@@ -14,7 +14,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from estimates import earthwork, exports
+from estimates import earthwork, exports, programme
 from estimates.errors import EstimateInputError
 from estimates.pricing import price_list_get
 from estimates.selectors import estimate_build, geometry_piece, road_pieces, template_get, template_list
@@ -231,3 +231,39 @@ class EarthworkApi(MappedExceptionsMixin, APIView):
             station_interval_m=d.get("station_interval_m"),
         )
         return Response({"imagery": dem.pk, **result})
+
+
+# ---------------------------------------------------------------- condition-driven programme
+class ProgrammeCSVRenderer(_FileRenderer):
+    media_type, format, charset = "text/csv", "csv", "utf-8"
+    render_style = "text"
+    build = staticmethod(lambda data: exports.programme_csv(data).encode("utf-8"))
+
+
+class ProgrammeApi(_JsonErrors, APIView):
+    permission_classes = [ReadLike]
+    renderer_classes = [JSONRenderer, ProgrammeCSVRenderer]
+
+    class FilterSerializer(serializers.Serializer):
+        level = serializers.ChoiceField(choices=programme.LEVELS, default="kecamatan")
+        budget = serializers.DecimalField(required=False, max_digits=20, decimal_places=2, min_value=0)
+        area = serializers.CharField(required=False, max_length=40)
+        source = serializers.CharField(required=False, max_length=100)
+        limit = serializers.IntegerField(required=False, min_value=0, max_value=10000, default=100)
+        price_list = serializers.IntegerField(required=False, min_value=1)
+        region = serializers.CharField(required=False, max_length=100)
+        year = serializers.IntegerField(required=False, min_value=1900, max_value=2200)
+
+    @extend_schema(operation_id="programme", parameters=[FilterSerializer], responses={200: OpenApiTypes.OBJECT},
+                   summary="Condition → treatment → cost for every road, ranked, cut at the budget, per area and road class")
+    def get(self, request):
+        f = self.FilterSerializer(data=request.query_params)
+        f.is_valid(raise_exception=True)
+        d = f.validated_data
+        price_list = price_list_get(price_list_id=d.get("price_list"), region=d.get("region"), year=d.get("year"))
+        out = programme.programme_build(level=d["level"], budget=d.get("budget"), price_list=price_list, area=d.get("area"),
+                                        source=d.get("source"), limit=d["limit"])
+        response = Response(out)
+        if getattr(request.accepted_renderer, "format", "json") == "csv":
+            response["Content-Disposition"] = 'attachment; filename="program_penanganan_jalan.csv"'
+        return response

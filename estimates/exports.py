@@ -194,3 +194,15 @@ def estimate_pdf(est: dict, *, title: str = "Rencana Anggaran Biaya (RAB)") -> b
     pdf.cell(140, 5, "(............................)", align="C")
     pdf.cell(0, 5, "(............................)", align="C", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
+
+
+def programme_csv(prog: dict) -> str:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["area_code", "area_name", "road_class", "treatment", "template", "segments", "length_m", "treated_m2", "cost",
+                "funded_segments", "funded_length_m", "funded_cost"])
+    for g in prog["groups"]:
+        w.writerow([g["area_code"] or "", g["area_name"] or "", g["road_class"], g["treatment"], g["template"], g["segments"],
+                    f"{g['length_m']:.2f}", f"{g['treated_m2']:.2f}", f"{g['cost']:.2f}", g["funded_segments"],
+                    f"{g['funded_length_m']:.2f}", f"{g['funded_cost']:.2f}"])
+    return out.getvalue()
