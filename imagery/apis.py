@@ -28,7 +28,7 @@ from imagery import conf, terrain
 from imagery.errors import InvalidParameter, MappedExceptionsMixin, RasterTooLarge, json_error
 from imagery.models import KIND_CODES, Imagery
 from imagery.readers import get_dataset
-from imagery.selectors import elevation_get, imagery_get, imagery_list
+from imagery.selectors import elevation_get, imagery_get, imagery_list, imagery_tile_source
 from imagery.services import imagery_delete, imagery_ingest_upload
 from imagery.tiles import parse_tile_params, render_tile, tilejson
 
@@ -314,7 +314,7 @@ def _may_read(request) -> bool:
 
 @_mapped_errors
 def tile_view(request, pk: int, z: int, x: int, y: int):
-    img = imagery_get(imagery_id=pk)
+    img = imagery_tile_source(imagery_id=pk)
     params = parse_tile_params(request.GET, img)
     etag = f'"{img.checksum[:16]}-{params.cache_key()}"'
     cache_control = f"{'public' if settings.PUBLIC_READ else 'private'}, max-age={conf.tile_max_age()}"
@@ -331,7 +331,7 @@ def tile_view(request, pk: int, z: int, x: int, y: int):
 
 @_mapped_errors
 def tilejson_view(request, pk: int):
-    img = imagery_get(imagery_id=pk)
+    img = imagery_tile_source(imagery_id=pk)
     parse_tile_params(request.GET, img)  # validate options passed through to the tile URL
     query = urlencode([(k, v) for k in request.GET for v in request.GET.getlist(k)])
     url = request.build_absolute_uri(f"/imagery/{img.pk}/tiles/") + "{z}/{x}/{y}.png" + (f"?{query}" if query else "")

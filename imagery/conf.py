@@ -49,3 +49,8 @@ def open_datasets() -> int:
 
 def tile_max_age() -> int:
     return _get("IMAGERY_TILE_MAX_AGE", 86_400)
+
+
+def tile_lookup_ttl() -> float:
+    """Seconds a tile worker reuses an imagery's catalogue row (0 = ask the database every tile)."""
+    return _get("IMAGERY_TILE_LOOKUP_TTL", 5.0, float)

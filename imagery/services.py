@@ -217,9 +217,12 @@ def imagery_ingest_upload(*, upload, kind: str, created_by=None, **meta) -> Inge
 
 @transaction.atomic
 def imagery_delete(*, imagery: Imagery) -> None:
-    path = imagery.path
+    from imagery.selectors import forget_tile_source
+
+    path, pk = imagery.path, imagery.pk
     imagery.delete()
     readers.forget(path)
+    forget_tile_source(pk)
     transaction.on_commit(lambda: path.unlink(missing_ok=True))
 
 

@@ -83,6 +83,8 @@ def test_bad_filters_are_400_naming_the_parameter(client, query, field):
 def test_detail_and_delete(client, ingest, imagery_root, django_capture_on_commit_callbacks):
     img = ingest(COLORADO)
     path = imagery_root / img.file
+    tilejson = f"/imagery/{img.pk}/tilejson.json"
+    assert client.get(tilejson).status_code == 200
     assert client.get(f"/api/imagery/{img.pk}/").json()["id"] == img.pk
     assert client.get(f"/api/imagery/{img.pk + 1000}/").status_code == 404
     assert client.delete(f"/api/imagery/{img.pk}/").status_code in (401, 403)
@@ -93,6 +95,7 @@ def test_detail_and_delete(client, ingest, imagery_root, django_capture_on_commi
         r = client.delete(f"/api/imagery/{img.pk}/")
     assert r.status_code == 204 and not Imagery.objects.exists()
     assert files_under(imagery_root) == []
+    assert client.get(tilejson).status_code == 404
 
 
 def test_private_mode_needs_login_for_tiles_and_catalogue(client, ingest, settings):
