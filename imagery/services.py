@@ -19,7 +19,7 @@ from rio_cogeo.profiles import cog_profiles
 from imagery import conf, readers
 from imagery.errors import InvalidParameter, InvalidRaster, RasterTooLarge
 from imagery.inspect_raster import READ_ERRORS, capture_date, describe, validate
-from imagery.models import KIND_CODES, Imagery
+from imagery.models import ELEVATION_KINDS, KIND_CODES, Imagery
 from geo_platform.srid import STORAGE_SRID
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,8 @@ def _convert(source: Path, target: Path) -> None:
 
 
 def _update_existing(obj: Imagery, *, name, kind, captured_on, licence, attribution) -> IngestResult:
+    if kind in ELEVATION_KINDS and obj.bands != 1:
+        raise InvalidRaster(f"a {kind} must have exactly one band (elevation); this file has {obj.bands}", "kind")
     changes = []
     for attr, value in (("name", name), ("kind", kind), ("captured_on", captured_on), ("licence", licence), ("attribution", attribution)):
         if value not in (None, "") and getattr(obj, attr) != value:

@@ -123,6 +123,11 @@ def test_reingesting_the_same_file_does_not_duplicate(ingest, imagery_root):
     renamed = imagery_ingest(source=shared_file(COLORADO), kind="orthophoto", name="Colorado Springs")
     assert renamed.status == "updated" and renamed.changes == ["name"]
     assert Imagery.objects.count() == 1 and files_under(imagery_root) == files
+    from imagery.errors import InvalidRaster
+
+    with pytest.raises(InvalidRaster, match="one band"):  # a re-ingest cannot turn RGB into a DEM
+        imagery_ingest(source=shared_file(COLORADO), kind="dem")
+    assert Imagery.objects.get().kind == "orthophoto"
 
 
 def test_import_imagery_command_json_report(imagery_root, capsys):
