@@ -11,6 +11,7 @@ import rasterio
 import shapely
 import rasterio.warp
 from pyproj import CRS, Transformer
+from rasterio._err import CPLE_BaseError
 from rasterio.errors import RasterioError
 from rasterio.features import shapes
 from shapely import geometry as sgeom
@@ -135,4 +136,5 @@ def describe(ds) -> dict:
     }
 
 
-READ_ERRORS = (RasterioError, ValueError, OSError, MemoryError)
+# what GDAL/rasterio/rio-cogeo raise on unreadable input (GDAL's own CPLE_* errors included)
+READ_ERRORS = (RasterioError, CPLE_BaseError, ValueError, OSError, MemoryError)
