@@ -59,7 +59,7 @@ def _cog_profile(dtype: str) -> dict:
     return profile
 
 
-def _convert(source: Path, target: Path) -> None:
+def _convert(source: Path, target: Path, progress_out=None) -> None:
     """Cloud-Optimized GeoTIFF with internal tiles and overviews, in the source's own CRS."""
     with rasterio.open(source) as src:
         profile = _cog_profile(src.dtypes[0])
@@ -71,7 +71,8 @@ def _convert(source: Path, target: Path) -> None:
                 profile,
                 overview_resampling="average",
                 in_memory=False,
-                quiet=True,
+                quiet=progress_out is None,
+                progress_out=progress_out,
                 config={"GDAL_NUM_THREADS": "ALL_CPUS", "GDAL_TIFF_INTERNAL_MASK": True, "GDAL_TIFF_OVR_BLOCKSIZE": str(COG_BLOCK)},
             )
     valid, errors, _ = cog_validate(str(target), quiet=True)
@@ -104,8 +105,9 @@ def imagery_ingest(
     original_filename: str | None = None,
     created_by=None,
     max_bytes: int | None = None,
+    progress_out=None,
 ) -> IngestResult:
-    """Register a raster file. The same bytes (sha256) are never stored twice:
+    """Register a raster file (``progress_out``: a text stream for the conversion progress bar). The same bytes (sha256) are never stored twice:
     a re-ingest updates the given metadata or is skipped. Any failure leaves
     no row and no file behind."""
     source = Path(source)
@@ -137,7 +139,7 @@ def imagery_ingest(
     moved = False
     try:
         try:
-            _convert(source, tmp)
+            _convert(source, tmp, progress_out)
         except READ_ERRORS as exc:
             raise InvalidRaster(f"not a readable raster: {_short(exc)}") from None
         with rasterio.open(tmp) as cog:

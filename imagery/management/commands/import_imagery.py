@@ -17,14 +17,14 @@ from imagery.services import imagery_ingest
 RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".img", ".jp2", ".asc"}
 
 
-def import_paths(paths, *, kind, name=None, captured_on=None, licence="", attribution="", progress=None) -> dict:
+def import_paths(paths, *, kind, name=None, captured_on=None, licence="", attribution="", progress=None, progress_out=None) -> dict:
     report = {"created": 0, "updated": 0, "skipped": 0, "rejected": 0, "reasons": {}, "id": None, "ids": []}
     reasons: Counter = Counter()
     for path in paths:
         try:
             result = imagery_ingest(
                 source=path, kind=kind, name=name if len(paths) == 1 else None,
-                captured_on=captured_on, licence=licence, attribution=attribution,
+                captured_on=captured_on, licence=licence, attribution=attribution, progress_out=progress_out,
             )
         except ImageryError as exc:
             report["rejected"] += 1
@@ -73,6 +73,7 @@ class Command(BaseCommand):
         report = import_paths(
             paths, kind=opts["kind"], name=opts["name"], captured_on=opts["captured_on"],
             licence=opts["licence"], attribution=opts["attribution"], progress=progress,
+            progress_out=sys.stderr if opts["verbosity"] >= 1 else None,
         )
         if opts["json"]:
             self.stdout.write(json.dumps(report))
