@@ -15,6 +15,7 @@ from rasterio._err import CPLE_BaseError
 from rasterio.errors import RasterioError
 from rasterio.features import shapes
 from shapely import geometry as sgeom
+from shapely.geometry.polygon import orient
 from shapely import make_valid, segmentize, unary_union
 
 from geo_platform.srid import STORAGE_SRID
@@ -85,7 +86,8 @@ def footprint(ds) -> sgeom.MultiPolygon:
     geo = make_valid(shapely.transform(native, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1]))))
     parts = [g for g in getattr(geo, "geoms", [geo]) if isinstance(g, sgeom.Polygon) and not g.is_empty]
     parts += [p for g in getattr(geo, "geoms", []) if isinstance(g, sgeom.MultiPolygon) for p in g.geoms]
-    return sgeom.MultiPolygon(parts)
+    # RFC 7946 right-hand rule: exterior rings counter-clockwise, holes clockwise
+    return sgeom.MultiPolygon([orient(p, 1.0) for p in parts])
 
 
 def crs_label(crs) -> tuple[str, int | None]:

@@ -34,6 +34,10 @@ def test_list_is_geojson_with_the_contract_properties(client, catalogue):
     f = next(f for f in body["features"] if f["id"] == catalogue["bali"].pk)
     assert f["geometry"]["type"] == "MultiPolygon"
     lon, lat = f["geometry"]["coordinates"][0][0][0]
+    from shapely.geometry import LinearRing
+
+    for feature in body["features"]:  # RFC 7946 §3.1.6: exterior rings counter-clockwise
+        assert all(LinearRing(poly[0]).is_ccw for poly in feature["geometry"]["coordinates"])
     assert 115.15 < lon < 115.17 and -8.59 < lat < -8.58  # RFC 7946 lon/lat order
     p = f["properties"]
     for key in ("kind", "captured_on", "gsd_m", "crs", "width", "height", "bands"):
