@@ -1,1 +1,20 @@
-urlpatterns = []
+"""/api/needs/… layers, summary, compute, Musrenbang export; /api/work-orders/…"""
+from django.urls import path
+
+from needs import apis
+
+urlpatterns = [
+    path("api/needs/lighting-gaps/", apis.need_layer_view("lighting-gaps", "Under-lit stretches (SPEC §5), GeoJSON lines"), name="needs-lighting-gaps"),
+    path("api/needs/proposed-pju/", apis.need_layer_view("proposed-pju", "Proposed PJU (SPEC §5), GeoJSON points"), name="needs-proposed-pju"),
+    path("api/needs/broken-pju/", apis.need_layer_view("broken-pju", "PJU off or damaged, with the treatment"), name="needs-broken-pju"),
+    path("api/needs/damaged-roads/", apis.need_layer_view("damaged-roads", "Roads in light/heavy damage or beyond the SDI/IRI thresholds"), name="needs-damaged-roads"),
+    path("api/needs/summary/", apis.SummaryView.as_view(), name="needs-summary"),
+    path("api/needs/compute/", apis.ComputeView.as_view(), name="needs-compute"),
+    path("api/needs/export/", apis.ExportView.as_view(), name="needs-export"),
+    path("api/work-orders/", apis.WorkOrderListView.as_view(), name="work-order-list"),
+    path("api/work-orders/<int:pk>/", apis.WorkOrderDetailView.as_view(), name="work-order-detail"),
+    path("api/work-orders/<int:pk>/assign/", apis.WorkOrderAssignView.as_view(), name="work-order-assign"),
+    path("api/work-orders/<int:pk>/start/", apis.WorkOrderStartView.as_view(), name="work-order-start"),
+    path("api/work-orders/<int:pk>/close/", apis.WorkOrderCloseView.as_view(), name="work-order-close"),
+    path("api/work-orders/<int:pk>/reject/", apis.WorkOrderRejectView.as_view(), name="work-order-reject"),
+]

@@ -1,0 +1,287 @@
+"""Thin HTTP views of the needs (SPEC §4): GeoJSON layers built by PostGIS
+(selectors), the area summary, recomputation, the Musrenbang export and work
+orders (services)."""
+from __future__ import annotations
+
+import json
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from layers.apis import GeoJSONRenderer, geojson_response, page_url
+from layers.filters import parse_paging
+from needs import exports, filters, selectors, services, work_orders
+from needs.serializers import (
+    WorkOrderAssignSerializer,
+    WorkOrderCloseSerializer,
+    WorkOrderCreateSerializer,
+    WorkOrderRejectSerializer,
+    parse_near,
+)
+
+ERROR_SCHEMA = {"type": "object", "properties": {"detail": {"type": "string"}, "errors": {"type": "object"}}}
+COLLECTION_SCHEMA = {"type": "object", "description": "GeoJSON FeatureCollection with count and next"}
+
+# slug → (layer description, queryset, filter set)
+NEED_ENDPOINTS = {
+    "lighting-gaps": (selectors.LIGHTING_GAPS, selectors.lighting_gap_list, filters.GapFilterSet),
+    "proposed-pju": (selectors.PROPOSED_PJU, selectors.proposed_pju_list, filters.ProposedFilterSet),
+    "broken-pju": (selectors.BROKEN_PJU, selectors.broken_pju_list, filters.BrokenFilterSet),
+    "damaged-roads": (selectors.DAMAGED_ROADS, selectors.damaged_road_list, filters.DamagedFilterSet),
+}
+STORED = {"lighting-gaps", "proposed-pju"}
+
+
+def _ordering(query, slug: str) -> str:
+    value = query.get("ordering") or "id"
+    allowed = ("id", "-priority") if slug in STORED else ("id",)
+    if value not in allowed:
+        raise ValidationError({"ordering": [f"ordering must be one of {', '.join(allowed)}"]})
+    return value
+
+
+class NeedLayerView(APIView):
+    renderer_classes = [GeoJSONRenderer, JSONRenderer]
+    slug = ""
+
+    def handle_exception(self, exc):
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = "application/json"
+        return super().handle_exception(exc)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("bbox", str, description="minlon,minlat,maxlon,maxlat (WGS 84)"),
+            OpenApiParameter("area", str, description="area code: needs of that kecamatan/kelurahan"),
+            OpenApiParameter("road_class", str, description="arterial, collector, local, neighbourhood, path (comma-separated)"),
+            OpenApiParameter("road", int, description="gaps/proposed PJU: one road id"),
+            OpenApiParameter("status", str, description="broken PJU: off, damaged"),
+            OpenApiParameter("need_condition", str, description="damaged roads: light_damage, heavy_damage"),
+            OpenApiParameter("min_priority", float, description="gaps/proposed PJU: priority score at least"),
+            OpenApiParameter("ordering", str, description="id (default) or -priority (gaps/proposed PJU)"),
+            OpenApiParameter("limit", int, description="page size, default 1,000, max 10,000"),
+            OpenApiParameter("offset", int),
+        ],
+        responses={200: OpenApiResponse(COLLECTION_SCHEMA), 400: OpenApiResponse(ERROR_SCHEMA)},
+    )
+    def get(self, request):
+        layer, queryset, filterset = NEED_ENDPOINTS[self.slug]
+        qs = filters.apply_filters(filterset, queryset(), request.query_params)
+        order = _ordering(request.query_params, self.slug)
+        limit, offset = parse_paging(request.query_params)
+        body, n, matched = selectors.need_feature_collection(layer, qs, limit=limit, offset=offset, order=order)
+        next_url = json.dumps(page_url(request, offset + limit, limit)) if offset + n < matched else "null"
+        return geojson_response(f'{{"type":"FeatureCollection","count":{matched},"next":{next_url},"features":[{body}]}}')
+
+
+def need_layer_view(slug: str, summary: str):
+    cls = type(f"{slug.title().replace('-', '')}View", (NeedLayerView,), {"slug": slug})
+    cls.get = extend_schema(summary=summary, operation_id=f"needs_{slug.replace('-', '_')}")(cls.get)
+    return cls.as_view()
+
+
+class SummaryView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("level", str, enum=["kecamatan", "kelurahan"], description="default kecamatan")],
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(ERROR_SCHEMA)},
+        summary="Needs per kecamatan/kelurahan: PJU, working %, km under-lit, proposed/broken PJU, road km by condition, kemantapan, cost",
+    )
+    def get(self, request):
+        level = request.query_params.get("level") or "kecamatan"
+        if level not in ("kecamatan", "kelurahan"):
+            raise ValidationError({"level": [f"level must be kecamatan or kelurahan, not {level!r}"]})
+        summary = selectors.strip_raw(selectors.area_summary(level=level))
+        summary["computed_at"] = selectors.last_run_at()
+        return Response(summary)
+
+
+class IsPlanner(BasePermission):
+    message = "only planners (group planner) or admins may do this"
+
+    def has_permission(self, request, view):
+        return work_orders.is_planner(request.user)
+
+
+class ComputeView(APIView):
+    permission_classes = [IsPlanner]
+
+    @extend_schema(
+        request={"application/json": {"type": "object", "properties": {"roads": {"type": "array", "items": {"type": "integer"}}}}},
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(ERROR_SCHEMA)},
+        summary="Recompute lighting gaps and proposed PJU (all roads, or `roads`)",
+    )
+    def post(self, request):
+        roads = request.data.get("roads") if isinstance(request.data, dict) else None
+        if roads is not None and (not isinstance(roads, list) or not all(isinstance(r, int) and not isinstance(r, bool) for r in roads)):
+            raise ValidationError({"roads": ["roads must be a list of road ids (integers)"]})
+        return Response(services.lighting_needs_compute(road_ids=roads))
+
+
+def _file_renderer(fmt: str, media: str):
+    return type(f"{fmt.upper()}Renderer", (JSONRenderer,), {"media_type": media, "format": fmt})
+
+
+class ExportView(APIView):
+    renderer_classes = [
+        _file_renderer("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        _file_renderer("csv", "text/csv"),
+        JSONRenderer,
+    ]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("format", str, enum=["xlsx", "csv"], description="xlsx (default) or csv"),
+            OpenApiParameter("area", str, description="area code"),
+            OpenApiParameter("road_class", str),
+            OpenApiParameter("min_priority", float),
+        ],
+        responses={200: OpenApiTypes.BINARY, 400: OpenApiResponse(ERROR_SCHEMA)},
+        summary="Musrenbang proposals (new PJU per road, poles with coordinates, repairs) as XLSX or CSV",
+    )
+    def get(self, request):
+        fmt = request.query_params.get("format") or "xlsx"
+        if fmt not in ("xlsx", "csv"):
+            raise ValidationError({"format": ["format must be xlsx or csv"]})
+        query = request.query_params.copy()
+        query.pop("format", None)
+        gaps = filters.apply_filters(filters.GapFilterSet, selectors.lighting_gap_list(), query)
+        content, content_type, filename = exports.musrenbang_export(gaps=gaps, fmt=fmt)
+        response = HttpResponse(content, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def handle_exception(self, exc):
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = "application/json"
+        return super().handle_exception(exc)
+
+
+# --- work orders ---
+
+
+class WorkOrderBase(APIView):
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def handle_exception(self, exc):
+        if isinstance(exc, work_orders.IllegalTransition):
+            return Response({"detail": str(exc), "errors": {"status": [str(exc)]}, "status": exc.current}, status=409)
+        if isinstance(exc, work_orders.NotAllowed):
+            return Response({"detail": str(exc), "errors": {"user": [str(exc)]}}, status=403)
+        return super().handle_exception(exc)
+
+    def get_order(self, pk: int):
+        order = work_orders.work_order_get(pk)
+        if order is None:
+            raise NotFound(f"no work order with id {pk}")
+        return order
+
+    def feature(self, pk: int) -> HttpResponse:
+        return geojson_response(work_orders.work_order_feature_text(pk))
+
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        if not (request.user and request.user.is_authenticated):
+            self.permission_denied(request, message="login or an API token is needed for work orders")
+
+
+class WorkOrderListView(WorkOrderBase):
+    renderer_classes = [GeoJSONRenderer, JSONRenderer]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("mine", bool, description="1 = orders assigned to me"),
+            OpenApiParameter("near", str, description="lon,lat: nearest first, with distance_m"),
+            OpenApiParameter("status", str, description="open, assigned, in_progress, done, rejected"),
+            OpenApiParameter("kind", str, description="broken_pju, proposed_pju, lighting_gap, damaged_road"),
+            OpenApiParameter("bbox", str), OpenApiParameter("area", str),
+            OpenApiParameter("limit", int), OpenApiParameter("offset", int),
+        ],
+        responses={200: OpenApiResponse(COLLECTION_SCHEMA), 400: OpenApiResponse(ERROR_SCHEMA)},
+        summary="Work orders (GeoJSON); ?mine=1&near=lon,lat lists an officer's orders nearest first",
+    )
+    def get(self, request):
+        query = request.query_params
+        mine = (query.get("mine") or "").lower() in ("1", "true", "yes")
+        near = parse_near(query.get("near"))
+        qs = selectors.work_order_list(user=request.user, mine=mine)
+        qs = filters.apply_filters(filters.WorkOrderFilterSet, qs, query)
+        limit, offset = parse_paging(query)
+        body, n, matched = work_orders.work_order_collection(qs, near=near, limit=limit, offset=offset)
+        next_url = json.dumps(page_url(request, offset + limit, limit)) if offset + n < matched else "null"
+        return geojson_response(f'{{"type":"FeatureCollection","count":{matched},"next":{next_url},"features":[{body}]}}')
+
+    @extend_schema(
+        request=WorkOrderCreateSerializer,
+        responses={201: OpenApiTypes.OBJECT, 400: OpenApiResponse(ERROR_SCHEMA), 403: OpenApiResponse(ERROR_SCHEMA)},
+        summary="Create a work order from a need (planners); `assigned_to` assigns it at once",
+    )
+    def post(self, request):
+        if not work_orders.is_planner(request.user):
+            raise work_orders.NotAllowed("only planners (group planner) or admins create work orders")
+        serializer = WorkOrderCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = work_orders.work_order_create(user=request.user, **serializer.validated_data)
+        return geojson_response(work_orders.work_order_feature_text(order.pk), status.HTTP_201_CREATED)
+
+
+class WorkOrderDetailView(WorkOrderBase):
+    renderer_classes = [GeoJSONRenderer, JSONRenderer]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(ERROR_SCHEMA)}, summary="One work order")
+    def get(self, request, pk):
+        self.get_order(pk)
+        return self.feature(pk)
+
+
+class WorkOrderAssignView(WorkOrderBase):
+    @extend_schema(request=WorkOrderAssignSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiResponse(ERROR_SCHEMA)},
+                   summary="Assign (or reassign) to a field officer (planners): open/assigned → assigned")
+    def post(self, request, pk):
+        order = self.get_order(pk)
+        serializer = WorkOrderAssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        work_orders.work_order_assign(order=order, user=request.user, officer=serializer.validated_data["officer"])
+        return self.feature(pk)
+
+
+class WorkOrderStartView(WorkOrderBase):
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT, 409: OpenApiResponse(ERROR_SCHEMA)},
+                   summary="The assigned officer starts the work: assigned → in_progress")
+    def post(self, request, pk):
+        work_orders.work_order_start(order=self.get_order(pk), user=request.user)
+        return self.feature(pk)
+
+
+class WorkOrderCloseView(WorkOrderBase):
+    @extend_schema(
+        request={"multipart/form-data": {"type": "object", "properties": {
+            "photo": {"type": "string", "format": "binary"}, "lon": {"type": "number"}, "lat": {"type": "number"},
+            "accuracy_m": {"type": "number"}, "note": {"type": "string"}}}},
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(ERROR_SCHEMA), 409: OpenApiResponse(ERROR_SCHEMA)},
+        summary="The assigned officer closes the work with a photo and a GPS position near the asset: in_progress → done",
+    )
+    def post(self, request, pk):
+        order = self.get_order(pk)
+        serializer = WorkOrderCloseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        work_orders.work_order_close(order=order, user=request.user, **serializer.validated_data)
+        return self.feature(pk)
+
+
+class WorkOrderRejectView(WorkOrderBase):
+    @extend_schema(request=WorkOrderRejectSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiResponse(ERROR_SCHEMA)},
+                   summary="Reject (planners, or the assigned officer): open/assigned/in_progress → rejected")
+    def post(self, request, pk):
+        order = self.get_order(pk)
+        serializer = WorkOrderRejectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        work_orders.work_order_reject(order=order, user=request.user, reason=serializer.validated_data["reason"])
+        return self.feature(pk)
