@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import rasterio.windows
+from affine import Affine
 import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import LineString
@@ -196,13 +197,20 @@ def _grid(al: Alignment, d: Design, reach: float) -> dict:
             raise EstimateInputError("the corridor covers too many DEM cells; shorten the alignment", "alignment")
         block = ds.read(1, window=win, masked=True)
         tr = ds.window_transform(win)
-        rows, cols = np.mgrid[0 : block.shape[0], 0 : block.shape[1]]
+        zg = np.where(np.ma.getmaskarray(block), np.nan, block.filled(0).astype("float64"))
+        # cells wider than a quarter of the road are split into equal sub-cells carrying the cell's value,
+        # so the corridor's outline is followed closely (the volume per cell stays z_cell × area)
+        sub = max(1, min(10, math.ceil(cell / (d.width_m / 4) - 1e-9)))
+        if sub > 1:
+            zg = np.repeat(np.repeat(zg, sub, axis=0), sub, axis=1)
+            tr = tr * Affine.scale(1 / sub)
+        rows, cols = np.mgrid[0 : zg.shape[0], 0 : zg.shape[1]]
         xs = tr.c + (cols + 0.5) * tr.a + (rows + 0.5) * tr.b
         ys = tr.f + (cols + 0.5) * tr.d + (rows + 0.5) * tr.e
-        zg = np.where(np.ma.getmaskarray(block), np.nan, block.filled(0).astype("float64"))
         cell_area = abs(tr.a * tr.e - tr.b * tr.d)
         cell = math.sqrt(cell_area)
-    else:
+    else:  # another CRS: a UTM grid no coarser than the DEM nor a quarter of the road, sampled bilinearly
+        cell = min(cell, d.width_m / 4)
         minx, miny, maxx, maxy = footprint.bounds
         nx, ny = int(math.ceil((maxx - minx) / cell)), int(math.ceil((maxy - miny) / cell))
         if nx * ny > conf.max_analysis_pixels():
@@ -234,6 +242,7 @@ def _grid(al: Alignment, d: Design, reach: float) -> dict:
         raise EstimateInputError(f"{int(nodata[road].sum())} DEM cells under the road are nodata or off the DEM", "alignment")
     return {
         "cell_size_m": cell,
+        "dem_cell_size_m": terrain.pixel_size_m(ds),
         "cells": int((~nodata).sum()),
         "nodata_cells": int(nodata.sum()),
         "cut_m3": float(np.nansum(cut) * cell_area),
