@@ -38,7 +38,7 @@ def _export_renderer(fmt: str, media: str):
     return type(f"{fmt.upper()}Renderer", (JSONRenderer,), {"media_type": media, "format": fmt})
 
 
-def geojson_response(text: str, status_code: int = 200) -> HttpResponse:
+def geojson_response(text: str | bytes, status_code: int = 200) -> HttpResponse:
     return HttpResponse(text, content_type=GEOJSON, status=status_code)
 
 
@@ -127,13 +127,13 @@ class LayerListView(LayerView):
             return exports.export_response(self.spec, body, fmt)
         limit, offset = parse_paging(request.query_params)
         body, n, matched = selectors.feature_collection(self.spec, qs, limit=limit, offset=offset)
-        next_url = json.dumps(page_url(request, offset + limit, limit)) if offset + n < matched else "null"
-        prev_url = json.dumps(page_url(request, max(offset - limit, 0), limit)) if offset > 0 else "null"
-        text = (
-            f'{{"type":"FeatureCollection","count":{matched},"next":{next_url},"previous":{prev_url},'
-            f'"features":[{body}]}}'
-        )
-        return geojson_response(text)
+        head = {
+            "type": "FeatureCollection",
+            "count": matched,
+            "next": page_url(request, offset + limit, limit) if offset + n < matched else None,
+            "previous": page_url(request, max(offset - limit, 0), limit) if offset > 0 else None,
+        }
+        return geojson_response(json.dumps(head)[:-1].encode() + b',"features":[' + body + b"]}")
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,

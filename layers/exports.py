@@ -18,12 +18,12 @@ FORMATS = {
 }
 
 
-def export_response(spec: LayerSpec, features_text: str, fmt: str) -> HttpResponse:
+def export_response(spec: LayerSpec, features: bytes, fmt: str) -> HttpResponse:
     driver, content_type, layer_options = FORMATS[fmt]
-    collection = f'{{"type":"FeatureCollection","features":[{features_text}]}}'
+    collection = b'{"type":"FeatureCollection","features":[' + features + b"]}"
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.geojson"
-        src.write_text(collection, encoding="utf-8")
+        src.write_bytes(collection)
         # GDAL reads nested objects (photos) as JSON strings; every column keeps its name.
         df = pyogrio.read_dataframe(src, fid_as_index=True)
         df.index.name = "id"

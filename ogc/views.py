@@ -209,8 +209,7 @@ class ItemsView(OgcView):
             "timeStamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
             "links": links,
         }
-        text = json.dumps(head)[:-1] + f',"features":[{body}]}}'
-        return HttpResponse(text, content_type=GEOJSON)
+        return HttpResponse(json.dumps(head)[:-1].encode() + b',"features":[' + body + b"]}", content_type=GEOJSON)
 
     def _page(self, offset: int, limit: int) -> str:
         query = self.request.GET.copy()

@@ -170,3 +170,15 @@ def test_csv_export_carries_wkt_geometry(client, city):
     wkt = first.split('"')[1]
     x, y = (float(v) for v in wkt.removeprefix("POINT (").removesuffix(")").split())
     assert (x, y) == pytest.approx((p.x, p.y), abs=1e-7)
+
+
+def test_non_ascii_and_quotes_survive_the_postgis_text_path(client, city):
+    from layers.models import RoadSegment
+
+    name = 'Jl. "Kali" Ciliwung – Pluit Karang Asri ? ñ 雅加达 \\ end'
+    road = city["roads"][0]
+    RoadSegment.objects.filter(pk=road.pk).update(name=name)
+    f = get(client, f"/api/roads/{road.pk}/")
+    assert f["properties"]["name"] == name
+    data = get(client, "/api/roads/?road_class=arterial")
+    assert data["features"][0]["properties"]["name"] == name
