@@ -43,7 +43,7 @@ MAX_TILE_BYTES = 500_000  # target; the caps below keep tiles under it
 # MAX_TILE_BYTES with a margin.
 POINT_CAP = 24_000
 WORLD_M = 2 * 20037508.342789244  # Web Mercator world width in metres
-GZIP_LEVEL = 5
+GZIP_LEVEL = 1  # 2.4× faster than 5 on a 440 KB tile for 13 % more bytes
 
 
 @dataclass(frozen=True)
