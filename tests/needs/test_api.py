@@ -1,0 +1,271 @@
+"""Needs endpoints: GeoJSON layers, freshness after edits through the layers
+API, the area summary (totals = sums of the layers), the Musrenbang export,
+vector tiles, compute_needs and bad input."""
+import csv
+import io
+import json
+
+import mapbox_vector_tile
+import mercantile
+import pytest
+from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.core.management import call_command
+from openpyxl import load_workbook
+
+from layers.importers.postgis import assign_areas, refresh_measures
+from layers.models import Area, RoadSegment, StreetLight
+from needs.models import LightingGap, ProposedPJU
+from needs.services import lighting_needs_compute
+from tests.layers.api_support import client_for, user_in
+from tests.needs.support import (
+    JAKARTA_ARTERIAL,
+    JAKARTA_CURVED,
+    JAKARTA_STRAIGHT,
+    geodesic_length,
+    make_lamp,
+    make_road,
+    point_at,
+    road_coords,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def box_around(coords, pad=0.002):
+    xs, ys = zip(*coords)
+    return MultiPolygon(Polygon.from_bbox((min(xs) - pad, min(ys) - pad, max(xs) + pad, max(ys) + pad)), srid=4326)
+
+
+@pytest.fixture
+def town(db):
+    """Two kecamatan (around the straight and the curved road), one road in
+    neither; lamps of every status; conditions and SDI/IRI of each kind."""
+    a = Area.objects.create(level="kecamatan", code="99.01", name="Kec A", geom=box_around(road_coords(JAKARTA_STRAIGHT)))
+    b = Area.objects.create(level="kecamatan", code="99.02", name="Kec B", geom=box_around(road_coords(JAKARTA_CURVED)))
+    refresh_measures(Area)
+    straight = make_road(JAKARTA_STRAIGHT, "local", condition="good")
+    curved = make_road(JAKARTA_CURVED, "local", condition="heavy_damage")
+    arterial = make_road(JAKARTA_ARTERIAL, "arterial", condition="fair", iri=9.0)  # IRI > 8: light damage
+    sc, cc = road_coords(JAKARTA_STRAIGHT), road_coords(JAKARTA_CURVED)
+    lamps = {
+        "s20": make_lamp(point_at(sc, 20, 3, "right"), code="S20"),
+        "s100": make_lamp(point_at(sc, 100, 3, "right"), code="S100"),
+        "s130": make_lamp(point_at(sc, 130, 3, "right"), status="off", code="S130"),
+        "c100": make_lamp(point_at(cc, 100), status="damaged", code="C100"),
+        "c300": make_lamp(point_at(cc, 300), code="C300"),
+    }
+    lighting_needs_compute()
+    return {"a": a, "b": b, "straight": straight, "curved": curved, "arterial": arterial, "lamps": lamps}
+
+
+def get_json(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def all_features(client, url):
+    return get_json(client, url + ("&" if "?" in url else "?") + "limit=10000")["features"]
+
+
+def test_layers_are_geojson_with_the_spec_properties(town, client):
+    gaps = get_json(client, f"/api/needs/lighting-gaps/?road={town['straight'].pk}")
+    assert gaps["type"] == "FeatureCollection" and gaps["count"] == len(gaps["features"]) > 0
+    props = gaps["features"][0]["properties"]
+    assert {"road", "road_class", "length_m", "start_m", "end_m", "kecamatan", "kelurahan", "rule"} <= set(props)
+    assert props["kecamatan"] == "99.01" and props["rule"] == {"H": 7, "k": 5, "S": 35, "W": 6, "reach_m": 13, "offset_m": 3.7}
+    assert gaps["features"][0]["geometry"]["type"] == "LineString"
+    poles = get_json(client, f"/api/needs/proposed-pju/?road={town['straight'].pk}")
+    assert poles["count"] == ProposedPJU.objects.filter(road=town["straight"]).count() > 0
+    p = poles["features"][0]
+    assert p["geometry"]["type"] == "Point" and {"road", "road_class", "chainage_m", "side"} <= set(p["properties"])
+
+
+def test_broken_pju_layer_lists_off_and_damaged_with_treatment_and_road(town, client):
+    features = all_features(client, "/api/needs/broken-pju/")
+    by_code = {f["properties"]["code"]: f["properties"] for f in features}
+    assert set(by_code) == {"S130", "C100"}
+    assert by_code["S130"]["treatment"] == "repair_lamp" and by_code["C100"]["treatment"] == "replace_fixture"
+    assert by_code["S130"]["road"] == town["straight"].pk and by_code["S130"]["road_distance_m"] == pytest.approx(3, abs=0.01)
+    # priority = class (local 24) + damage (off 20 / damaged 30), no facility
+    assert (by_code["S130"]["priority"], by_code["C100"]["priority"]) == (44, 54)
+    only_off = all_features(client, "/api/needs/broken-pju/?status=off")
+    assert [f["properties"]["code"] for f in only_off] == ["S130"]
+
+
+@pytest.mark.parametrize(
+    "fields, need",
+    [
+        ({"condition": "good", "sdi": 101.0}, "light_damage"),
+        ({"condition": "good", "sdi": 100.0}, None),
+        ({"condition": "fair", "iri": 12.5}, "heavy_damage"),
+        ({"condition": "good", "sdi": 151.0, "iri": 9.0}, "heavy_damage"),  # the worse of the two
+        ({"condition": "light_damage"}, "light_damage"),
+        ({"condition": "unknown", "iri": 8.0}, None),
+    ],
+)
+def test_damaged_roads_follow_condition_and_sdi_iri_thresholds(fields, need, client):
+    road = make_road(JAKARTA_STRAIGHT, "collector", **fields)
+    features = all_features(client, "/api/needs/damaged-roads/")
+    assert [f["properties"]["need_condition"] for f in features] == ([need] if need else [])
+    if need:
+        props = features[0]["properties"]
+        assert props["treatment"] == {"light_damage": "periodic_rehabilitation", "heavy_damage": "reconstruction"}[need]
+        assert features[0]["id"] == road.pk
+        assert props["length_m"] == pytest.approx(geodesic_length(road_coords(JAKARTA_STRAIGHT)), abs=0.01)
+
+
+def test_summary_totals_equal_the_sums_of_the_layers(town, client):
+    summary = get_json(client, "/api/needs/summary/?level=kecamatan")
+    totals = summary["totals"]
+    gaps = all_features(client, "/api/needs/lighting-gaps/")
+    poles = all_features(client, "/api/needs/proposed-pju/")
+    broken = all_features(client, "/api/needs/broken-pju/")
+    damaged = all_features(client, "/api/needs/damaged-roads/")
+    assert totals["underlit_km"] == pytest.approx(sum(f["properties"]["length_m"] for f in gaps) / 1000, abs=1e-6)
+    assert totals["lighting_gaps"] == len(gaps)
+    assert totals["proposed_pju"] == len(poles) == ProposedPJU.objects.count()
+    assert totals["broken_pju"] == len(broken) == 2
+    assert totals["damaged_km"] == pytest.approx(sum(f["properties"]["length_m"] for f in damaged) / 1000, abs=1e-6)
+    assert totals["damaged_roads"] == len(damaged) == 2  # curved (heavy), arterial (IRI 9)
+    assert totals["pju_count"] == StreetLight.objects.count() == 5
+    assert totals["working_pct"] == pytest.approx(100 * 3 / 5)
+    rows = summary["areas"] + [summary["unassigned"]]
+    for key in ("underlit_km", "proposed_pju", "broken_pju", "damaged_km", "pju_count", "road_km"):
+        assert sum(r[key] for r in rows) == pytest.approx(totals[key], abs=1e-5), key  # rows are rounded to mm
+    a, b = (next(r for r in summary["areas"] if r["code"] == c) for c in ("99.01", "99.02"))
+    ls, lc, la = (geodesic_length(road_coords(f)) for f in (JAKARTA_STRAIGHT, JAKARTA_CURVED, JAKARTA_ARTERIAL))
+    assert a["road_km"] == pytest.approx(ls / 1000, abs=1e-5) and a["kemantapan_pct"] == 100.0
+    assert b["road_km_by_condition"]["heavy_damage"] == pytest.approx(lc / 1000, abs=1e-5) and b["kemantapan_pct"] == 0.0
+    assert summary["unassigned"]["road_km_by_condition"]["fair"] == pytest.approx(la / 1000, abs=1e-5)
+    assert (a["pju_count"], a["pju_working"], a["broken_pju"]) == (3, 2, 1)
+    # straight road: lamps at 20 and 100 → start 2.5 m, internal 80−35 = 45 m, end L−100−17.5
+    assert a["underlit_km"] * 1000 == pytest.approx(2.5 + 45 + (ls - 117.5), abs=0.01)
+    assert totals["estimated_cost"] is None  # no price list yet
+
+
+def test_summary_level_must_be_kecamatan_or_kelurahan(client):
+    response = client.get("/api/needs/summary/?level=provinsi")
+    assert response.status_code == 400
+    assert "level" in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "query, param",
+    [("bbox=1,2,3", "bbox"), ("road_class=motorway", "road_class"), ("limit=0", "limit"), ("area=nope", "area"),
+     ("ordering=name", "ordering")],
+)
+def test_bad_query_parameters_are_400_naming_them(query, param, client):
+    response = client.get(f"/api/needs/lighting-gaps/?{query}")
+    assert response.status_code == 400
+    body = response.json()
+    assert param in body["errors"] and body["detail"]
+
+
+def test_filters_bbox_area_and_priority_order(town, client):
+    sc = road_coords(JAKARTA_STRAIGHT)
+    xs, ys = zip(*sc)
+    bbox = f"{min(xs)},{min(ys)},{max(xs)},{max(ys)}"
+    in_box = all_features(client, f"/api/needs/lighting-gaps/?bbox={bbox}")
+    assert {f["properties"]["road"] for f in in_box} == {town["straight"].pk}
+    in_b = all_features(client, "/api/needs/proposed-pju/?area=99.02")
+    assert {f["properties"]["road"] for f in in_b} == {town["curved"].pk}
+    ranked = all_features(client, "/api/needs/lighting-gaps/?ordering=-priority")
+    priorities = [f["properties"]["priority"] for f in ranked]
+    assert priorities == sorted(priorities, reverse=True)
+    assert ranked[0]["properties"]["road_class"] == "arterial"  # 40 + 30 for 297 m unlit
+
+
+def test_needs_are_current_after_edits_through_the_layers_api(town, django_capture_on_commit_callbacks):
+    planner = client_for(user_in("planner"))
+    road = town["straight"]
+    lamp = town["lamps"]["s100"]
+    before = LightingGap.objects.filter(road=road).count()
+    with django_capture_on_commit_callbacks(execute=True):
+        r = planner.patch(f"/api/pju/{lamp.pk}/", {"properties": {"status": "off", "version": lamp.version}}, format="json")
+    assert r.status_code == 200, r.content
+    gaps = sorted(all_features(client_for(None), f"/api/needs/lighting-gaps/?road={road.pk}"), key=lambda g: g["properties"]["start_m"])
+    # only the lamp at 20 m is left: start 2.5 m and end from 37.5 m
+    assert [(g["properties"]["kind"]) for g in gaps] == ["start", "end"]
+    assert gaps[1]["properties"]["start_m"] == pytest.approx(37.5, abs=0.01)
+    assert before == 3
+    # a new lamp through the API at 60 m splits the end gap
+    sc = road_coords(JAKARTA_STRAIGHT)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = planner.post("/api/pju/", {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(point_at(sc, 60, 2, "left"))},
+                                       "properties": {"status": "working"}}, format="json")
+    assert r.status_code == 201, r.content
+    kinds = [g.kind for g in LightingGap.objects.filter(road=road).order_by("start_m")]
+    assert kinds == ["start", "internal", "end"]
+    # moving the lamp at 20 m far away: the road it lit before is refreshed too
+    first = town["lamps"]["s20"]
+    first.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        r = planner.patch(f"/api/pju/{first.pk}/", {"type": "Feature", "geometry": {"type": "Point", "coordinates": [107.5, -6.9]},
+                                                    "properties": {"version": first.version}}, format="json")
+    assert r.status_code == 200, r.content
+    gaps = list(LightingGap.objects.filter(road=road).order_by("start_m"))
+    assert [g.kind for g in gaps] == ["start", "end"]
+    assert gaps[0].end_m == pytest.approx(60 - 17.5, abs=0.01)
+
+
+def test_compute_needs_command_reports_json(town, capsys):
+    LightingGap.objects.all().delete()
+    call_command("compute_needs", "--json")
+    report = json.loads(capsys.readouterr().out)
+    assert report["roads"] == RoadSegment.objects.count() == 3
+    assert report["gaps"] == LightingGap.objects.count() > 0
+    assert report["proposed"] == ProposedPJU.objects.count()
+    assert report["underlit_m"] == pytest.approx(sum(LightingGap.objects.values_list("length_m", flat=True)))
+
+
+def test_compute_api_needs_a_planner(town):
+    assert client_for(user_in("field_officer")).post("/api/needs/compute/", {}, format="json").status_code == 403
+    assert client_for(None).post("/api/needs/compute/", {}, format="json").status_code in (401, 403)
+    planner = client_for(user_in("planner"))
+    bad = planner.post("/api/needs/compute/", {"roads": ["x"]}, format="json")
+    assert bad.status_code == 400 and "roads" in bad.json()["errors"]
+    ok = planner.post("/api/needs/compute/", {"roads": [town["straight"].pk]}, format="json")
+    assert ok.status_code == 200 and ok.json()["roads"] == 1
+
+
+def test_musrenbang_export_xlsx_and_csv(town, client):
+    response = client.get("/api/needs/export/?format=xlsx")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    wb = load_workbook(io.BytesIO(response.content))
+    assert wb.sheetnames == ["Usulan", "Titik PJU usulan", "Keterangan"]
+    rows = list(wb["Usulan"].iter_rows(values_only=True))
+    header, body = rows[0], rows[1:]
+    assert len(body) == 3  # three roads with under-lit stretches
+    col = header.index("Usulan titik PJU")
+    assert sum(r[col] for r in body) == ProposedPJU.objects.count()
+    under = header.index("Panjang kurang terang (m)")
+    assert sum(r[under] for r in body) == pytest.approx(sum(LightingGap.objects.values_list("length_m", flat=True)), abs=0.2)
+    assert len(list(wb["Titik PJU usulan"].iter_rows())) - 1 == ProposedPJU.objects.count()
+    only_b = client.get("/api/needs/export/?format=csv&area=99.02")
+    assert only_b.status_code == 200 and only_b["Content-Type"].startswith("text/csv")
+    table = list(csv.reader(io.StringIO(only_b.content.decode("utf-8-sig"))))
+    assert len(table) == 2 and table[1][3] == str(town["curved"].pk)
+    assert client.get("/api/needs/export/?format=pdf").status_code in (400, 404)
+
+
+def test_tiles_of_needs_hold_the_stored_features_and_change_with_a_run(town, client):
+    road = town["straight"]
+    lon, lat = point_at(road_coords(JAKARTA_STRAIGHT), 200)
+    tile = mercantile.tile(lon, lat, 16)
+    url = f"/tiles/lighting_gaps/{tile.z}/{tile.x}/{tile.y}.pbf"
+    response = client.get(url)
+    assert response.status_code == 200
+    layer = mapbox_vector_tile.decode(response.content)["lighting_gaps"]
+    end_gap = LightingGap.objects.get(road=road, kind="end")
+    assert end_gap.pk in {f["id"] for f in layer["features"]}
+    props = next(f["properties"] for f in layer["features"] if f["id"] == end_gap.pk)
+    assert props["kind"] == "end" and props["road_id"] == road.pk
+    poles = mapbox_vector_tile.decode(client.get(f"/tiles/proposed_pju/{tile.z}/{tile.x}/{tile.y}.pbf").content)
+    in_tile = [p for p in ProposedPJU.objects.filter(road=road) if mercantile.tile(p.geom.x, p.geom.y, 16) == tile]
+    assert len(poles["proposed_pju"]["features"]) >= len(in_tile) > 0
+    etag = response["ETag"]
+    lighting_needs_compute(road_ids=[road.pk])
+    assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 200  # a run is a write: new ETag
+    assert client.get("/tiles/work_orders.json").json()["name"] == "work_orders"
