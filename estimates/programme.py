@@ -8,6 +8,9 @@ cost of a segment = length (spheroid) × width × area fraction × cost per m²,
 overhead and PPN included. Width: the segment's width_m, else lanes × 3.0 m,
 else the class default W (SPEC §5).
 
+Condition: the worst of the recorded condition and the classes of its SDI
+and IRI when present (DOMAIN §4: "if IRI and SDI disagree, take the worse").
+
 Ranking: treatment priority (1 = first: heavy damage), then road class
 (arterial first), then cheaper segments first, then id. With a budget, the
 segments of the ranked list are funded while the running total stays within
@@ -27,6 +30,27 @@ from geo_platform import codes
 from layers.models import Area, RoadSegment
 
 LEVELS = ("kecamatan", "kelurahan")
+# DOMAIN §4: condition class by SDI (Bina Marga) and IRI (m/km); upper bounds of good, fair, light damage.
+# The effective condition is the worst of the recorded condition, the SDI class and the IRI class.
+SEVERITY = ["unknown", "good", "fair", "light_damage", "heavy_damage"]
+SDI_BOUNDS = (50.0, 100.0, 150.0)  # < 50 baik, 50–100 sedang, 100–150 rusak ringan, > 150 rusak berat
+IRI_BOUNDS = (4.0, 8.0, 12.0)      # < 4, 4–8, 8–12, > 12
+
+
+def _band_sql(column: str, bounds: tuple[float, float, float]) -> str:
+    good, fair, light = bounds
+    return (f"CASE WHEN {column} IS NULL THEN 0 WHEN {column} < {good} THEN 1 WHEN {column} < {fair} THEN 2 "
+            f"WHEN {column} <= {light} THEN 3 ELSE 4 END")
+
+
+def _severity_sql(column: str) -> str:
+    return "CASE " + " ".join(f"WHEN {column} = '{code}' THEN {i}" for i, code in enumerate(SEVERITY)) + " ELSE 0 END"
+
+
+EFFECTIVE_CONDITION_SQL = (
+    f"(ARRAY{SEVERITY!r})[1 + GREATEST({_severity_sql('r.condition')}, {_band_sql('r.sdi', SDI_BOUNDS)}, "
+    f"{_band_sql('r.iri', IRI_BOUNDS)})]"
+)
 _REFERENCE_M2 = 1_000_000.0  # price a large area once so per-line rounding is negligible per m²
 
 
@@ -51,7 +75,8 @@ WITH tr AS (
 ), cls AS (
     SELECT * FROM unnest(%(c_class)s::text[], %(c_width)s::float8[], %(c_rank)s::int[]) AS cls(road_class, w, class_rank)
 ), r AS (
-    SELECT r.id, r.name, r.road_class, r.condition, r.surface, r.{level}_id AS area_id,
+    SELECT r.id, r.name, r.road_class, {condition} AS condition, r.condition AS condition_recorded, r.sdi, r.iri,
+           r.surface, r.{level}_id AS area_id,
            COALESCE(r.length_m, ST_Length(r.geom::geography)) AS length_m,
            COALESCE(NULLIF(r.width_m, 0), r.lanes * %(lane)s, cls.w) AS width_m, cls.class_rank
     FROM {roads} r JOIN cls ON cls.road_class = r.road_class
@@ -86,7 +111,7 @@ SELECT json_build_object(
   'unassessed', (SELECT json_build_object('segments', count(*), 'length_m', COALESCE(sum(length_m), 0))
                  FROM m WHERE treatment IS NULL),
   'segments', (SELECT COALESCE(json_agg(s ORDER BY s.rank), '[]'::json) FROM (
-      SELECT id, name, road_class, condition, surface, area_id, treatment, template, length_m, width_m, fraction,
+      SELECT id, name, road_class, condition, condition_recorded, sdi, iri, surface, area_id, treatment, template, length_m, width_m, fraction,
              treated_m2, cost, rank, cumulative, funded
       FROM f ORDER BY rank LIMIT %(limit)s) s)
 )
@@ -118,7 +143,7 @@ def programme_build(*, level: str = "kecamatan", budget: Decimal | None = None, 
     if source:
         where.append("AND r.source = %(source)s")
         params["source"] = source
-    sql = _SQL.format(level=level, roads=RoadSegment._meta.db_table, where=" ".join(where))
+    sql = _SQL.format(level=level, roads=RoadSegment._meta.db_table, where=" ".join(where), condition=EFFECTIVE_CONDITION_SQL)
     with connection.cursor() as cur:
         cur.execute(sql, params)
         raw = cur.fetchone()[0]
@@ -137,7 +162,7 @@ def programme_build(*, level: str = "kecamatan", budget: Decimal | None = None, 
                "segments": g["segments"], "length_m": g["length_m"], "treated_m2": g["treated_m2"], "cost": money(g["cost"]),
                "funded_segments": g["funded_segments"], "funded_length_m": g["funded_length_m"], "funded_cost": money(g["funded_cost"]),
                "first_rank": g["first_rank"]} for g in data["groups"]]
-    segments = [{**{k: s[k] for k in ("id", "name", "road_class", "condition", "surface", "treatment", "template", "length_m",
+    segments = [{**{k: s[k] for k in ("id", "name", "road_class", "condition", "condition_recorded", "sdi", "iri", "surface", "treatment", "template", "length_m",
                                       "width_m", "treated_m2", "rank", "funded")},
                  "area_fraction": s["fraction"], **area_of(s["area_id"]), "cost": money(s["cost"]), "cumulative_cost": money(s["cumulative"])}
                 for s in data["segments"]]
@@ -157,6 +182,8 @@ def programme_build(*, level: str = "kecamatan", budget: Decimal | None = None, 
             "width": f"width_m, else lanes × {codes.LANE_WIDTH_M:g} m, else class default W (SPEC §5)",
             "ranking": "treatment priority, road class (arterial first), cost ascending, id",
             "budget": "segments funded while the running total of the ranking stays within the budget",
-            "unassessed": "roads with condition 'unknown' get no treatment and are counted apart",
+            "condition": "the worst of the recorded condition, the SDI class (< 50, 50–100, 100–150, > 150) and the IRI class "
+                         "(< 4, 4–8, 8–12, > 12 m/km), DOMAIN §4",
+            "unassessed": "roads with no condition, SDI or IRI get no treatment and are counted apart",
         },
     }

@@ -146,3 +146,26 @@ def test_bad_programme_queries_are_4xx(client, city):
         r = client.get("/api/programme/", params)
         assert r.status_code == 400, (params, r.content)
         assert field in r.json()["errors"]
+
+
+def test_sdi_and_iri_classes_take_the_worse_condition(client, db):
+    cases = [  # recorded condition, sdi, iri → effective (DOMAIN §4 bands)
+        ("unknown", 120.0, None, "light_damage"),
+        ("good", None, 12.5, "heavy_damage"),
+        ("fair", 40.0, 3.0, "fair"),
+        ("unknown", 49.9, 4.0, "fair"),
+        ("unknown", None, None, None),
+        ("light_damage", 150.0, None, "light_damage"),
+        ("unknown", 150.1, None, "heavy_damage"),
+    ]
+    ids = []
+    for i, (cond, sdi, iri, _) in enumerate(cases):
+        road = RoadSegment.objects.create(name=f"sdi-{i}", geom=line(106.61, -6.20 + i * 0.001, 100.0), road_class="local",
+                                          condition=cond, sdi=sdi, iri=iri, surface="asphalt", source="prog-sdi")
+        ids.append(road.pk)
+    refresh_measures(RoadSegment, ids)
+    out = client.get("/api/programme/", {"source": "prog-sdi"}).json()
+    got = {s["name"]: s["condition"] for s in out["segments"]}
+    for i, (*_, expected) in enumerate(cases):
+        assert got.get(f"sdi-{i}") == expected, (i, got)
+    assert out["totals"]["unassessed_segments"] == 1
