@@ -100,8 +100,8 @@ def layer_queryset(spec: LayerSpec, *, include_deleted: bool = False) -> QuerySe
 
 
 def _feature_sql(spec: LayerSpec, qs: QuerySet) -> tuple[str, list, str]:
-    """The queryset compiled to SQL with a `geojson` column, plus the SQL
-    expression building one Feature from a row `t` of it."""
+    """The queryset compiled to SQL (with the geometry as GeoJSON text in
+    `_gj`), plus the SQL expression building one Feature's text from a row `t`."""
     annotations = {"_gj": AsGeoJSON("geom", precision=GEOJSON_DECIMALS)}
     props = [(OUTPUT_NAMES.get(p, p), f"t.{p}") for p in spec.properties]
     if spec.has_areas:
@@ -110,12 +110,16 @@ def _feature_sql(spec: LayerSpec, qs: QuerySet) -> tuple[str, list, str]:
         props += [("kecamatan", "t._kecamatan"), ("kelurahan", "t._kelurahan")]
     inner = qs.annotate(**annotations).values("id", *spec.properties, *annotations)
     sql, params = inner.query.sql_with_params()
-    pairs = ", ".join(f"'{name}', {expr}" for name, expr in props)
-    # Concatenated text: ST_AsGeoJSON's output is spliced in as it is, not
-    # parsed back into json (25 % faster than json_build_object around it).
+    # One text per Feature by concatenation: ST_AsGeoJSON's output spliced in
+    # as it is, each property through to_json (escaping, numbers, dates,
+    # null). 2.3× faster than json_build_object on PostgreSQL 15, which looks
+    # up every argument's type on every row.
+    members = ", ".join(
+        f"'{',' if i else ''}\"{name}\":', coalesce(to_json({expr})::text, 'null')" for i, (name, expr) in enumerate(props)
+    )
     feature = (
-        "'{\"type\":\"Feature\",\"id\":' || t.id || ',\"geometry\":' || t._gj || "
-        f"',\"properties\":' || json_build_object({pairs})::text || '}}'"
+        "concat('{\"type\":\"Feature\",\"id\":', t.id, ',\"geometry\":', t._gj, "
+        f"',\"properties\":{{', {members}, '}}}}')"
     )
     return sql, list(params), feature
 
