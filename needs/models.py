@@ -77,7 +77,7 @@ class ProposedPJU(RuleValues):
     gap = models.ForeignKey(LightingGap, on_delete=models.CASCADE, related_name="proposed", db_constraint=False)
     chainage_m = models.FloatField("posisi (m)")
     side = models.CharField("sisi", max_length=5, choices=SIDES)
-    estimated_cost = models.DecimalField("perkiraan biaya (IDR)", max_digits=16, decimal_places=0, null=True, blank=True)
+    estimated_cost = models.DecimalField("perkiraan biaya (IDR)", max_digits=18, decimal_places=2, null=True, blank=True)
     geom = models.PointField(srid=STORAGE_SRID)
     geom_3857 = mercator_copy(models.PointField)
 

@@ -8,6 +8,7 @@ and damaged roads are queries on the layers, current with every edit."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db import connection
@@ -16,6 +17,7 @@ from django.db.models import Case, CharField, Q, QuerySet, Value, When
 from layers.models import Area, RoadSegment, StreetLight
 from layers.selectors import GEOJSON_DECIMALS
 from needs import rule as rules
+from needs.costs import as_float, unit_costs
 from needs.models import Facility, LightingGap, NeedsRun, ProposedPJU, WorkOrder
 
 AREA = Area._meta.db_table
@@ -200,7 +202,8 @@ def area_summary(*, level: str) -> dict:
     WITH pju AS (
         SELECT {col} AS area_id, count(*) AS pju_count,
                count(*) FILTER (WHERE status = 'working') AS pju_working,
-               count(*) FILTER (WHERE status IN ('off', 'damaged')) AS broken_pju
+               count(*) FILTER (WHERE status = 'off') AS broken_off,
+               count(*) FILTER (WHERE status = 'damaged') AS broken_damaged
         FROM {StreetLight._meta.db_table} WHERE deleted_at IS NULL GROUP BY 1
     ), gaps AS (
         SELECT {col} AS area_id, count(*) AS gaps, sum(length_m) AS underlit_m
@@ -224,7 +227,8 @@ def area_summary(*, level: str) -> dict:
         UNION SELECT area_id FROM roads UNION SELECT id FROM {AREA} WHERE level = %s
     )
     SELECT ids.area_id, a.code, a.name,
-           coalesce(pju.pju_count, 0), coalesce(pju.pju_working, 0), coalesce(pju.broken_pju, 0),
+           coalesce(pju.pju_count, 0), coalesce(pju.pju_working, 0), coalesce(pju.broken_off, 0),
+           coalesce(pju.broken_damaged, 0),
            coalesce(gaps.gaps, 0), coalesce(gaps.underlit_m, 0), coalesce(proposed.proposed_pju, 0),
            proposed.proposed_cost, coalesce(proposed.priced, 0),
            coalesce(roads.road_m, 0), coalesce(roads.good_m, 0), coalesce(roads.fair_m, 0),
@@ -241,9 +245,10 @@ def area_summary(*, level: str) -> dict:
     with connection.cursor() as cur:
         cur.execute(sql, [*need_params, *need_params, level])
         rows = cur.fetchall()
+    costs = unit_costs()
     areas, unassigned = [], None
     for row in rows:
-        item = _summary_row(row)
+        item = _summary_row(row, costs)
         if row[0] is None:
             unassigned = item
         else:
@@ -265,12 +270,16 @@ def _km(m) -> float:
     return round(float(m) / 1000.0, 6)
 
 
-def _summary_row(row) -> dict:
-    (_, code, name, pju_count, working, broken, gaps, underlit_m, proposed, cost, priced,
+def _summary_row(row, costs: dict | None) -> dict:
+    (_, code, name, pju_count, working, broken_off, broken_damaged, gaps, underlit_m, proposed, cost, priced,
      road_m, good_m, fair_m, light_m, heavy_m, unknown_m, damaged_m, damaged_roads) = row
+    repair = None
+    if costs:
+        repair = broken_off * costs["repair"]["off"] + broken_damaged * costs["repair"]["damaged"]
     return _summary_fields(
-        code=code, name=name, pju_count=pju_count, pju_working=working, broken_pju=broken, gaps=gaps,
-        underlit_m=float(underlit_m), proposed=proposed, cost=cost, priced=priced, road_m=float(road_m),
+        code=code, name=name, pju_count=pju_count, pju_working=working, broken_pju=broken_off + broken_damaged,
+        gaps=gaps, underlit_m=float(underlit_m), proposed=proposed, cost=cost, priced=priced, repair=repair,
+        road_m=float(road_m),
         by_condition={"good": float(good_m), "fair": float(fair_m), "light_damage": float(light_m),
                       "heavy_damage": float(heavy_m), "unknown": float(unknown_m)},
         damaged_m=float(damaged_m), damaged_roads=damaged_roads,
@@ -278,7 +287,9 @@ def _summary_row(row) -> dict:
 
 
 def _summary_fields(*, code, name, pju_count, pju_working, broken_pju, gaps, underlit_m, proposed, cost, priced,
-                    road_m, by_condition, damaged_m, damaged_roads) -> dict:
+                    repair, road_m, by_condition, damaged_m, damaged_roads) -> dict:
+    proposed_cost = (cost or Decimal(0)) if priced == proposed else None
+    total_cost = proposed_cost + repair if proposed_cost is not None and repair is not None else None
     return {
         "code": code,
         "name": name,
@@ -294,10 +305,11 @@ def _summary_fields(*, code, name, pju_count, pju_working, broken_pju, gaps, und
         "kemantapan_pct": round(100.0 * (by_condition["good"] + by_condition["fair"]) / road_m, 2) if road_m else None,
         "damaged_roads": damaged_roads,
         "damaged_km": _km(damaged_m),
-        # null until every proposed PJU of the row is priced (estimates app)
-        "estimated_cost": (float(cost) if cost is not None and priced == proposed else None),
+        # IDR, priced by the estimates app (needs/costs.py); null without a price list
+        "estimated_cost": as_float(total_cost),
+        "cost_breakdown": {"proposed_pju": as_float(proposed_cost), "broken_pju": as_float(repair)},
         "_raw": {"underlit_m": underlit_m, "road_m": road_m, "by_condition": by_condition, "damaged_m": damaged_m,
-                 "cost": cost, "priced": priced},
+                 "cost": cost, "priced": priced, "repair": repair},
     }
 
 
@@ -307,11 +319,13 @@ def _summary_totals(rows: list[dict]) -> dict:
     proposed = sum(r["proposed_pju"] for r in rows)
     priced = sum(r["priced"] for r in raw)
     costs = [r["cost"] for r in raw if r["cost"] is not None]
+    repairs = [r["repair"] for r in raw]
     out = _summary_fields(
         code=None, name="Total", pju_count=sum(r["pju_count"] for r in rows),
         pju_working=sum(r["pju_working"] for r in rows), broken_pju=sum(r["broken_pju"] for r in rows),
         gaps=sum(r["lighting_gaps"] for r in rows), underlit_m=sum(r["underlit_m"] for r in raw),
         proposed=proposed, cost=sum(costs) if costs else None, priced=priced,
+        repair=None if any(r is None for r in repairs) else sum(repairs, Decimal(0)),
         road_m=sum(r["road_m"] for r in raw), by_condition=by_condition,
         damaged_m=sum(r["damaged_m"] for r in raw), damaged_roads=sum(r["damaged_roads"] for r in rows),
     )

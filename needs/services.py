@@ -13,6 +13,7 @@ from geo_platform import codes
 from geo_platform.srid import STORAGE_SRID
 from layers.models import RoadSegment, StreetLight
 from needs import rule as rules
+from needs.costs import unit_costs
 from needs.models import Facility, LampMatch, LightingGap, NeedsRun, ProposedPJU
 
 NEAR_BOX_M = 60.0  # index prefilter around a moved/edited PJU; the exact test is W/2 + 10 m
@@ -35,6 +36,7 @@ def _sql(name: str, **slots: str) -> str:
 
 
 def _params() -> dict:
+    costs = unit_costs()
     rule = rules.lighting_rule()
     weights = rules.priority_weights()
     classes = list(rule)
@@ -54,6 +56,7 @@ def _params() -> dict:
         "length_points": float(weights["length_points"]),
         "facility_m": float(weights["facility_m"]),
         "facility_points": float(weights["facility_points"]),
+        "pole_costs": [costs["proposed"].get(c) if costs else None for c in classes],
     }
 
 

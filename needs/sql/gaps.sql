@@ -94,9 +94,10 @@ WITH pos AS (
 )
 INSERT INTO {proposed} (road_id, gap_id, road_class, chainage_m, side, pole_height_m, spacing_factor, spacing_m,
                         width_m, reach_m, offset_m, road_length_m, priority, kecamatan_id, kelurahan_id,
-                        computed_at, geom)
+                        computed_at, estimated_cost, geom)
 SELECT id, gap_id, road_class, c, side, h, k, s, w, w / 2 + %(reach_extra)s, w / 2 + %(pole_offset)s, l, priority,
        kecamatan_id, kelurahan_id, now(),
+       (SELECT v.cost FROM unnest(%(classes)s::text[], %(pole_costs)s::numeric[]) v(cls, cost) WHERE v.cls = placed.road_class),
        ST_Transform(ST_Translate(q, -coalesce(f, 0) * (ST_Y(pb) - ST_Y(pa)), coalesce(f, 0) * (ST_X(pb) - ST_X(pa))),
                     %(storage_srid)s)
 FROM placed;

@@ -141,7 +141,21 @@ def test_summary_totals_equal_the_sums_of_the_layers(town, client):
     assert (a["pju_count"], a["pju_working"], a["broken_pju"]) == (3, 2, 1)
     # straight road: lamps at 20 and 100 → start 2.5 m, internal 80−35 = 45 m, end L−100−17.5
     assert a["underlit_km"] * 1000 == pytest.approx(2.5 + 45 + (ls - 117.5), abs=0.01)
-    assert totals["estimated_cost"] is None  # no price list yet
+    # cost (estimates' active price list, + overhead + PPN): per proposed pole, pole + LED lamp + arm +
+    # installation + S m of cable; repairs: off = lamp + installation, damaged = lamp + arm + installation
+    from estimates.models import PriceList
+
+    pl = PriceList.objects.filter(is_active=True).order_by("-year").first()
+    price = {p.code: float(p.price) for p in pl.prices.all()}
+    factor = (1 + (0 if pl.prices_include_overhead else float(pl.overhead_pct)) / 100) * (1 + float(pl.tax_pct) / 100)
+    pole = price["PJU-POLE-9M"] + price["PJU-LAMP-LED-90W"] + price["PJU-ARM"] + price["PJU-INSTALL"] + 35 * price["PJU-CABLE-M"]
+    off = price["PJU-LAMP-LED-90W"] + price["PJU-INSTALL"]
+    damaged = off + price["PJU-ARM"]
+    n = totals["proposed_pju"]
+    assert totals["cost_breakdown"]["proposed_pju"] == pytest.approx(n * pole * factor, abs=0.01 * n)
+    assert totals["cost_breakdown"]["broken_pju"] == pytest.approx((off + damaged) * factor, abs=0.02)
+    assert totals["estimated_cost"] == pytest.approx((n * pole + off + damaged) * factor, abs=0.01 * n + 0.02)
+    assert sum(r["estimated_cost"] for r in rows) == pytest.approx(totals["estimated_cost"], abs=0.01)
 
 
 def test_summary_level_must_be_kecamatan_or_kelurahan(client):
