@@ -128,7 +128,7 @@ class EstimateApi(_JsonErrors, APIView):
     permission_classes = [ReadLike]
     renderer_classes = [JSONRenderer, XLSXRenderer, CSVRenderer, PDFRenderer]
 
-    class InputSerializer(serializers.Serializer):
+    class EstimateInputSerializer(serializers.Serializer):
         template = serializers.CharField(max_length=40)
         geometry = serializers.JSONField(required=False)
         road_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, allow_empty=False, max_length=10000)
@@ -150,14 +150,14 @@ class EstimateApi(_JsonErrors, APIView):
             return attrs
 
     @extend_schema(
-        operation_id="estimates_create", request=InputSerializer, responses={200: OpenApiTypes.OBJECT},
+        operation_id="estimates_create", request=EstimateInputSerializer, responses={200: OpenApiTypes.OBJECT},
         parameters=[OpenApiParameter("format", str, enum=["json", "xlsx", "csv", "pdf"], description="RAB workbook, CSV or PDF")],
         examples=[OpenApiExample("line", request_only=True, value={
             "geometry": {"type": "LineString", "coordinates": [[106.63, -6.18], [106.639, -6.18]]}, "width_m": 7, "template": "FFF1"})],
         summary="Material quantities and cost (RAB) of a template over a drawn road, a polygon or road ids",
     )
     def post(self, request):
-        s = self.InputSerializer(data=request.data)
+        s = self.EstimateInputSerializer(data=request.data)
         s.is_valid(raise_exception=True)
         d = s.validated_data
         template = template_get(code=d["template"])
@@ -179,11 +179,11 @@ class EarthworkApi(MappedExceptionsMixin, APIView):
     parser_classes = [JSONParser]
     permission_classes = [ReadLike]
 
-    class DesignSerializer(serializers.Serializer):
+    class EarthworkDesignSerializer(serializers.Serializer):
         start_elevation = serializers.FloatField(min_value=-1000, max_value=10000)
         grade_percent = serializers.FloatField(min_value=-100, max_value=100, default=0.0)
 
-    class InputSerializer(serializers.Serializer):
+    class EarthworkInputSerializer(serializers.Serializer):
         alignment = serializers.JSONField()
         width_m = serializers.FloatField()
         design = serializers.JSONField()
@@ -197,7 +197,7 @@ class EarthworkApi(MappedExceptionsMixin, APIView):
             return value
 
         def validate_design(self, value):
-            s = EarthworkApi.DesignSerializer(data=value if isinstance(value, dict) else {})
+            s = EarthworkApi.EarthworkDesignSerializer(data=value if isinstance(value, dict) else {})
             if not s.is_valid():
                 raise serializers.ValidationError({k: [str(e) for e in v] for k, v in s.errors.items()})
             return s.validated_data
@@ -214,14 +214,14 @@ class EarthworkApi(MappedExceptionsMixin, APIView):
             return [list(map(float, p[:2])) for p in geom["coordinates"]]
 
     @extend_schema(
-        operation_id="imagery_earthwork", request=InputSerializer, responses={200: OpenApiTypes.OBJECT},
+        operation_id="imagery_earthwork", request=EarthworkInputSerializer, responses={200: OpenApiTypes.OBJECT},
         examples=[OpenApiExample("road", request_only=True, value={
             "alignment": {"type": "LineString", "coordinates": [[106.845, -6.27], [106.85, -6.275]]}, "width_m": 7,
             "design": {"start_elevation": 30, "grade_percent": 0.5}, "side_slope": 2, "method": "prismoidal", "station_interval_m": 20})],
         summary="Cut and fill of a road corridor on a DEM (grid, average end area, prismoidal) with cross-sections",
     )
     def post(self, request, pk: int):
-        s = self.InputSerializer(data=request.data if isinstance(request.data, dict) else {})
+        s = self.EarthworkInputSerializer(data=request.data if isinstance(request.data, dict) else {})
         s.is_valid(raise_exception=True)
         d = s.validated_data
         dem = elevation_get(imagery_id=pk)
@@ -240,11 +240,16 @@ class ProgrammeCSVRenderer(_FileRenderer):
     build = staticmethod(lambda data: exports.programme_csv(data).encode("utf-8"))
 
 
+class ProgrammeXLSXRenderer(_FileRenderer):
+    media_type, format = XLSX_MEDIA, "xlsx"
+    build = staticmethod(exports.programme_xlsx)
+
+
 class ProgrammeApi(_JsonErrors, APIView):
     permission_classes = [ReadLike]
-    renderer_classes = [JSONRenderer, ProgrammeCSVRenderer]
+    renderer_classes = [JSONRenderer, ProgrammeCSVRenderer, ProgrammeXLSXRenderer]
 
-    class FilterSerializer(serializers.Serializer):
+    class ProgrammeFilterSerializer(serializers.Serializer):
         level = serializers.ChoiceField(choices=programme.LEVELS, default="kecamatan")
         budget = serializers.DecimalField(required=False, max_digits=20, decimal_places=2, min_value=0)
         area = serializers.CharField(required=False, max_length=40)
@@ -254,16 +259,17 @@ class ProgrammeApi(_JsonErrors, APIView):
         region = serializers.CharField(required=False, max_length=100)
         year = serializers.IntegerField(required=False, min_value=1900, max_value=2200)
 
-    @extend_schema(operation_id="programme", parameters=[FilterSerializer], responses={200: OpenApiTypes.OBJECT},
+    @extend_schema(operation_id="programme", parameters=[ProgrammeFilterSerializer], responses={200: OpenApiTypes.OBJECT},
                    summary="Condition → treatment → cost for every road, ranked, cut at the budget, per area and road class")
     def get(self, request):
-        f = self.FilterSerializer(data=request.query_params)
+        f = self.ProgrammeFilterSerializer(data=request.query_params)
         f.is_valid(raise_exception=True)
         d = f.validated_data
         price_list = price_list_get(price_list_id=d.get("price_list"), region=d.get("region"), year=d.get("year"))
         out = programme.programme_build(level=d["level"], budget=d.get("budget"), price_list=price_list, area=d.get("area"),
                                         source=d.get("source"), limit=d["limit"])
         response = Response(out)
-        if getattr(request.accepted_renderer, "format", "json") == "csv":
-            response["Content-Disposition"] = 'attachment; filename="program_penanganan_jalan.csv"'
+        fmt = getattr(request.accepted_renderer, "format", "json")
+        if fmt in ("csv", "xlsx"):
+            response["Content-Disposition"] = f'attachment; filename="program_penanganan_jalan.{fmt}"'
         return response

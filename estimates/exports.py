@@ -206,3 +206,52 @@ def programme_csv(prog: dict) -> str:
                     f"{g['length_m']:.2f}", f"{g['treated_m2']:.2f}", f"{g['cost']:.2f}", g["funded_segments"],
                     f"{g['funded_length_m']:.2f}", f"{g['funded_cost']:.2f}"])
     return out.getvalue()
+
+
+def programme_xlsx(prog: dict) -> bytes:
+    """The programme as a workbook: summary and treatments, groups per area × class × treatment, ranked segments."""
+    wb = Workbook()
+    bold = Font(bold=True)
+    ws = wb.active
+    ws.title = "Ringkasan"
+    pl = prog["price_list"]
+    ws.append(["Program penanganan jalan berbasis kondisi"])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append(["Daftar harga", f"{pl['name']} — {pl['region']} {pl['year']}"])
+    ws.append(["Tingkat wilayah", prog["level"]])
+    ws.append(["Pagu anggaran (Rp)", prog["budget"]])
+    ws.append([])
+    for key, label in (("segments", "Ruas ditangani"), ("length_m", "Panjang (m)"), ("treated_m2", "Luas penanganan (m²)"),
+                       ("cost", "Biaya (Rp)"), ("funded_segments", "Ruas terdanai"), ("funded_length_m", "Panjang terdanai (m)"),
+                       ("funded_cost", "Biaya terdanai (Rp)"), ("unassessed_segments", "Ruas tanpa data kondisi"),
+                       ("unassessed_length_m", "Panjang tanpa data kondisi (m)")):
+        ws.append([label, prog["totals"][key]])
+        ws.cell(ws.max_row, 2).number_format = MONEY_FMT
+    ws.append([])
+    ws.append(["Kondisi", "Perkerasan", "Penanganan", "Templat", "Bagian luas", "Prioritas", "Biaya per m² (Rp, termasuk BU & PPN)"])
+    for c in range(1, 8):
+        ws.cell(ws.max_row, c).font = bold
+    for t in prog["treatments"]:
+        ws.append([t["condition"], t["surface"] or "*", t["name"], t["template"], t["area_fraction"], t["priority"], t["cost_per_m2"]])
+    ws.column_dimensions["A"].width = 34
+    ws.column_dimensions["B"].width = 40
+    ws.column_dimensions["C"].width = 40
+
+    g = wb.create_sheet("Kelompok")
+    cols = ["area_code", "area_name", "road_class", "treatment", "template", "segments", "length_m", "treated_m2", "cost",
+            "funded_segments", "funded_length_m", "funded_cost"]
+    g.append(cols)
+    for row in prog["groups"]:
+        g.append([row[c] for c in cols])
+    s = wb.create_sheet("Ruas")
+    cols = ["rank", "id", "name", "area_code", "area_name", "road_class", "condition", "surface", "treatment", "template",
+            "length_m", "width_m", "area_fraction", "treated_m2", "cost", "cumulative_cost", "funded"]
+    s.append(cols)
+    for row in prog["segments"]:
+        s.append([row[c] for c in cols])
+    for sheet in (g, s):
+        for c in range(1, sheet.max_column + 1):
+            sheet.cell(1, c).font = bold
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

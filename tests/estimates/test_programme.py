@@ -169,3 +169,19 @@ def test_sdi_and_iri_classes_take_the_worse_condition(client, db):
     for i, (*_, expected) in enumerate(cases):
         assert got.get(f"sdi-{i}") == expected, (i, got)
     assert out["totals"]["unassessed_segments"] == 1
+
+
+def test_programme_workbook_totals_equal_the_json(client, city):
+    from openpyxl import load_workbook
+
+    js = client.get("/api/programme/", {"source": "prog-test", "budget": "1000000000"}).json()
+    r = client.get("/api/programme/", {"source": "prog-test", "budget": "1000000000", "format": "xlsx"})
+    assert r.status_code == 200 and "attachment" in r["Content-Disposition"]
+    wb = load_workbook(io.BytesIO(r.content))
+    summary = {row[0]: row[1] for row in wb["Ringkasan"].iter_rows(values_only=True) if row and row[0]}
+    assert summary["Biaya (Rp)"] == js["totals"]["cost"] and summary["Biaya terdanai (Rp)"] == js["totals"]["funded_cost"]
+    groups = list(wb["Kelompok"].iter_rows(values_only=True))
+    cost_col = groups[0].index("cost")
+    assert sum(row[cost_col] for row in groups[1:]) == pytest.approx(js["totals"]["cost"], abs=0.05)
+    ranked = list(wb["Ruas"].iter_rows(values_only=True))
+    assert [row[1] for row in ranked[1:]] == [s["id"] for s in js["segments"]]
