@@ -12,8 +12,11 @@ Methods
 - ``grid``: V = Σ (z_ground − z_design) · cell area over the cells whose
   centres lie in the corridor (flat-ended buffer of the alignment), cut (> 0)
   and fill (< 0) summed separately. When the DEM is stored in the same UTM
-  zone its own cells are used; otherwise the DEM is sampled bilinearly on a
-  UTM grid of its cell size.
+  zone its own cells are used (split into equal sub-cells carrying the cell's
+  value when a cell is wider than a quarter of the road); otherwise the DEM is
+  sampled bilinearly on a UTM grid no coarser than its cell nor W/4.
+  Outside the formation the grid counts cut/fill wherever the ground lies
+  beyond the slope plane within the search reach.
 - ``average_end_area``: V = Σ L (A₁ + A₂)/2 over cross-sections at every
   ``station_interval_m`` (and the end).
 - ``prismoidal``: V = Σ L (A₁ + 4Aₘ + A₂)/6 with Aₘ a measured mid-section.

@@ -87,3 +87,15 @@ def test_openapi_schema_lists_the_estimate_endpoints(client):
     paths = r.json()["paths"]
     for p in ("/api/templates/", "/api/estimates/", "/api/programme/", "/api/imagery/{id}/earthwork/"):
         assert p in paths, p
+
+
+def test_admin_pages_for_templates_and_prices(client, django_user_model):
+    admin = django_user_model.objects.create_superuser("admin-est", "a@example.org", "pw-12345")
+    client.force_login(admin)
+    tpl = PavementTemplate.objects.get(code="RIGID-200")
+    for url in ("/admin/estimates/pavementtemplate/", f"/admin/estimates/pavementtemplate/{tpl.pk}/change/",
+                "/admin/estimates/material/", "/admin/estimates/pricelist/", "/admin/estimates/unitprice/?q=PJU",
+                "/admin/estimates/treatment/", "/admin/estimates/concretemix/"):
+        r = client.get(url)
+        assert r.status_code == 200, url
+    assert b"Pelat beton K-350" in client.get(f"/admin/estimates/pavementtemplate/{tpl.pk}/change/").content
