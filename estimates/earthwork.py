@@ -44,6 +44,13 @@ METHODS = ("grid", "average_end_area", "prismoidal")
 MAX_SECTION_POINTS = 61  # cross-section points returned per station
 
 
+class NoDaylight(EstimateInputError):
+    """A side slope still above/below the ground at the end of the search reach."""
+
+
+MAX_REACH_DOUBLINGS = 4
+
+
 @dataclass
 class Design:
     width_m: float
@@ -151,7 +158,7 @@ def _sections(al: Alignment, d: Design, chainages: np.ndarray, step: float, reac
                 if np.isnan(g[:n]).any():
                     raise EstimateInputError(f"the side slopes leave the DEM (or meet nodata) at chainage {c:.1f} m", "alignment")
                 if n == len(o) and (cut[-1] > 0 or fill[-1] > 0):
-                    raise EstimateInputError(
+                    raise NoDaylight(
                         f"the side slope does not reach the ground within {reach:.0f} m of the centreline at chainage {c:.1f} m", "side_slope")
             cut_a += _positive_integral(o[:n], cut[:n])
             fill_a += _positive_integral(o[:n], fill[:n])
@@ -178,6 +185,17 @@ def _sections(al: Alignment, d: Design, chainages: np.ndarray, step: float, reac
             "section": [{"offset_m": float(a), "ground_m": float(b), "design_m": float(e)} for a, b, e in zip(prof_o, prof_g, prof_d)],
         })
     return out
+
+
+def _sections_within_reach(al: Alignment, d: Design, chainages: np.ndarray, step: float, reach: float):
+    for attempt in range(MAX_REACH_DOUBLINGS + 1):
+        try:
+            return _sections(al, d, chainages, step, reach), reach
+        except NoDaylight:
+            if attempt == MAX_REACH_DOUBLINGS:
+                raise
+            reach = d.width_m / 2 + 2 * (reach - d.width_m / 2)
+    raise AssertionError("unreachable")
 
 
 def _grid(al: Alignment, d: Design, reach: float) -> dict:
@@ -276,13 +294,16 @@ def earthwork(dem_path, *, alignment, width_m: float, start_elevation: float, gr
     chain = np.minimum(np.arange(n_st + 1) * interval, al.length)
     chain[-1] = al.length
     step = min(cell / 2, 0.5)
-    # reach of the side slopes: from the depth under the road at the stations, generous
-    zc = al.ground(*al.frame(chain)[0].T)
-    if np.isnan(zc).all():
+    # reach of the side slopes: from the depth at the centre and edges of the stations, generous;
+    # doubled (a few times) where a slope has not met the ground within it
+    xy, normal = al.frame(chain)
+    zc = np.column_stack([al.ground(xy[:, 0] + k * normal[:, 0] * width_m / 2, xy[:, 1] + k * normal[:, 1] * width_m / 2)
+                          for k in (-1, 0, 1)])
+    if np.isnan(zc[:, 1]).all():
         raise EstimateInputError("the alignment lies outside the DEM (or on nodata)", "alignment")
-    depth = np.nanmax(np.abs(zc - d.grade_z(chain)))
+    depth = float(np.nanmax(np.abs(zc - d.grade_z(chain)[:, None])))
     reach = d.width_m / 2 + side_slope * (3 * depth + 2 * cell + 1.0) + step
-    stations = _sections(al, d, chain, step, reach)
+    stations, reach = _sections_within_reach(al, d, chain, step, reach)
     lengths = np.diff(chain)
     cut_a = np.array([s["cut_area_m2"] for s in stations])
     fill_a = np.array([s["fill_area_m2"] for s in stations])
@@ -290,7 +311,7 @@ def earthwork(dem_path, *, alignment, width_m: float, start_elevation: float, gr
            "fill_m3": float(np.sum(lengths * (fill_a[:-1] + fill_a[1:]) / 2))}
     volumes = {"average_end_area": aea}
     if method == "prismoidal":
-        mids = _sections(al, d, (chain[:-1] + chain[1:]) / 2, step, reach)
+        mids, reach = _sections_within_reach(al, d, (chain[:-1] + chain[1:]) / 2, step, reach)
         cut_m = np.array([s["cut_area_m2"] for s in mids])
         fill_m = np.array([s["fill_area_m2"] for s in mids])
         volumes["prismoidal"] = {

@@ -133,3 +133,23 @@ def test_bad_input_is_a_clear_4xx(client, tmp_path):
     assert r.status_code == 400 and "alignment" in r.json()["errors"]
     r = client.post("/api/imagery/999999/earthwork/", {"alignment": alignment(), "width_m": W, "design": design}, content_type="application/json")
     assert r.status_code == 404
+
+
+def test_steep_cross_slope_daylights_far_out(client, tmp_path):
+    """Ground rising across at 0.3 (north), level along: with s = 2 the cut slope on the uphill side
+    meets the ground at e = s·h/(1 − s·m) beyond the edge; AEA area checked against that closed form."""
+    m, s, z0 = 0.3, 2.0, 50.0
+    img = dem(tmp_path, "steep", lambda x, y: z0 + m * y)
+    r = post(client, img, design={"start_elevation": z0, "grade_percent": 0}, side_slope=s, method="average_end_area",
+             station_interval_m=50)
+    assert r.status_code == 200, r.content
+    sec = r.json()["stations"][1]
+    h = m * W / 2  # cut depth at the uphill edge (left, +y)
+    e = s * h / (1 - s * m)  # 3.75 m beyond the edge
+    left_cut = (h / 2) * (W / 2) + h * e / 2  # triangle under the formation + slope triangle
+    # downhill side: fill under the formation (triangle) and a fill slope to daylight
+    e_fill = s * h / (1 - s * m)
+    right_fill = (h / 2) * (W / 2) + h * e_fill / 2
+    assert sec["cut_area_m2"] == pytest.approx(left_cut, rel=1e-3)
+    assert sec["fill_area_m2"] == pytest.approx(right_fill, rel=1e-3)
+    assert sec["reach_left_m"] == pytest.approx(W / 2 + e, abs=0.5)
