@@ -31,6 +31,24 @@ def _summary_rows(est: dict) -> list[tuple[str, Decimal]]:
     ]
 
 
+# Divisions of the Bina Marga general specification (Spesifikasi Umum) by pay-item prefix
+DIVISIONS = {
+    "3": "Divisi 3 — Pekerjaan Tanah",
+    "5": "Divisi 5 — Perkerasan Berbutir dan Perkerasan Beton Semen",
+    "6": "Divisi 6 — Perkerasan Aspal",
+    "7": "Divisi 7 — Struktur",
+}
+OTHER_DIVISION = "Lain-lain (HSPK daerah)"
+
+
+def _by_division(items: list[dict]) -> list[tuple[str, list[dict]]]:
+    groups: dict[str, list[dict]] = {}
+    for item in items:
+        groups.setdefault(DIVISIONS.get(item["code"].split(".")[0], OTHER_DIVISION), []).append(item)
+    order = list(DIVISIONS.values()) + [OTHER_DIVISION]
+    return sorted(groups.items(), key=lambda kv: order.index(kv[0]))
+
+
 def estimate_xlsx(est: dict, *, title: str = "Rencana Anggaran Biaya (RAB)") -> bytes:
     wb = Workbook()
     ws = wb.active
@@ -53,14 +71,23 @@ def estimate_xlsx(est: dict, *, title: str = "Rencana Anggaran Biaya (RAB)") -> 
         cell = ws.cell(head_row, c)
         cell.font, cell.border = bold, box
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for i, item in enumerate(est["items"], 1):
-        ws.append([i, item["code"], item["description"], item["unit"], _f(item["quantity"]), _f(item["unit_price"]), _f(item["amount"])])
-        r = ws.max_row
-        ws.cell(r, 5).number_format = QTY_FMT
-        ws.cell(r, 6).number_format = MONEY_FMT
-        ws.cell(r, 7).number_format = MONEY_FMT
-        for c in range(1, 8):
-            ws.cell(r, c).border = box
+    i = 0
+    for division, items in _by_division(est["items"]):
+        ws.append(["", "", division])
+        ws.cell(ws.max_row, 3).font = bold
+        for item in items:
+            i += 1
+            ws.append([i, item["code"], item["description"], item["unit"], _f(item["quantity"]), _f(item["unit_price"]), _f(item["amount"])])
+            r = ws.max_row
+            ws.cell(r, 5).number_format = QTY_FMT
+            ws.cell(r, 6).number_format = MONEY_FMT
+            ws.cell(r, 7).number_format = MONEY_FMT
+            for c in range(1, 8):
+                ws.cell(r, c).border = box
+        ws.append(["", "", f"Sub jumlah {division}", "", "", "", _f(sum((it["amount"] for it in items), Decimal("0")))])
+        ws.cell(ws.max_row, 3).font = bold
+        ws.cell(ws.max_row, 7).number_format = MONEY_FMT
+    ws.append([])
     for label, value in _summary_rows(est):
         ws.append(["", "", label, "", "", "", _f(value)])
         r = ws.max_row

@@ -202,6 +202,8 @@ def test_xlsx_opens_and_its_totals_equal_the_json(client):
     assert labelled["TOTAL"] == js["total"]
     assert labelled["Jumlah (subtotal)"] == js["subtotal"] == pytest.approx(sum(row[6] for row in items))
     assert any(str(k).startswith("PPN") and v == js["tax"] for k, v in labelled.items())
+    subtotals = [row[6] for row in rows if str(row[2] or "").startswith("Sub jumlah Divisi")]
+    assert len(subtotals) == 2 and sum(subtotals) == pytest.approx(js["subtotal"])  # rigid: divisions 5 and 7
     assert any(row[1] == "Terbilang:" and row[2].lower() == js["total_words"] for row in rows)
     assert any("Disetujui" in str(c) for row in rows for c in row if c)
 
