@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.contrib.gis.db.models import Extent
 from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db import connection
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 
 from layers.models import Area, Panel, Photo, RoadSegment, StreetLight
 
@@ -99,29 +99,40 @@ def layer_queryset(spec: LayerSpec, *, include_deleted: bool = False) -> QuerySe
     return qs
 
 
+def _json_text(expr: str) -> str:
+    """SQL turning a column into its JSON text (the area map already holds JSON)."""
+    return f"({expr})::text" if "_areas.m" in expr else f"to_json({expr})::text"
+
+
 def _feature_sql(spec: LayerSpec, qs: QuerySet) -> tuple[str, list, str]:
-    """The queryset compiled to SQL (with the geometry as GeoJSON text in
-    `_gj`), plus the SQL expression building one Feature's text from a row `t`."""
+    """(FROM clause, params, feature expression): the queryset compiled to a
+    subquery `t` (geometry as GeoJSON text in `_gj`) joined to the area codes,
+    and the SQL expression building one Feature's text from it."""
     annotations = {"_gj": AsGeoJSON("geom", precision=GEOJSON_DECIMALS)}
     props = [(OUTPUT_NAMES.get(p, p), f"t.{p}") for p in spec.properties]
+    columns = ["id", *spec.properties]
+    joins = ""
     if spec.has_areas:
-        annotations["_kecamatan"] = F("kecamatan__code")
-        annotations["_kelurahan"] = F("kelurahan__code")
-        props += [("kecamatan", "t._kecamatan"), ("kelurahan", "t._kelurahan")]
-    inner = qs.annotate(**annotations).values("id", *spec.properties, *annotations)
+        # Area codes come from one small id → code map built per query (an
+        # index-only scan, migration 0005), looked up per row: cheaper than
+        # joining the area table twice (~2× the cost of the lookup here).
+        columns += ["kecamatan_id", "kelurahan_id"]
+        joins = f", (SELECT jsonb_object_agg(id::text, code) AS m FROM {Area._meta.db_table}) _areas"
+        props += [("kecamatan", "_areas.m -> t.kecamatan_id::text"), ("kelurahan", "_areas.m -> t.kelurahan_id::text")]
+    inner = qs.annotate(**annotations).values(*columns, *annotations)
     sql, params = inner.query.sql_with_params()
     # One text per Feature by concatenation: ST_AsGeoJSON's output spliced in
     # as it is, each property through to_json (escaping, numbers, dates,
     # null). 2.3× faster than json_build_object on PostgreSQL 15, which looks
     # up every argument's type on every row.
     members = ", ".join(
-        f"'{',' if i else ''}\"{name}\":', coalesce(to_json({expr})::text, 'null')" for i, (name, expr) in enumerate(props)
+        f"'{',' if i else ''}\"{name}\":', coalesce({_json_text(expr)}, 'null')" for i, (name, expr) in enumerate(props)
     )
     feature = (
         "concat('{\"type\":\"Feature\",\"id\":', t.id, ',\"geometry\":', t._gj, "
         f"',\"properties\":{{', {members}, '}}}}')"
     )
-    return sql, list(params), feature
+    return f"({sql}) t{joins}", list(params), feature
 
 
 def feature_collection_body(spec: LayerSpec, qs: QuerySet, *, limit: int, offset: int = 0) -> tuple[bytes, int]:
@@ -132,7 +143,7 @@ def feature_collection_body(spec: LayerSpec, qs: QuerySet, *, limit: int, offset
     sql, params, feature = _feature_sql(spec, page)
     with connection.cursor() as cur:
         cur.execute(
-            f"SELECT count(*), convert_to(coalesce(string_agg({feature}, ','), ''), 'UTF8') FROM ({sql}) t", params
+            f"SELECT count(*), convert_to(coalesce(string_agg({feature}, ','), ''), 'UTF8') FROM {sql}", params
         )
         n, body = cur.fetchone()
     return bytes(body), n

@@ -96,20 +96,21 @@ def _bbox_with(n_wanted: int) -> tuple[float, float, float, float]:
 def _floor_geojson_sql(spec) -> str:
     """The same FeatureCollection bytes from one hand-written query: the
     fastest construction we know on PostgreSQL 15 (concat + to_json per
-    property; json_build_object is ~2× slower)."""
+    property, area codes from an id → code map; json_build_object is ~2×
+    slower, joining the area table ~20 % slower)."""
     from layers.selectors import GEOJSON_DECIMALS, OUTPUT_NAMES
 
-    cols = [(OUTPUT_NAMES.get(p, p), f"t.{p}") for p in spec.properties] + [("kecamatan", "k.code"), ("kelurahan", "l.code")]
-    members = ", ".join(f"'{',' if i else ''}\"{n}\":', coalesce(to_json({c})::text, 'null')" for i, (n, c) in enumerate(cols))
+    cols = [(OUTPUT_NAMES.get(p, p), f"to_json(t.{p})::text") for p in spec.properties]
+    cols += [("kecamatan", "(a.m -> t.kecamatan_id::text)::text"), ("kelurahan", "(a.m -> t.kelurahan_id::text)::text")]
+    members = ", ".join(f"'{',' if i else ''}\"{n}\":', coalesce({c}, 'null')" for i, (n, c) in enumerate(cols))
     return f"""
         SELECT convert_to('{{"type":"FeatureCollection","features":[' || coalesce(string_agg(concat(
             '{{"type":"Feature","id":', t.id, ',"geometry":', ST_AsGeoJSON(t.geom, {GEOJSON_DECIMALS}),
             ',"properties":{{', {members}, '}}}}'), ','), '') || ']}}', 'UTF8')
         FROM (SELECT * FROM {spec.table}
               WHERE deleted_at IS NULL AND ST_Intersects(geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))
-              ORDER BY id LIMIT %s) t
-        LEFT JOIN layers_area k ON k.id = t.kecamatan_id
-        LEFT JOIN layers_area l ON l.id = t.kelurahan_id"""
+              ORDER BY id LIMIT %s) t,
+             (SELECT jsonb_object_agg(id::text, code) AS m FROM layers_area) a"""
 
 
 def bench_geojson(total: int) -> list[dict]:
