@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "imagery",
     "estimates",
     "needs",
+    "webapp",
 ]
 
 MIDDLEWARE = [

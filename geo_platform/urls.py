@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("imagery.urls")),
     path("", include("estimates.urls")),
     path("", include("needs.urls")),
+    path("", include("webapp.urls")),
 ]
