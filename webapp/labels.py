@@ -1,0 +1,104 @@
+"""Words the pages show, in English msgids translated by Django i18n
+(webapp/locale/id: Bahasa Indonesia, the default language; en: English).
+Code labels follow geo_platform/codes.py (SPEC §3); the codes themselves
+are never translated."""
+from django.utils.translation import gettext_lazy as _
+
+from geo_platform import codes
+
+CODE_LABELS = {
+    "status": {
+        "working": _("Working"), "off": _("Off"), "damaged": _("Damaged"), "unknown": _("Unknown"),
+    },
+    "condition": {
+        "good": _("Good"), "fair": _("Fair"), "light_damage": _("Light damage"),
+        "heavy_damage": _("Heavy damage"), "unknown": _("Unknown"),
+    },
+    "road_class": {
+        "arterial": _("Arterial"), "collector": _("Collector"), "local": _("Local"),
+        "neighbourhood": _("Neighbourhood"), "path": _("Path (gang)"),
+    },
+    "lamp_type": {
+        "led": "LED", "hps": _("SON/SON-T (sodium)"), "mercury": _("Mercury (HPL-N/MBF)"),
+        "fluorescent": _("TL/CFL"), "other": _("Other"), "unknown": _("Unknown"),
+    },
+    "ownership": {
+        "city": _("City government"), "village": _("Village"), "private": _("Private"), "unknown": _("Unknown"),
+    },
+    "surface": {
+        "asphalt": _("Asphalt"), "concrete": _("Concrete"), "paving": _("Paving block"),
+        "gravel": _("Gravel"), "earth": _("Earth"), "unknown": _("Unknown"),
+    },
+    "level": {
+        "provinsi": _("Province"), "kabupaten_kota": _("Regency/City"),
+        "kecamatan": _("Kecamatan"), "kelurahan": _("Kelurahan/Desa"),
+    },
+    "wo_status": {
+        "open": _("Open"), "assigned": _("Assigned"), "in_progress": _("In progress"),
+        "done": _("Done"), "rejected": _("Rejected"),
+    },
+}
+# Every code of SPEC §3 has a label here (checked by the tests).
+CODE_SOURCES = {
+    "status": codes.PJU_STATUSES, "condition": codes.ROAD_CONDITIONS, "road_class": codes.ROAD_CLASSES,
+    "lamp_type": codes.LAMP_TYPES, "ownership": codes.OWNERSHIPS, "surface": codes.ROAD_SURFACES,
+    "level": codes.AREA_LEVELS,
+}
+
+# Colours of the legend and of the drawn features (colour-blind safe ramps).
+STATUS_COLOURS = {"working": "#1a9641", "off": "#404040", "damaged": "#d7191c", "unknown": "#9e9e9e"}
+CONDITION_COLOURS = {"good": "#1a9641", "fair": "#a6d96a", "light_damage": "#fdae61", "heavy_damage": "#d7191c", "unknown": "#9e9e9e"}
+
+FIELD_NAMES = {
+    "code": _("Code"), "status": _("Status"), "lamp_type": _("Lamp type"), "wattage_w": _("Wattage (W)"),
+    "pole_height_m": _("Pole height (m)"), "ownership": _("Ownership"), "legal": _("Legal connection"),
+    "name": _("Name"), "road_class": _("Road class"), "condition": _("Condition"), "surface": _("Surface"),
+    "width_m": _("Width (m)"), "lanes": _("Lanes"), "length_m": _("Length (m)"), "authority": _("Road status"),
+    "level": _("Level"), "area_m2": _("Area (m²)"), "version": _("Version"), "count": _("Count"),
+    "kind": _("Kind"), "title": _("Title"), "priority": _("Priority"), "chainage_m": _("Chainage (m)"),
+    "side": _("Side"), "start_m": _("Start (m)"), "end_m": _("End (m)"), "proposed_count": _("Proposed poles"),
+    "spacing_m": _("Spacing (m)"), "road_id": _("Road"), "kecamatan": _("Kecamatan"), "kelurahan": _("Kelurahan"),
+    "source": _("Source"), "section_code": _("Section no."), "photos": _("Photos"),
+}
+
+UI = {
+    "layers": _("Layers"), "legend": _("Legend"), "pju_by_status": _("PJU by status"),
+    "roads_by_condition": _("Roads by condition"), "search": _("Search road name or PJU code"),
+    "no_results": _("Nothing found"), "zoom_kecamatan": _("Zoom to kecamatan…"),
+    "estimate": _("Estimate"), "template": _("Template"), "width_m": _("Width (m)"),
+    "compute": _("Compute"), "download_xlsx": _("Download RAB (XLSX)"), "length": _("Length"),
+    "area": _("Area"), "total": _("Total"), "subtotal": _("Subtotal"), "overhead": _("Overhead"), "tax": _("Tax (PPN)"),
+    "selected_roads": _("Selected roads"), "select_road": _("Add road to estimate"),
+    "clear": _("Clear"), "close": _("Close"), "error": _("Error"), "photos": _("Photos"),
+    "footprints": _("Imagery footprints"), "imagery": _("Imagery"), "no_basemap": _("No basemap"),
+    "draw_hint": _("Draw a line or polygon, or select roads, to get an estimate"),
+    "cluster": _("PJU in this cell"), "details": _("Details"), "items": _("Items"),
+    "loading": _("Loading…"), "language": _("Language"), "basemap_osm": _("OpenStreetMap"),
+    "proposed": _("Proposed PJU"), "gap": _("Lighting gap"), "work_order": _("Work order"),
+}
+
+FIELD_UI = {
+    "title": _("Field officer"), "online": _("Online"), "offline": _("Offline"),
+    "pending": _("pending"), "sent": _("sent"), "conflict": _("conflict"), "failed": _("failed"),
+    "sending": _("sending"), "position": _("Position"), "accuracy": _("accuracy"), "no_fix": _("Waiting for GPS…"),
+    "new_pju": _("Tag new PJU"), "update_pju": _("Update PJU"), "road_damage": _("Report road damage"),
+    "close_wo": _("Close work order"), "nearby": _("Nearby"), "work_orders": _("My work orders"),
+    "queue": _("Queue"), "sync_now": _("Sync now"), "save": _("Save"), "cancel": _("Cancel"),
+    "photo": _("Photo"), "photo_required": _("A photo is required"), "note": _("Note"),
+    "poor_fix": _("The GPS fix is only ±{acc} m (limit {max} m). Record here anyway?"),
+    "no_position": _("No GPS position yet"), "saved_offline": _("Saved on this device; it will be sent when online"),
+    "conflict_msg": _("Someone changed this feature on the server (version {server}) after you loaded version {mine}."),
+    "keep_mine": _("Send mine anyway"), "discard": _("Discard mine"), "server_values": _("Server values"),
+    "my_values": _("My values"), "nothing_nearby": _("Nothing nearby"), "no_orders": _("No work orders"),
+    "distance": _("distance"), "pju": _("PJU"), "road": _("Road"), "save_area": _("Save this area for offline use"),
+    "area_saved": _("Area saved for offline use"), "login_again": _("Please log in again; your records are kept."),
+    "all_sent": _("Everything is sent"), "logout": _("Log out"),
+}
+
+
+def code_labels() -> dict:
+    return {group: {code: str(label) for code, label in labels.items()} for group, labels in CODE_LABELS.items()}
+
+
+def strings(table: dict) -> dict:
+    return {key: str(value) for key, value in table.items()}

@@ -1,0 +1,99 @@
+"""The planner map, built with folium (Leaflet) and served by Django.
+
+folium writes the page (map, basemap, Leaflet.draw and the locate control);
+webapp/static/webapp/map.js adds what folium has no element for: vector
+tile layers (Leaflet.VectorGrid) from the layers registry, the layer control,
+legend, popups with photos, search, zoom to kecamatan, imagery and the
+estimate panel. Every script and style sheet is a local static file
+(geo_platform/static/vendor/, vendored from the npm registry), so the page
+works with no internet; folium's CDN defaults are replaced."""
+from __future__ import annotations
+
+import folium
+from branca.element import Element, MacroElement
+from folium import plugins
+from jinja2 import Template
+from django.templatetags.static import static
+
+VENDOR = "vendor/"
+LEAFLET_JS = [("leaflet", VENDOR + "leaflet/leaflet.js")]
+LEAFLET_CSS = [("leaflet_css", VENDOR + "leaflet/leaflet.css")]
+PLUGIN_JS = [
+    VENDOR + "leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js",
+    "webapp/vectorgrid-compat.js",
+    VENDOR + "leaflet.markercluster/leaflet.markercluster.js",
+    "webapp/map.js",
+]
+PLUGIN_CSS = [
+    VENDOR + "leaflet.markercluster/MarkerCluster.css",
+    VENDOR + "leaflet.markercluster/MarkerCluster.Default.css",
+    "webapp/map.css",
+]
+DRAW_JS = [("leaflet_draw_js", VENDOR + "leaflet-draw/leaflet.draw.js")]
+DRAW_CSS = [("leaflet_draw_css", VENDOR + "leaflet-draw/leaflet.draw.css")]
+LOCATE_JS = [("Control_locate_min_js", VENDOR + "leaflet.locatecontrol/L.Control.Locate.min.js")]
+LOCATE_CSS = [("Control_locate_min_css", VENDOR + "leaflet.locatecontrol/L.Control.Locate.min.css")]
+DEFAULT_BOUNDS = [94.9, -11.1, 141.1, 6.1]  # Indonesia, when there is no data yet
+
+
+def _local(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(name, static(path)) for name, path in pairs]
+
+
+class PlannerApp(MacroElement):
+    """Hands the folium map and the page configuration to map.js."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            window.gpMap = {{ this._parent.get_name() }};
+            GP.initMap({{ this._parent.get_name() }}, {{ this.config|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self._name = "PlannerApp"
+        self.config = config
+
+
+def planner_map_html(*, config: dict, basemap_url: str, title: str, lang: str) -> str:
+    """The whole /map/ page as HTML text."""
+    bounds = config.get("bounds") or DEFAULT_BOUNDS
+    m = folium.Map(location=None, tiles=None, control_scale=True, zoom_control=True, prefer_canvas=True)
+    m.default_js, m.default_css = _local(LEAFLET_JS), _local(LEAFLET_CSS)
+    m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    if basemap_url:
+        folium.TileLayer(
+            tiles=basemap_url, name=str(config["strings"]["basemap_osm"]), overlay=False, control=False,
+            attr='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>', max_zoom=19,
+        ).add_to(m)
+    draw = plugins.Draw(
+        export=False, position="topleft",
+        draw_options={"polyline": {"shapeOptions": {"color": "#6a3d9a", "weight": 5}},
+                      "polygon": {"allowIntersection": False, "shapeOptions": {"color": "#6a3d9a"}},
+                      "rectangle": False, "circle": False, "marker": False, "circlemarker": False},
+        edit_options={"edit": False, "remove": True},
+    )
+    draw.default_js, draw.default_css = _local(DRAW_JS), _local(DRAW_CSS)
+    draw.add_to(m)
+    locate = plugins.LocateControl(position="topleft", strings={"title": str(config["strings"].get("locate", "GPS"))})
+    locate.default_js, locate.default_css = _local(LOCATE_JS), _local(LOCATE_CSS)
+    locate.add_to(m)
+    root = m.get_root()
+    # Leaflet first (same names as folium's defaults, so folium's own links replace these in place).
+    for name, url in m.default_css + m.default_js:
+        link = folium.CssLink(url) if name.endswith("_css") else folium.JavascriptLink(url)
+        root.header.add_child(link, name=name)
+    root.header.add_child(Element(
+        f'<title>{title}</title><meta charset="utf-8">'
+        f'<link rel="icon" href="{static("webapp/icons/icon-192.png")}">'
+    ), name="gp_title")
+    for i, path in enumerate(PLUGIN_CSS):
+        root.header.add_child(folium.CssLink(static(path)), name=f"gp_css_{i}")
+    for i, path in enumerate(PLUGIN_JS):
+        root.header.add_child(folium.JavascriptLink(static(path)), name=f"gp_js_{i}")
+    PlannerApp(config).add_to(m)
+    html = root.render()
+    return html.replace("<html>", f'<html lang="{lang}">', 1)

@@ -1,0 +1,170 @@
+"""Thin page views: /map/ (folium), /field/ (installable offline app), its
+manifest and service worker, login/logout. Data comes from selectors; the
+pages read and write through the public API (/api/…, /tiles/…)."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET, require_POST
+
+from layers.permissions import can_read
+from webapp import labels, selectors
+from webapp.maps import PLUGIN_CSS, PLUGIN_JS, planner_map_html
+
+SEARCH_MAX_CHARS = 100
+FIELD_SHELL = [  # static files the service worker keeps for offline use
+    "vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css",
+    "vendor/leaflet/images/marker-icon.png", "vendor/leaflet/images/marker-shadow.png",
+    "webapp/field.js", "webapp/field-queue.js", "webapp/field.css",
+    "webapp/icons/icon-192.png", "webapp/icons/icon-512.png",
+]
+
+
+def field_max_accuracy_m() -> float:
+    """A fix worse than this (metres) asks the officer to confirm (FIELD_MAX_ACCURACY_M, default 20)."""
+    return float(getattr(settings, "FIELD_MAX_ACCURACY_M", 20.0))
+
+
+def _languages(request) -> dict:
+    return {
+        "current": get_language(),
+        "available": [[code, name] for code, name in settings.LANGUAGES],
+        "setlang": reverse("set_language"),
+        "next": request.get_full_path(),
+    }
+
+
+def _error(status: int, detail: str, **errors) -> JsonResponse:
+    return JsonResponse({"detail": detail, "errors": errors or {"request": [detail]}}, status=status)
+
+
+@require_GET
+@ensure_csrf_cookie
+def map_page(request):
+    if not can_read(request):
+        return redirect(f"{reverse('login')}?next={request.path}")
+    strings = labels.strings(labels.UI)
+    config = {
+        "layers": selectors.map_layer_list(),
+        "kecamatan": selectors.kecamatan_list(),
+        "bounds": selectors.initial_bounds(),
+        "strings": strings,
+        "codes": labels.code_labels(),
+        "fields": labels.strings(labels.FIELD_NAMES),
+        "colours": {"status": labels.STATUS_COLOURS, "condition": labels.CONDITION_COLOURS},
+        "urls": {
+            "search": reverse("map-search"), "templates": "/api/templates/", "estimates": "/api/estimates/",
+            "imagery": "/api/imagery/", "imagery_tiles": "/imagery/{id}/tiles/{z}/{x}/{y}.png",
+        },
+        "basemap": bool(settings.BASEMAP_URL),
+        "csrf_token": get_token(request),
+        "language": _languages(request),
+        "user": request.user.get_username() if request.user.is_authenticated else "",
+    }
+    html = planner_map_html(config=config, basemap_url=settings.BASEMAP_URL, title=_("Planner map"), lang=get_language())
+    return HttpResponse(html)
+
+
+@require_GET
+def map_search(request):
+    """?q= road name or PJU code → [{kind, label, bbox | lon/lat}, …]."""
+    if not can_read(request):
+        return _error(403, "login is needed to search (PUBLIC_READ=0)")
+    q = request.GET.get("q", "")
+    if not q.strip():
+        return _error(400, "q (a road name or PJU code) is required", q=["this parameter is required"])
+    if len(q) > SEARCH_MAX_CHARS:
+        return _error(400, f"q is longer than {SEARCH_MAX_CHARS} characters", q=[f"at most {SEARCH_MAX_CHARS} characters"])
+    return JsonResponse({"results": selectors.map_search(q=q)})
+
+
+@require_GET
+@login_required(login_url="login")
+@ensure_csrf_cookie
+def field_page(request):
+    user = request.user
+    config = {
+        "strings": labels.strings(labels.FIELD_UI),
+        "codes": labels.code_labels(),
+        "colours": {"status": labels.STATUS_COLOURS, "condition": labels.CONDITION_COLOURS},
+        "max_accuracy_m": field_max_accuracy_m(),
+        "basemap_url": settings.BASEMAP_URL,
+        "user": {"username": user.get_username(), "groups": list(user.groups.values_list("name", flat=True))},
+        "language": _languages(request),
+        "urls": {"sw": reverse("field-sw"), "login": reverse("login"), "logout": reverse("logout")},
+    }
+    return render(request, "webapp/field.html", {"config": config, "max_accuracy_m": config["max_accuracy_m"]})
+
+
+@require_GET
+def field_manifest(request):
+    manifest = {
+        "name": _("geo_platform field app"),
+        "short_name": _("Field"),
+        "start_url": reverse("field"),
+        "scope": reverse("field"),
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#ffffff",
+        "theme_color": "#00695c",
+        "lang": get_language(),
+        "icons": [
+            {"src": static("webapp/icons/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": static("webapp/icons/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any maskable"},
+        ],
+    }
+    return HttpResponse(json.dumps(manifest), content_type="application/manifest+json")
+
+
+@require_GET
+@never_cache
+def field_service_worker(request):
+    """The service worker, served from /field/ so that its scope is /field/."""
+    shell = [reverse("field"), reverse("field-manifest")] + [static(p) for p in FIELD_SHELL]
+    version = hashlib.blake2s(json.dumps(shell).encode() + _static_stamp(), digest_size=6).hexdigest()
+    body = render_to_string("webapp/sw.js", {"shell": json.dumps(shell), "version": version})
+    response = HttpResponse(body, content_type="application/javascript")
+    response["Service-Worker-Allowed"] = reverse("field")
+    return response
+
+
+def _static_stamp() -> bytes:
+    """Changes when the app's own JS/CSS change, so a new service worker installs."""
+    from django.contrib.staticfiles import finders
+
+    digest = hashlib.blake2s(digest_size=8)
+    for path in FIELD_SHELL + PLUGIN_JS + PLUGIN_CSS:
+        found = finders.find(path)
+        if found:
+            with open(found, "rb") as fh:
+                digest.update(fh.read())
+    return digest.digest()
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "webapp/login.html"
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self):
+        return self.get_redirect_url() or reverse("field")
+
+
+@require_POST
+def logout_view(request):
+    logout(request)
+    return redirect("login")
