@@ -57,21 +57,6 @@ class NeedLayerView(APIView):
         self.request.accepted_media_type = "application/json"
         return super().handle_exception(exc)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("bbox", str, description="minlon,minlat,maxlon,maxlat (WGS 84)"),
-            OpenApiParameter("area", str, description="area code: needs of that kecamatan/kelurahan"),
-            OpenApiParameter("road_class", str, description="arterial, collector, local, neighbourhood, path (comma-separated)"),
-            OpenApiParameter("road", int, description="gaps/proposed PJU: one road id"),
-            OpenApiParameter("status", str, description="broken PJU: off, damaged"),
-            OpenApiParameter("need_condition", str, description="damaged roads: light_damage, heavy_damage"),
-            OpenApiParameter("min_priority", float, description="gaps/proposed PJU: priority score at least"),
-            OpenApiParameter("ordering", str, description="id (default) or -priority (gaps/proposed PJU)"),
-            OpenApiParameter("limit", int, description="page size, default 1,000, max 10,000"),
-            OpenApiParameter("offset", int),
-        ],
-        responses={200: OpenApiResponse(COLLECTION_SCHEMA), 400: OpenApiResponse(ERROR_SCHEMA)},
-    )
     def get(self, request):
         layer, queryset, filterset = NEED_ENDPOINTS[self.slug]
         qs = filters.apply_filters(filterset, queryset(), request.query_params)
@@ -82,9 +67,29 @@ class NeedLayerView(APIView):
         return geojson_response(f'{{"type":"FeatureCollection","count":{matched},"next":{next_url},"features":[{body}]}}')
 
 
+NEED_PARAMETERS = [
+    OpenApiParameter("bbox", str, description="minlon,minlat,maxlon,maxlat (WGS 84)"),
+    OpenApiParameter("area", str, description="area code: needs of that kecamatan/kelurahan"),
+    OpenApiParameter("road_class", str, description="arterial, collector, local, neighbourhood, path (comma-separated)"),
+    OpenApiParameter("road", int, description="gaps/proposed PJU: one road id"),
+    OpenApiParameter("status", str, description="broken PJU: off, damaged"),
+    OpenApiParameter("need_condition", str, description="damaged roads: light_damage, heavy_damage"),
+    OpenApiParameter("min_priority", float, description="gaps/proposed PJU: priority score at least"),
+    OpenApiParameter("ordering", str, description="id (default) or -priority (gaps/proposed PJU)"),
+    OpenApiParameter("limit", int, description="page size, default 1,000, max 10,000"),
+    OpenApiParameter("offset", int),
+]
+
+
 def need_layer_view(slug: str, summary: str):
-    cls = type(f"{slug.title().replace('-', '')}View", (NeedLayerView,), {"slug": slug})
-    cls.get = extend_schema(summary=summary, operation_id=f"needs_{slug.replace('-', '_')}")(cls.get)
+    def get(self, request):
+        return NeedLayerView.get(self, request)
+
+    get = extend_schema(
+        parameters=NEED_PARAMETERS, summary=summary, operation_id=f"needs_{slug.replace('-', '_')}",
+        responses={200: OpenApiResponse(COLLECTION_SCHEMA), 400: OpenApiResponse(ERROR_SCHEMA)},
+    )(get)
+    cls = type(f"{slug.title().replace('-', '')}View", (NeedLayerView,), {"slug": slug, "get": get})
     return cls.as_view()
 
 
@@ -205,7 +210,7 @@ class WorkOrderListView(WorkOrderBase):
             OpenApiParameter("limit", int), OpenApiParameter("offset", int),
         ],
         responses={200: OpenApiResponse(COLLECTION_SCHEMA), 400: OpenApiResponse(ERROR_SCHEMA)},
-        summary="Work orders (GeoJSON); ?mine=1&near=lon,lat lists an officer's orders nearest first",
+        summary="Work orders (GeoJSON); ?mine=1&near=lon,lat lists an officer's orders nearest first", operation_id="work_orders_list",
     )
     def get(self, request):
         query = request.query_params
@@ -235,7 +240,7 @@ class WorkOrderListView(WorkOrderBase):
 class WorkOrderDetailView(WorkOrderBase):
     renderer_classes = [GeoJSONRenderer, JSONRenderer]
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(ERROR_SCHEMA)}, summary="One work order")
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, 404: OpenApiResponse(ERROR_SCHEMA)}, summary="One work order", operation_id="work_orders_retrieve")
     def get(self, request, pk):
         self.get_order(pk)
         return self.feature(pk)

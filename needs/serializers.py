@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
@@ -23,6 +24,7 @@ def parse_near(value: str | None) -> tuple[float, float] | None:
     return lon, lat
 
 
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}], "description": "user id or username"})
 class OfficerField(serializers.Field):
     """A user id or username."""
 

@@ -283,3 +283,15 @@ def test_tiles_of_needs_hold_the_stored_features_and_change_with_a_run(town, cli
     lighting_needs_compute(road_ids=[road.pk])
     assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 200  # a run is a write: new ETag
     assert client.get("/tiles/work_orders.json").json()["name"] == "work_orders"
+
+
+def test_openapi_schema_lists_the_needs_and_work_order_paths(client):
+    response = client.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    paths = json.loads(response.content)["paths"]
+    for path in ("/api/needs/lighting-gaps/", "/api/needs/proposed-pju/", "/api/needs/broken-pju/",
+                 "/api/needs/damaged-roads/", "/api/needs/summary/", "/api/needs/export/", "/api/work-orders/",
+                 "/api/work-orders/{id}/close/"):
+        assert path in paths, path
+    ids = [op["operationId"] for item in paths.values() for op in item.values() if isinstance(op, dict) and "operationId" in op]
+    assert len(ids) == len(set(ids))
