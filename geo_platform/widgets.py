@@ -7,6 +7,7 @@ from django.contrib.gis.forms.widgets import OSMWidget
 
 class LocalOSMWidget(OSMWidget):
     class Media:
+        extend = False  # replace, not add to, the CDN media of OSMWidget
         css = {"all": ("vendor/ol/ol.css", "gis/css/ol3.css")}
         js = ("vendor/ol/ol.js", "gis/js/OLMapWidget.js")
 

@@ -165,13 +165,16 @@ def _upsert(layer: str, source: str, rows: list[tuple]) -> tuple[list[int], int,
     cols = COLUMNS[layer]
     all_cols = ["source", "source_id", *cols, "geom"]
     keep = KEPT.get(layer)
+    new = {c: f"EXCLUDED.{c}" for c in cols + ["geom"]}
     sets = []
-    for c in cols + ["geom"]:
-        if keep and c == keep[0]:
-            sets.append(f"{c} = CASE WHEN t.{keep[1]} = 'field' THEN t.{c} ELSE EXCLUDED.{c} END")
-        else:
-            sets.append(f"{c} = EXCLUDED.{c}")
-    changed = " OR ".join(f"t.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in cols) + " OR NOT ST_Equals(t.geom, EXCLUDED.geom)"
+    if keep:
+        # A value set in the field is kept; a simulated one only until real data brings one.
+        value, origin = keep
+        held = f"(t.{origin} = 'field' OR (t.{origin} = 'simulated' AND EXCLUDED.{value} = 'unknown'))"
+        new[value] = f"CASE WHEN {held} THEN t.{value} ELSE EXCLUDED.{value} END"
+        sets.append(f"{origin} = CASE WHEN {held} THEN t.{origin} ELSE 'import' END")
+    sets += [f"{c} = {expr}" for c, expr in new.items()]
+    changed = " OR ".join(f"t.{c} IS DISTINCT FROM {new[c]}" for c in cols) + " OR NOT ST_Equals(t.geom, EXCLUDED.geom)"
     extra_cols, extra_vals = ", created_at, updated_at, version", ", now(), now(), 1"
     if keep:
         extra_cols, extra_vals = f"{extra_cols}, {keep[1]}", f"{extra_vals}, 'import'"
