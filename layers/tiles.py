@@ -193,12 +193,34 @@ def tile_bytes(layer: TileLayer, z: int, x: int, y: int) -> bytes:
     return bytes(row[0]) if row and row[0] is not None else b""
 
 
+REVISION_SQL = (
+    f'SELECT coalesce(string_agg(revision::text, \'.\' ORDER BY "table"), \'0\') '
+    f'FROM {LayerRevision._meta.db_table} WHERE "table" = ANY(%(tables)s)'
+)
+
+
 def revisions(tables: tuple[str, ...]) -> str:
-    """The current revision of each table, joined: part of ETags and cache keys."""
+    """The current revisions of the tables, joined: part of ETags and cache keys."""
     with connection.cursor() as cur:
-        cur.execute(f'SELECT "table", revision FROM {LayerRevision._meta.db_table} WHERE "table" = ANY(%s)', [list(tables)])
-        rows = dict(cur.fetchall())
-    return ".".join(str(rows.get(t, 0)) for t in tables)
+        cur.execute(REVISION_SQL, {"tables": list(tables)})
+        return cur.fetchone()[0]
+
+
+def revision_and_tile(layer: TileLayer, z: int, x: int, y: int, *, known: str | None) -> tuple[str, bytes | None]:
+    """(current revision, raw tile) in one query; the tile is None when the
+    revision equals `known` (PostgreSQL runs the tile subquery only when the
+    CASE needs it) or b"" when the layer has nothing at this zoom."""
+    built = tile_sql(layer, z)
+    tile = f"({built[0]})" if built else "''::bytea"
+    params = {**(built[1] if built else {}), "z": z, "x": x, "y": y, "tables": list(layer.tables), "known": known or ""}
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT r.rev, CASE WHEN r.rev = %(known)s THEN NULL ELSE coalesce({tile}, ''::bytea) END "
+            f"FROM ({REVISION_SQL}) AS r(rev)",
+            params,
+        )
+        revision, data = cur.fetchone()
+    return revision, None if data is None else bytes(data)
 
 
 def _spec_hash(layer: TileLayer) -> str:
@@ -241,18 +263,22 @@ def tile_view(request, layer: str, z: int, x: int, y: int) -> HttpResponse:
     if not (0 <= x < 2**z and 0 <= y < 2**z):
         return _error(400, f"tile {z}/{x}/{y} does not exist: x and y must be 0..{2**z - 1} at zoom {z}", x=["range"], y=["range"])
     gz = "gzip" in request.headers.get("Accept-Encoding", "")
-    tag = f'"{layer}-{_spec_hash(spec)}-{revisions(spec.tables)}-{z}-{x}-{y}"'
-    etag = tag if not gz else tag[:-1] + '-gz"'
+    cache = _cache()
+    key = f"tile:{connection.settings_dict['NAME']}:{layer}:{_spec_hash(spec)}:{z}:{x}:{y}"
+    cached = cache.get(key)  # (revision, gzipped tile) of the last build, if any
+    # One round trip: the current revision, and the tile only if the cached
+    # build is not of that revision (the tile subquery runs lazily).
+    revision, raw = revision_and_tile(spec, z, x, y, known=cached[0] if cached else None)
+    if raw is None:
+        compressed = cached[1]
+    else:
+        compressed = gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0)
+        cache.set(key, (revision, compressed))
+    etag = f'"{layer}-{_spec_hash(spec)}-{revision}-{z}-{x}-{y}{"-gz" if gz else ""}"'
     if_none_match = request.headers.get("If-None-Match", "")
     if etag in {t.strip().removeprefix("W/") for t in if_none_match.split(",")} or if_none_match.strip() == "*":
         response = HttpResponse(status=304)
     else:
-        cache = _cache()
-        key = f"tile:{connection.settings_dict['NAME']}:{tag}"
-        compressed = cache.get(key)
-        if compressed is None:
-            compressed = gzip.compress(tile_bytes(spec, z, x, y), compresslevel=GZIP_LEVEL, mtime=0)
-            cache.set(key, compressed)
         response = HttpResponse(compressed if gz else gzip.decompress(compressed), content_type="application/vnd.mapbox-vector-tile")
         if gz:
             response["Content-Encoding"] = "gzip"
