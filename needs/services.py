@@ -16,6 +16,7 @@ from needs import rule as rules
 from needs.costs import unit_costs
 from needs.models import Facility, LampMatch, LightingGap, NeedsRun, ProposedPJU
 
+RUN_LOCK = 0x6E656564  # "need": advisory lock key of the runs
 NEAR_BOX_M = 60.0  # index prefilter around a moved/edited PJU; the exact test is W/2 + 10 m
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 TABLES = {
@@ -72,6 +73,9 @@ def lighting_needs_compute(*, road_ids: Iterable[int] | None = None) -> dict:
     with connection.cursor() as cur:
         if not full and not ids:
             return {"full": False, "roads": 0, "gaps": 0, "proposed": 0, "underlit_m": 0.0, "seconds": 0.0}
+        # One run at a time: a refresh after an edit and a full run must not
+        # interleave their DELETE/INSERT of the same roads (READ COMMITTED).
+        cur.execute("SELECT pg_advisory_xact_lock(%s)", [RUN_LOCK])
         if full:
             for table in ("{proposed}", "{gaps}", "{matches}"):
                 cur.execute(f"DELETE FROM {TABLES[table]}")

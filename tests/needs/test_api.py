@@ -8,7 +8,7 @@ import json
 import mapbox_vector_tile
 import mercantile
 import pytest
-from django.contrib.gis.geos import MultiPolygon, Polygon
+from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.core.management import call_command
 from openpyxl import load_workbook
 
@@ -295,3 +295,41 @@ def test_openapi_schema_lists_the_needs_and_work_order_paths(client):
         assert path in paths, path
     ids = [op["operationId"] for item in paths.values() for op in item.values() if isinstance(op, dict) and "operationId" in op]
     assert len(ids) == len(set(ids))
+
+
+def test_deleting_a_road_through_the_api_removes_its_needs(town, django_capture_on_commit_callbacks):
+    planner = client_for(user_in("planner"))
+    road = town["curved"]
+    assert LightingGap.objects.filter(road=road).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert planner.delete(f"/api/roads/{road.pk}/").status_code == 204
+    assert not LightingGap.objects.filter(road=road).exists()
+    assert not ProposedPJU.objects.filter(road=road).exists()
+    assert LightingGap.objects.filter(road=town["straight"]).exists()
+
+
+def test_a_school_within_300_m_raises_the_priority_by_30(town):
+    from needs.models import Facility
+
+    gap = LightingGap.objects.filter(road=town["straight"], kind="end").get()
+    base = gap.priority
+    # local 24 + min(length/10, 30)
+    assert base == pytest.approx(24 + min(gap.length_m / 10, 30), abs=1e-9)
+    sc = road_coords(JAKARTA_STRAIGHT)
+    Facility.objects.create(kind="school", name="SDN 1", geom=Point(*point_at(sc, 250, 290, "left"), srid=4326))
+    lighting_needs_compute(road_ids=[town["straight"].pk])
+    gap = LightingGap.objects.filter(road=town["straight"], kind="end").get()
+    assert gap.priority == pytest.approx(base + 30, abs=1e-9)
+    start = LightingGap.objects.filter(road=town["straight"], kind="start").get()  # 0–2.5 m: the school is > 300 m away
+    assert start.priority == pytest.approx(24 + start.length_m / 10, abs=1e-9)
+    assert {p.priority for p in ProposedPJU.objects.filter(gap=gap)} == {gap.priority}
+
+
+def test_work_order_tiles_show_the_orders_with_their_status(town, client):
+    planner = client_for(user_in("planner"))
+    lamp = town["lamps"]["s130"]
+    order = planner.post("/api/work-orders/", {"kind": "broken_pju", "target": lamp.pk}, format="json").json()
+    tile = mercantile.tile(lamp.geom.x, lamp.geom.y, 15)
+    decoded = mapbox_vector_tile.decode(client.get(f"/tiles/work_orders/{tile.z}/{tile.x}/{tile.y}.pbf").content)
+    features = decoded["work_orders"]["features"]
+    assert [(f["id"], f["properties"]["status"], f["properties"]["kind"]) for f in features] == [(order["id"], "open", "broken_pju")]
