@@ -13,7 +13,8 @@ LIGHTING_GAPS = register_tile_layer(TileLayer(
     description="Under-lit stretches of road (SPEC §5)",
     rules=(
         ZoomRule(8, columns=("road_class", "length_m"), where="t.road_class IN ('arterial', 'collector')", simplify=4, cap=20_000),
-        ZoomRule(11, columns=("road_class", "length_m"), simplify=2, cap=30_000),
+        ZoomRule(11, columns=("road_class",), simplify=4, cap=20_000),
+        ZoomRule(12, columns=("road_class", "length_m"), simplify=2, cap=30_000),
         ZoomRule(13, columns=GAP_DETAIL),
     ),
     fields={c: c for c in GAP_DETAIL},
