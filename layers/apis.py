@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -18,7 +18,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from layers import exports, selectors, services
-from layers.filters import filter_layer, parse_paging
+from layers.filters import MAX_ID, filter_layer, parse_paging
 from layers.permissions import METHOD_ACTION, LayerPermission
 from layers.serializers import PhotoInputSerializer, write_serializer_for
 
@@ -77,10 +77,19 @@ class LayerView(APIView):
         self.spec = selectors.layer_get(kwargs.get("layer", ""))
         if self.spec is None:
             raise NotFound(f"unknown layer {kwargs.get('layer')!r}; layers: {', '.join(selectors.LAYERS)}")
+        if kwargs.get("pk", 0) > MAX_ID:
+            raise NotFound(f"no {self.spec.slug} feature with id {kwargs['pk']}")
         super().initial(request, *args, **kwargs)
 
     def required_permission(self, request) -> str:
         return f"layers.{METHOD_ACTION[request.method]}_{self.spec.model._meta.model_name}"
+
+    def perform_content_negotiation(self, request, force=False):
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:  # DRF's answer to an unknown ?format=
+            formats = [r.format for r in self.get_renderers()]
+            raise ValidationError({"format": [f"unknown format; one of {', '.join(formats)}"]}) from None
 
     def handle_exception(self, exc):
         self.request.accepted_renderer = JSONRenderer()

@@ -15,6 +15,8 @@ from layers.selectors import DEFAULT_LIMIT, MAX_LIMIT, LayerSpec
 
 # Web Mercator cannot hold the poles; every stored geometry has a 3857 copy.
 MAX_LAT = 85.0511287798
+MAX_OFFSET = 10**12  # far beyond any table; keeps offset + limit inside PostgreSQL's bigint
+MAX_ID = 2**63 - 1  # bigint ids
 
 
 def parse_bbox(value: str) -> Polygon:
@@ -145,8 +147,8 @@ def parse_paging(query, *, default_limit: int = DEFAULT_LIMIT, max_limit: int = 
     if query.get("offset") not in (None, ""):
         try:
             offset = int(query["offset"])
-            if offset < 0:
-                errors["offset"] = ["offset must be 0 or more"]
+            if not 0 <= offset <= MAX_OFFSET:
+                errors["offset"] = [f"offset must be between 0 and {MAX_OFFSET}"]
         except ValueError:
             errors["offset"] = ["offset must be an integer"]
     if errors:

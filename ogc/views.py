@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from layers import selectors
-from layers.filters import filter_layer, parse_paging
+from layers.filters import MAX_ID, filter_layer, parse_paging
 from layers.permissions import can_read
 
 COLLECTIONS = ("pju", "roads", "areas")
@@ -221,7 +221,7 @@ class ItemsView(OgcView):
 class ItemView(OgcView):
     def get(self, request, collection, fid):
         spec = self.spec(collection)
-        feature = selectors.feature_dict(spec, int(fid))
+        feature = selectors.feature_dict(spec, int(fid)) if int(fid) <= MAX_ID else None
         if feature is None:
             raise NotFound(f"no feature {fid} in collection {collection}")
         feature["links"] = [

@@ -182,3 +182,17 @@ def test_non_ascii_and_quotes_survive_the_postgis_text_path(client, city):
     assert f["properties"]["name"] == name
     data = get(client, "/api/roads/?road_class=arterial")
     assert data["features"][0]["properties"]["name"] == name
+
+
+@pytest.mark.parametrize(
+    "url, status, field",
+    [
+        ("/api/pju/?format=xml", 400, "format"),
+        ("/api/pju/?offset=99999999999999999999", 400, "offset"),
+        ("/api/pju/?bbox=nan,nan,nan,nan", 400, "bbox"),
+        ("/api/pju/99999999999999999999/", 404, None),
+    ],
+)
+def test_hostile_queries_are_4xx_not_5xx(client, city, url, status, field):
+    data = get(client, url, status=status)
+    assert data["detail"] and (field is None or field in data["errors"])
