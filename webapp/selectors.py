@@ -60,11 +60,11 @@ def kecamatan_list() -> list[dict]:
 
 
 def initial_bounds() -> list[float] | None:
-    """The data's extent: kabupaten/kota areas, else roads, else PJU."""
+    """Where the assets are: PJU, else roads, else kecamatan/kota areas."""
     for qs in (
-        Area.objects.filter(level__in=("kabupaten_kota", "kecamatan")),
-        RoadSegment.objects.filter(deleted_at__isnull=True),
         StreetLight.objects.filter(deleted_at__isnull=True),
+        RoadSegment.objects.filter(deleted_at__isnull=True),
+        Area.objects.filter(level__in=("kabupaten_kota", "kecamatan")),
     ):
         extent = qs.aggregate(e=Extent("geom"))["e"]
         if extent:

@@ -101,6 +101,7 @@ def field_page(request):
     config = {
         "strings": labels.strings(labels.FIELD_UI),
         "codes": labels.code_labels(),
+        "fields": labels.strings(labels.FIELD_NAMES),
         "colours": {"status": labels.STATUS_COLOURS, "condition": labels.CONDITION_COLOURS},
         "max_accuracy_m": field_max_accuracy_m(),
         "basemap_url": settings.BASEMAP_URL,

@@ -119,7 +119,7 @@
         var name = esc(S.imagery) + ": " + esc(p.name || f.id) + " (" + esc(p.kind) + ")";
         if (p.kind === "orthophoto" || p.kind === "satellite" || p.kind === "drone") {
           control.addBaseLayer(tiles, name);
-          if (!firstImage) firstImage = tiles;
+          if (!firstImage && map.getBounds().intersects(b)) firstImage = tiles;  // the city's own imagery in view
         } else {
           control.addOverlay(tiles, name);
         }
@@ -132,12 +132,12 @@
     legend.onAdd = function () {
       var div = L.DomUtil.create("div", "gp-legend leaflet-bar");
       var html = "<h4>" + esc(S.legend) + "</h4><div class='gp-legend-group'><b>" + esc(S.pju_by_status) + "</b>";
-      Object.keys(COL.status).forEach(function (k) {
+      ["working", "off", "damaged", "unknown"].forEach(function (k) {
         html += "<div><i class='gp-dot' style='background:" + COL.status[k] + "'></i>" + esc(label("status", k)) + "</div>";
       });
       html += "<div><i class='gp-dot gp-dot-cluster'></i>" + esc(S.cluster) + "</div></div>";
       html += "<div class='gp-legend-group'><b>" + esc(S.roads_by_condition) + "</b>";
-      Object.keys(COL.condition).forEach(function (k) {
+      ["good", "fair", "light_damage", "heavy_damage", "unknown"].forEach(function (k) {
         html += "<div><i class='gp-line' style='background:" + COL.condition[k] + "'></i>" + esc(label("condition", k)) + "</div>";
       });
       html += "</div><div class='gp-legend-group'>";
