@@ -266,9 +266,11 @@ def tile_view(request, layer: str, z: int, x: int, y: int) -> HttpResponse:
     cache = _cache()
     key = f"tile:{connection.settings_dict['NAME']}:{layer}:{_spec_hash(spec)}:{z}:{x}:{y}"
     cached = cache.get(key)  # (revision, gzipped tile) of the last build, if any
-    # One round trip: the current revision, and the tile only if the cached
-    # build is not of that revision (the tile subquery runs lazily).
-    revision, raw = revision_and_tile(spec, z, x, y, known=cached[0] if cached else None)
+    # A cached build costs one tiny revision query; a cold tile one round trip
+    # (revision and tile together, same snapshot).
+    revision, raw = (revisions(spec.tables), None) if cached else (None, None)
+    if cached is None or revision != cached[0]:
+        revision, raw = revision_and_tile(spec, z, x, y, known=None)
     if raw is None:
         compressed = cached[1]
     else:
