@@ -26,6 +26,7 @@ from estimates.errors import EstimateInputError
 from estimates.models import PriceList, Treatment
 from estimates.pricing import price_items, price_list_get
 from estimates.quantities import Piece, template_quantities
+from estimates.selectors import template_list
 from geo_platform import codes
 from layers.models import Area, RoadSegment
 
@@ -58,7 +59,10 @@ def treatment_rates(*, price_list: PriceList) -> list[dict]:
     """Each treatment with its template's total cost per m² (overhead and PPN included)."""
     out = []
     cache: dict[int, float] = {}
-    for t in Treatment.objects.select_related("template").order_by("priority", "condition", "surface"):
+    treatments = list(Treatment.objects.order_by("priority", "condition", "surface"))
+    templates = {t.pk: t for t in template_list(active_only=False).filter(pk__in={t.template_id for t in treatments})}
+    for t in treatments:
+        t.template = templates[t.template_id]
         if t.template_id not in cache:
             q = template_quantities(t.template, [Piece(area_m2=_REFERENCE_M2)])
             cache[t.template_id] = float(price_items(q["pay_items"], price_list=price_list)["total"]) / _REFERENCE_M2
@@ -69,51 +73,50 @@ def treatment_rates(*, price_list: PriceList) -> list[dict]:
 
 _SQL = """
 WITH tr AS (
-    SELECT * FROM unnest(%(t_cond)s::text[], %(t_surf)s::text[], %(t_name)s::text[], %(t_tpl)s::text[],
-                         %(t_frac)s::float8[], %(t_cost)s::float8[], %(t_prio)s::int[])
-        AS tr(condition, surface, treatment, template, fraction, cost_m2, priority)
+    SELECT * FROM unnest(%(t_cond)s::text[], %(t_surf)s::text[], %(t_frac)s::float8[], %(t_cost)s::float8[], %(t_prio)s::int[])
+        WITH ORDINALITY AS tr(condition, surface, fraction, cost_m2, priority, t_idx)
 ), cls AS (
     SELECT * FROM unnest(%(c_class)s::text[], %(c_width)s::float8[], %(c_rank)s::int[]) AS cls(road_class, w, class_rank)
 ), r AS (
-    SELECT r.id, r.name, r.road_class, {condition} AS condition, r.condition AS condition_recorded, r.sdi, r.iri,
-           r.surface, r.{level}_id AS area_id,
+    SELECT r.id, r.road_class, {condition} AS condition, r.surface, r.{level}_id AS area_id,
            COALESCE(r.length_m, ST_Length(r.geom::geography)) AS length_m,
            COALESCE(NULLIF(r.width_m, 0), r.lanes * %(lane)s, cls.w) AS width_m, cls.class_rank
     FROM {roads} r JOIN cls ON cls.road_class = r.road_class
     WHERE r.deleted_at IS NULL {where}
 ), m AS (
-    SELECT r.*, COALESCE(t1.treatment, t0.treatment) AS treatment, COALESCE(t1.template, t0.template) AS template,
-           COALESCE(t1.fraction, t0.fraction) AS fraction, COALESCE(t1.cost_m2, t0.cost_m2) AS cost_m2,
-           COALESCE(t1.priority, t0.priority) AS priority
+    SELECT r.id, r.road_class, r.condition, r.area_id, r.length_m, r.width_m, r.class_rank,
+           COALESCE(t1.t_idx, t0.t_idx) AS t_idx, COALESCE(t1.fraction, t0.fraction) AS fraction,
+           COALESCE(t1.cost_m2, t0.cost_m2) AS cost_m2, COALESCE(t1.priority, t0.priority) AS priority
     FROM r
     LEFT JOIN tr t1 ON t1.condition = r.condition AND t1.surface = r.surface
     LEFT JOIN tr t0 ON t0.condition = r.condition AND t0.surface = ''
-), c AS (
-    SELECT m.*, length_m * width_m * fraction AS treated_m2, length_m * width_m * fraction * cost_m2 AS cost
-    FROM m WHERE treatment IS NOT NULL
-), ranked AS MATERIALIZED (
-    SELECT c.*, row_number() OVER w AS rank, sum(cost) OVER w AS cumulative
-    FROM c WINDOW w AS (ORDER BY priority, class_rank, cost, id)
 ), f AS MATERIALIZED (
-    SELECT ranked.*, (%(budget)s::float8 IS NULL OR cumulative <= %(budget)s::float8) AS funded FROM ranked
+    SELECT id, road_class, condition, area_id, length_m, width_m, t_idx, fraction, treated_m2, cost, rank, cumulative,
+           (%(budget)s::float8 IS NULL OR cumulative <= %(budget)s::float8) AS funded
+    FROM (
+        SELECT c.*, row_number() OVER w AS rank, sum(cost) OVER w AS cumulative
+        FROM (SELECT m.*, length_m * width_m * fraction AS treated_m2, length_m * width_m * fraction * cost_m2 AS cost
+              FROM m WHERE t_idx IS NOT NULL) c
+        WINDOW w AS (ORDER BY priority, class_rank, cost, id)
+    ) ranked
 )
 SELECT json_build_object(
   'groups', (SELECT COALESCE(json_agg(g ORDER BY g.first_rank), '[]'::json) FROM (
-      SELECT area_id, road_class, treatment, template, count(*) AS segments, sum(length_m) AS length_m,
+      SELECT area_id, road_class, t_idx, count(*) AS segments, sum(length_m) AS length_m,
              sum(treated_m2) AS treated_m2, sum(cost) AS cost, count(*) FILTER (WHERE funded) AS funded_segments,
              COALESCE(sum(length_m) FILTER (WHERE funded), 0) AS funded_length_m,
              COALESCE(sum(cost) FILTER (WHERE funded), 0) AS funded_cost, min(rank) AS first_rank
-      FROM f GROUP BY area_id, road_class, treatment, template) g),
+      FROM f GROUP BY area_id, road_class, t_idx) g),
   'totals', (SELECT json_build_object('segments', count(*), 'length_m', COALESCE(sum(length_m), 0),
              'treated_m2', COALESCE(sum(treated_m2), 0), 'cost', COALESCE(sum(cost), 0),
              'funded_segments', count(*) FILTER (WHERE funded), 'funded_length_m', COALESCE(sum(length_m) FILTER (WHERE funded), 0),
              'funded_cost', COALESCE(sum(cost) FILTER (WHERE funded), 0)) FROM f),
   'unassessed', (SELECT json_build_object('segments', count(*), 'length_m', COALESCE(sum(length_m), 0))
-                 FROM m WHERE treatment IS NULL),
+                 FROM m WHERE t_idx IS NULL),
   'segments', (SELECT COALESCE(json_agg(s ORDER BY s.rank), '[]'::json) FROM (
-      SELECT id, name, road_class, condition, condition_recorded, sdi, iri, surface, area_id, treatment, template, length_m, width_m, fraction,
-             treated_m2, cost, rank, cumulative, funded
-      FROM f ORDER BY rank LIMIT %(limit)s) s)
+      SELECT f.id, r.name, f.road_class, f.condition, r.condition AS condition_recorded, r.sdi, r.iri, r.surface, f.area_id,
+             f.t_idx, f.length_m, f.width_m, f.fraction, f.treated_m2, f.cost, f.rank, f.cumulative, f.funded
+      FROM (SELECT * FROM f ORDER BY rank LIMIT %(limit)s) f JOIN {roads} r ON r.id = f.id) s)
 )
 """
 
@@ -126,8 +129,7 @@ def programme_build(*, level: str = "kecamatan", budget: Decimal | None = None, 
     rates = treatment_rates(price_list=price_list)
     classes = [c for c, _ in codes.ROAD_CLASSES]
     params = {
-        "t_cond": [t["condition"] for t in rates], "t_surf": [t["surface"] for t in rates], "t_name": [t["name"] for t in rates],
-        "t_tpl": [t["template"] for t in rates], "t_frac": [t["area_fraction"] for t in rates],
+        "t_cond": [t["condition"] for t in rates], "t_surf": [t["surface"] for t in rates], "t_frac": [t["area_fraction"] for t in rates],
         "t_cost": [t["cost_per_m2"] for t in rates], "t_prio": [t["priority"] for t in rates],
         "c_class": classes, "c_width": [codes.LIGHTING_RULE[c]["W"] for c in classes], "c_rank": list(range(1, len(classes) + 1)),
         "lane": codes.LANE_WIDTH_M, "budget": float(budget) if budget is not None else None, "limit": int(limit),
@@ -158,13 +160,16 @@ def programme_build(*, level: str = "kecamatan", budget: Decimal | None = None, 
     def money(v):
         return round(float(v), 2)
 
-    groups = [{**area_of(g["area_id"]), "road_class": g["road_class"], "treatment": g["treatment"], "template": g["template"],
+    def treatment_of(t_idx):  # 1-based ordinality into rates
+        return {"treatment": rates[t_idx - 1]["name"], "template": rates[t_idx - 1]["template"]}
+
+    groups = [{**area_of(g["area_id"]), "road_class": g["road_class"], **treatment_of(g["t_idx"]),
                "segments": g["segments"], "length_m": g["length_m"], "treated_m2": g["treated_m2"], "cost": money(g["cost"]),
                "funded_segments": g["funded_segments"], "funded_length_m": g["funded_length_m"], "funded_cost": money(g["funded_cost"]),
                "first_rank": g["first_rank"]} for g in data["groups"]]
-    segments = [{**{k: s[k] for k in ("id", "name", "road_class", "condition", "condition_recorded", "sdi", "iri", "surface", "treatment", "template", "length_m",
-                                      "width_m", "treated_m2", "rank", "funded")},
-                 "area_fraction": s["fraction"], **area_of(s["area_id"]), "cost": money(s["cost"]), "cumulative_cost": money(s["cumulative"])}
+    segments = [{**{k: s[k] for k in ("id", "name", "road_class", "condition", "condition_recorded", "sdi", "iri", "surface",
+                                      "length_m", "width_m", "treated_m2", "rank", "funded")},
+                 **treatment_of(s["t_idx"]), "area_fraction": s["fraction"], **area_of(s["area_id"]), "cost": money(s["cost"]), "cumulative_cost": money(s["cumulative"])}
                 for s in data["segments"]]
     totals = {**data["totals"], "cost": money(data["totals"]["cost"]), "funded_cost": money(data["totals"]["funded_cost"]),
               "unassessed_segments": data["unassessed"]["segments"], "unassessed_length_m": data["unassessed"]["length_m"]}
