@@ -37,26 +37,44 @@ def assign_areas(model, ids: Iterable[int] | None = None) -> int:
     """Set kecamatan/kelurahan of assets: the area holding a point, or the
     area holding the largest share of a line (SPEC §3). Areas that do not
     exist leave the field empty."""
-    table = model._meta.db_table
-    area_table = Area._meta.db_table
     where, params = _id_filter("t", ids)
-    if model in POINT_MODELS:
-        pick = f"""(SELECT a.id FROM {area_table} a
-                     WHERE a.level = %s AND ST_Intersects(a.geom, t.geom)
-                     ORDER BY a.area_m2 NULLS LAST, a.id LIMIT 1)"""
+    return assign_areas_in_table(model._meta.db_table, points=model in POINT_MODELS, where=where, params=params)
+
+
+def assign_areas_in_table(table: str, *, points: bool, where: str = "", params: list | None = None) -> int:
+    """Area membership for the rows of `table` (an asset table or an import's
+    staging table with id, geom, kecamatan_id, kelurahan_id).
+
+    One statement: areas drive the join (each area's prepared geometry is
+    reused across the assets it holds), lines wholly inside an area skip the
+    costly intersection, and DISTINCT ON keeps the best area per level."""
+    params = params or []
+    area_table = Area._meta.db_table
+    if points:
+        share = "-a.area_m2"  # nested areas of one level: the smallest holds the point
     else:
-        # Lines wholly inside an area skip the costly intersection.
-        pick = f"""(SELECT a.id FROM {area_table} a
-                     WHERE a.level = %s AND ST_Intersects(a.geom, t.geom)
-                     ORDER BY CASE WHEN ST_Covers(a.geom, t.geom) THEN ST_Length(t.geom)
-                                   ELSE ST_Length(ST_Intersection(a.geom, t.geom)) END DESC, a.id
-                     LIMIT 1)"""
-    with connection.cursor() as cur:
-        cur.execute(
-            f"UPDATE {table} AS t SET kecamatan_id = {pick}, "
-            f"kelurahan_id = {pick} WHERE true{where}",
-            ["kecamatan", "kelurahan", *params],
+        share = ("CASE WHEN ST_Covers(a.geom, t.geom) THEN ST_Length(t.geom) "
+                 "ELSE ST_Length(ST_Intersection(a.geom, t.geom)) END")
+    sql = f"""
+        WITH cand AS (
+            SELECT t.id, a.level, a.id AS area_id, {share} AS share
+            FROM {area_table} a JOIN {table} t ON ST_Intersects(a.geom, t.geom)
+            WHERE a.level IN ('kecamatan', 'kelurahan'){where}
+        ), best AS (
+            SELECT DISTINCT ON (id, level) id, level, area_id FROM cand ORDER BY id, level, share DESC, area_id
+        ), pick AS (
+            SELECT id, max(area_id) FILTER (WHERE level = 'kecamatan') AS kec,
+                       max(area_id) FILTER (WHERE level = 'kelurahan') AS kel
+            FROM best GROUP BY id
         )
+        UPDATE {table} AS t SET kecamatan_id = pick.kec, kelurahan_id = pick.kel
+        FROM (SELECT t.id FROM {table} t WHERE true{where}) AS todo
+        LEFT JOIN pick ON pick.id = todo.id
+        WHERE t.id = todo.id
+          AND (t.kecamatan_id IS DISTINCT FROM pick.kec OR t.kelurahan_id IS DISTINCT FROM pick.kel)
+    """
+    with connection.cursor() as cur:
+        cur.execute(sql, params + params)
         return cur.rowcount
 
 

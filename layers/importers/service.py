@@ -18,7 +18,7 @@ from tqdm import tqdm
 from geo_platform import codes
 from geo_platform.srid import STORAGE_SRID
 from layers.importers import mapping as m
-from layers.importers.postgis import assign_area_parents, assign_areas, refresh_measures
+from layers.importers.postgis import assign_area_parents, assign_areas, assign_areas_in_table
 from layers.importers.readers import FileError, RawRow, read_rows
 from layers.models import Area, Panel, RoadSegment, StreetLight
 
@@ -157,13 +157,34 @@ class SkipRow(Exception):
     pass
 
 
-def _upsert(layer: str, source: str, rows: list[tuple]) -> tuple[list[int], int, int, int]:
-    """INSERT … ON CONFLICT (source, source_id) DO UPDATE.
+MEASURE = {"roads": ("length_m", "ST_Length(s.geom::geography)"), "areas": ("area_m2", "ST_Area(s.geom::geography)")}
+
+
+def _stage(layer: str, rows: list[tuple]) -> None:
+    """Load rows into a temporary table and compute, there, what the asset
+    table stores besides the file's values (area membership): one INSERT …
+    SELECT then writes each row once, with no second pass over the table."""
+    table = LAYERS[layer]._meta.db_table
+    cols = ["source", "source_id", *COLUMNS[layer], "geom"]
+    template = "(" + ", ".join(["%s"] * (len(cols) - 1)) + f", ST_GeomFromWKB(%s, {STORAGE_SRID}))"
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS import_stage")
+        cur.execute(f"CREATE TEMP TABLE import_stage ON COMMIT DROP AS SELECT {', '.join(cols)} FROM {table} WITH NO DATA")
+        cur.execute("ALTER TABLE import_stage ADD COLUMN id bigserial, ADD COLUMN kecamatan_id bigint, ADD COLUMN kelurahan_id bigint")
+        execute_values(cur, f"INSERT INTO import_stage ({', '.join(cols)}) VALUES %s", rows, template=template, page_size=5000)
+        if layer != "areas":
+            cur.execute("CREATE INDEX ON import_stage USING gist (geom)")
+            cur.execute("ANALYZE import_stage")
+    if layer != "areas":
+        assign_areas_in_table("import_stage", points=layer in ("pju", "panels"))
+
+
+def _upsert(layer: str, source: str, rows: list[tuple]) -> tuple[list[int], int, int, int, int]:
+    """Stage, then INSERT … SELECT … ON CONFLICT (source, source_id) DO UPDATE.
     Returns (ids created or changed, created, updated, unchanged, kept)."""
-    model = LAYERS[layer]
-    table = model._meta.db_table
+    _stage(layer, rows)
+    table = LAYERS[layer]._meta.db_table
     cols = COLUMNS[layer]
-    all_cols = ["source", "source_id", *cols, "geom"]
     keep = KEPT.get(layer)
     new = {c: f"EXCLUDED.{c}" for c in cols + ["geom"]}
     sets = []
@@ -175,26 +196,38 @@ def _upsert(layer: str, source: str, rows: list[tuple]) -> tuple[list[int], int,
         sets.append(f"{origin} = CASE WHEN {held} THEN t.{origin} ELSE 'import' END")
     sets += [f"{c} = {expr}" for c, expr in new.items()]
     changed = " OR ".join(f"t.{c} IS DISTINCT FROM {new[c]}" for c in cols) + " OR NOT ST_Equals(t.geom, EXCLUDED.geom)"
-    extra_cols, extra_vals = ", created_at, updated_at, version", ", now(), now(), 1"
+    insert_cols = ["source", "source_id", *cols, "geom", "created_at", "updated_at", "version"]
+    select = ["s.source", "s.source_id", *(f"s.{c}" for c in cols), "s.geom", "now()", "now()", "1"]
+    derived = []
     if keep:
-        extra_cols, extra_vals = f"{extra_cols}, {keep[1]}", f"{extra_vals}, 'import'"
+        insert_cols.append(keep[1])
+        select.append("'import'")
+    if layer in MEASURE:
+        insert_cols.append(MEASURE[layer][0])
+        select.append(MEASURE[layer][1])
+        derived.append(MEASURE[layer][0])
+    if layer != "areas":
+        insert_cols += ["kecamatan_id", "kelurahan_id"]
+        select += ["s.kecamatan_id", "s.kelurahan_id"]
+        derived += ["kecamatan_id", "kelurahan_id"]
+    sets += [f"{c} = EXCLUDED.{c}" for c in derived]
     kept_expr = f"(t.{keep[1]} = 'field')" if keep else "false"
     conflict = "(code)" if layer == "areas" else "(source, source_id) WHERE source_id <> ''"
     sql = f"""
-        INSERT INTO {table} AS t ({', '.join(all_cols)}{extra_cols})
-        VALUES %s
+        INSERT INTO {table} AS t ({', '.join(insert_cols)})
+        SELECT {', '.join(select)} FROM import_stage s ORDER BY s.id
         ON CONFLICT {conflict} DO UPDATE SET {', '.join(sets)},
             source = EXCLUDED.source, source_id = EXCLUDED.source_id,
             updated_at = CASE WHEN {changed} THEN {{stamp}} ELSE t.updated_at END,
             version = t.version + CASE WHEN {changed} THEN 1 ELSE 0 END
         RETURNING id, (xmax = 0) AS inserted, (t.updated_at = {{stamp}}) AS touched, {kept_expr} AS kept
     """
-    template = "(" + ", ".join(["%s"] * (len(all_cols) - 1)) + f", ST_GeomFromWKB(%s, {STORAGE_SRID}){extra_vals})"
     with connection.cursor() as cur:
         # A timestamp unique to this call tells changed rows from unchanged ones.
         stamp = cur.mogrify("%s::timestamptz", [datetime.datetime.now(datetime.timezone.utc)]).decode()
-        sql = sql.replace("{stamp}", stamp)
-        result = execute_values(cur, sql, rows, template=template, page_size=2000, fetch=True)
+        cur.execute(sql.replace("{stamp}", stamp))
+        result = cur.fetchall()
+        cur.execute("DROP TABLE import_stage")
     ids = [r[0] for r in result if r[1] or r[2]]  # created or changed
     created = sum(1 for r in result if r[1])
     updated = sum(1 for r in result if not r[1] and r[2])
@@ -232,6 +265,7 @@ def import_layer(path, layer: str, *, source: str | None = None, id_field: str |
     batch: list[tuple] = []
     seen: dict[str, bytes] = {}
     digests: set[bytes] = set()
+    area_codes: set[str] = set()
     cols = None
     for row in tqdm(rows, total=total, desc=f"import {layer}", unit="feat", disable=not progress, file=sys.stderr):
         if cols is None:
@@ -253,6 +287,10 @@ def import_layer(path, layer: str, *, source: str | None = None, id_field: str |
                 raise SkipRow("identical duplicate row")
             if row.source_id in seen:
                 raise m.RowError("duplicate id with different content", row.source_id)
+            if layer == "areas":
+                if values["code"] in area_codes:
+                    raise m.RowError("duplicate area code", values["code"])
+                area_codes.add(values["code"])
             seen[row.source_id] = digest
             digests.add(digest)
             batch.append((source, row.source_id, *[values[c] for c in COLUMNS[layer]], wkb))
@@ -275,16 +313,11 @@ def import_layer(path, layer: str, *, source: str | None = None, id_field: str |
                 if kept:
                     report["kept"] = kept
                     reasons[f"kept: {KEPT[layer][0]} set in the field"] += kept
-                model = LAYERS[layer]
-                if ids:
-                    refresh_measures(model, ids)
                 if layer == "areas":
                     assign_area_parents()
                     if created or updated:  # membership of existing assets may change
                         for asset_model in (StreetLight, RoadSegment, Panel):
                             assign_areas(asset_model)
-                elif ids:
-                    assign_areas(model, ids)
             if dry_run:
                 raise ImportAborted
     except ImportAborted:

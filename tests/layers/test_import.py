@@ -300,10 +300,15 @@ def test_dry_run_and_failure_write_nothing(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("killed mid-way")
 
-    monkeypatch.setattr(service, "assign_areas", boom)
+    monkeypatch.setattr(service, "assign_areas_in_table", boom)  # dies after staging, before the write
     with pytest.raises(RuntimeError):
         run(path, "pju", source="crash")
     assert StreetLight.objects.filter(source="crash").count() == 0
+    # Killed after the rows were written (while linking parents): all rolled back.
+    monkeypatch.setattr(service, "assign_area_parents", boom)
+    with pytest.raises(RuntimeError):
+        run(shared_file("tangerang_boundaries/kecamatan_kota_tangerang_tangsel.geojson"), "areas", source="crash")
+    assert Area.objects.filter(source="crash").count() == 0
 
 
 def test_unreadable_and_raster_files_are_refused(tmp_path):
