@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from estimates import earthwork, exports, programme
 from estimates.errors import EstimateInputError
 from estimates.pricing import price_list_get
-from estimates.selectors import estimate_build, geometry_piece, road_pieces, template_get, template_list
+from estimates.selectors import earthwork_bill, estimate_build, geometry_piece, road_pieces, template_get, template_list
 from imagery.errors import MappedExceptionsMixin
 from imagery.selectors import elevation_get
 
@@ -190,6 +190,8 @@ class EarthworkApi(MappedExceptionsMixin, APIView):
         side_slope = serializers.FloatField(min_value=0, max_value=100, default=0.0)
         method = serializers.ChoiceField(choices=earthwork.METHODS, default="average_end_area")
         station_interval_m = serializers.FloatField(required=False, min_value=0.1)
+        swell = serializers.FloatField(required=False, min_value=0, max_value=1, default=earthwork.DEFAULT_SWELL)
+        shrinkage = serializers.FloatField(required=False, min_value=0.5, max_value=1, default=earthwork.DEFAULT_SHRINKAGE)
 
         def validate_width_m(self, value):
             if not math.isfinite(value) or value <= 0 or value > 200:
@@ -228,9 +230,9 @@ class EarthworkApi(MappedExceptionsMixin, APIView):
         result = earthwork.earthwork(
             dem.path, alignment=d["alignment"], width_m=d["width_m"], start_elevation=d["design"]["start_elevation"],
             grade_percent=d["design"]["grade_percent"], side_slope=d["side_slope"], method=d["method"],
-            station_interval_m=d.get("station_interval_m"),
+            station_interval_m=d.get("station_interval_m"), swell=d["swell"], shrinkage=d["shrinkage"],
         )
-        return Response({"imagery": dem.pk, **result})
+        return Response({"imagery": dem.pk, **result, "bill": earthwork_bill(result)})
 
 
 # ---------------------------------------------------------------- condition-driven programme

@@ -41,6 +41,8 @@ from imagery import conf, terrain
 from imagery.readers import get_dataset
 
 METHODS = ("grid", "average_end_area", "prismoidal")
+DEFAULT_SWELL = 0.20      # loose/bank − 1: granular 10–15 %, clay 20–30 % (DOMAIN §3); estimate
+DEFAULT_SHRINKAGE = 0.90  # compacted fill / bank volume (DOMAIN §3 [E1])
 MAX_SECTION_POINTS = 61  # cross-section points returned per station
 
 
@@ -273,7 +275,8 @@ def _grid(al: Alignment, d: Design, reach: float) -> dict:
 
 
 def earthwork(dem_path, *, alignment, width_m: float, start_elevation: float, grade_percent: float,
-              side_slope: float = 0.0, method: str = "average_end_area", station_interval_m: float | None = None) -> dict:
+              side_slope: float = 0.0, method: str = "average_end_area", station_interval_m: float | None = None,
+              swell: float = DEFAULT_SWELL, shrinkage: float = DEFAULT_SHRINKAGE) -> dict:
     ds = get_dataset(dem_path)
     coords = np.asarray(alignment, float)
     al = Alignment(coords, ds)
@@ -335,6 +338,12 @@ def earthwork(dem_path, *, alignment, width_m: float, start_elevation: float, gr
         "cut_m3": chosen["cut_m3"],
         "fill_m3": chosen["fill_m3"],
         "net_m3": chosen["cut_m3"] - chosen["fill_m3"],
+        # bulking (DOMAIN §3): cut swells when dug; compacted fill needs more bank volume
+        "cut_loose_m3": chosen["cut_m3"] * (1 + swell),
+        "fill_bank_m3": chosen["fill_m3"] / shrinkage,
+        "balance_bank_m3": chosen["cut_m3"] - chosen["fill_m3"] / shrinkage,
+        "factors": {"swell": swell, "shrinkage": shrinkage,
+                    "source": "swell 10–30 % (estimate: 20 %), compacted fill ≈ 0.90 of bank volume (DOMAIN §3 [E1])"},
         "volumes": volumes,
         "grid": grid,
         "stations": stations,

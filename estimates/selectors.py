@@ -126,3 +126,18 @@ def estimate_build(*, template: PavementTemplate, pieces: list[Piece], price_lis
         "currency": bill["currency"],
         "assumptions": assumptions,
     }
+
+
+EXCAVATION_ITEM = "3.1.(1)"  # Galian biasa (m³ bank)
+EMBANKMENT_ITEM = "3.2.(1a)"  # Timbunan biasa dari sumber galian (m³ compacted)
+
+
+def earthwork_bill(result: dict, *, price_list: PriceList | None = None) -> dict | None:
+    """Cost of an earthwork result: excavation of the cut (bank m³) and embankment of the fill
+    (compacted m³), priced with the price list; None when the list lacks these items."""
+    try:
+        bill = price_items([{"code": EXCAVATION_ITEM, "quantity": result["cut_m3"]},
+                            {"code": EMBANKMENT_ITEM, "quantity": result["fill_m3"]}], price_list=price_list)
+    except EstimateInputError:
+        return None
+    return {k: bill[k] for k in ("items", "subtotal", "overhead", "tax", "total", "total_words", "currency", "price_list")}

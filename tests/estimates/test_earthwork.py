@@ -54,6 +54,29 @@ def test_case_a_level_grade_vertical_walls(client, tmp_path):
         assert out["net_m3"] == pytest.approx(out["cut_m3"] - out["fill_m3"])
         if method != "grid":  # AEA is exact for a linear A(x)
             assert out["cut_m3"] == pytest.approx(exact, rel=1e-6)
+        # bulking: 20 % swell, fill compacted to 0.90 of bank volume (DOMAIN §3)
+        assert out["cut_loose_m3"] == pytest.approx(out["cut_m3"] * 1.2)
+        assert out["balance_bank_m3"] == pytest.approx(out["cut_m3"])
+    # priced with the active list: excavation (3.1.(1)) of the cut, embankment (3.2.(1a)) of the fill
+    from estimates.models import UnitPrice
+
+    galian = UnitPrice.objects.get(price_list__is_active=True, code="3.1.(1)").price
+    bill = out["bill"]
+    assert bill["items"][0]["code"] == "3.1.(1)" and bill["items"][0]["quantity"] == pytest.approx(out["cut_m3"], abs=0.001)
+    assert bill["items"][0]["amount"] == pytest.approx(float(galian) * round(out["cut_m3"], 3), abs=0.01)
+    assert bill["total"] == pytest.approx(bill["subtotal"] * 1.15 * 1.11, abs=0.05)
+
+
+def test_swell_and_shrinkage_can_be_set(client, tmp_path):
+    img = dem(tmp_path, "fill", lambda x, y: np.full_like(x, 49.0))  # 1 m of fill everywhere
+    r = post(client, img, design={"start_elevation": 50.0, "grade_percent": 0}, swell=0.1, shrinkage=0.8, station_interval_m=50)
+    assert r.status_code == 200, r.content
+    out = r.json()
+    assert out["fill_m3"] == pytest.approx(W * L * 1.0, rel=1e-6)
+    assert out["fill_bank_m3"] == pytest.approx(W * L / 0.8, rel=1e-6)
+    assert out["balance_bank_m3"] == pytest.approx(-W * L / 0.8, rel=1e-6)
+    r = post(client, img, design={"start_elevation": 50.0, "grade_percent": 0}, shrinkage=0.2)
+    assert r.status_code == 400 and "shrinkage" in r.json()["errors"]
 
 
 def test_case_b_trapezoid_aea_method_error_and_prismoidal_exact(client, tmp_path):
