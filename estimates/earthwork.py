@@ -15,8 +15,8 @@ Methods
   zone its own cells are used (split into equal sub-cells carrying the cell's
   value when a cell is wider than a quarter of the road); otherwise the DEM is
   sampled bilinearly on a UTM grid no coarser than its cell nor W/4.
-  Outside the formation the grid counts cut/fill wherever the ground lies
-  beyond the slope plane within the search reach.
+  Outside the formation a cell counts up to the daylight of its side,
+  interpolated between the cross-sections.
 - ``average_end_area``: V = Σ L (A₁ + A₂)/2 over cross-sections at every
   ``station_interval_m`` (and the end).
 - ``prismoidal``: V = Σ L (A₁ + 4Aₘ + A₂)/6 with Aₘ a measured mid-section.
@@ -200,8 +200,10 @@ def _sections_within_reach(al: Alignment, d: Design, chainages: np.ndarray, step
     raise AssertionError("unreachable")
 
 
-def _grid(al: Alignment, d: Design, reach: float) -> dict:
-    """Grid method over the corridor (flat-ended buffer out to ``reach``)."""
+def _grid(al: Alignment, d: Design, reach: float, stations: list[dict] | None = None) -> dict:
+    """Grid method over the corridor (flat-ended buffer out to ``reach``). With
+    the cross-sections given, cells outside the formation count only up to the
+    daylight of their side, interpolated between the stations."""
     ds = al.ds
     half = d.width_m / 2
     margin = half if d.side_slope == 0 else reach
@@ -259,6 +261,15 @@ def _grid(al: Alignment, d: Design, reach: float) -> dict:
     slope = e / d.side_slope if d.side_slope > 0 else np.where(e > 0, np.inf, 0.0)
     cut = np.maximum(zg - (zd + slope), 0.0)
     fill = np.maximum((zd - slope) - zg, 0.0)
+    if d.side_slope > 0 and stations:
+        st_chain = np.array([st["chainage_m"] for st in stations])
+        q, normal = al.frame(chain)
+        left = ((xs - q[:, 0]) * normal[:, 0] + (ys - q[:, 1]) * normal[:, 1]) >= 0
+        limit = np.where(left, np.interp(chain, st_chain, [st["reach_left_m"] for st in stations]),
+                         np.interp(chain, st_chain, [st["reach_right_m"] for st in stations]))
+        beyond = (e > 0) & (off > limit + cell / 2)
+        cut[beyond] = 0.0
+        fill[beyond] = 0.0
     road = off <= half
     nodata = np.isnan(zg)
     if nodata[road].any():
@@ -323,7 +334,7 @@ def earthwork(dem_path, *, alignment, width_m: float, start_elevation: float, gr
         }
     grid = None
     if method == "grid":
-        grid = _grid(al, d, reach)
+        grid = _grid(al, d, reach, stations)
         volumes["grid"] = {"cut_m3": grid["cut_m3"], "fill_m3": grid["fill_m3"]}
     chosen = volumes[method]
     return {

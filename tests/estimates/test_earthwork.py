@@ -176,3 +176,14 @@ def test_steep_cross_slope_daylights_far_out(client, tmp_path):
     assert sec["cut_area_m2"] == pytest.approx(left_cut, rel=1e-3)
     assert sec["fill_area_m2"] == pytest.approx(right_fill, rel=1e-3)
     assert sec["reach_left_m"] == pytest.approx(W / 2 + e, abs=0.5)
+
+
+def test_grid_slopes_stop_at_the_first_daylight(client, tmp_path):
+    """Level ground 1 m above a level formation, with a 3 m high bank 12–20 m north of the axis:
+    the cut slope (s = 2) daylights at 5 + 2 = 7 m, so the bank beyond is not cut."""
+    img = dem(tmp_path, "bank", lambda x, y: 51.0 + np.where((y > 12) & (y < 20), 3.0, 0.0))
+    exact = L * (W * 1.0 + 2.0 * 1.0**2)  # b·h + s·h² per metre, both sides
+    for method, rel in (("average_end_area", 1e-3), ("grid", 0.005)):
+        r = post(client, img, design={"start_elevation": 50.0, "grade_percent": 0}, side_slope=2, method=method, station_interval_m=20)
+        assert r.status_code == 200, r.content
+        assert r.json()["cut_m3"] == pytest.approx(exact, rel=rel), method
