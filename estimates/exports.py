@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
 
 MONEY_FMT = '#,##0.00'
 QTY_FMT = '#,##0.000'
