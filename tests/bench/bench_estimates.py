@@ -79,6 +79,9 @@ def _programme_rows(cur) -> list[dict]:
     for label, source in (("all Jakarta roads", JAKARTA), ("50,000-segment set", BENCH_SOURCE)):
         cur.execute("SELECT count(*) FROM layers_roadsegment WHERE source = %s AND deleted_at IS NULL", [source])
         n = cur.fetchone()[0]
+        if not n:
+            rows.append({"name": f"programme, {label}", "notes": f"skipped: no roads of source {JAKARTA} (run `make demo`)"})
+            continue
         floor_sql = _floor_sql(source)
         ours, floor = [], []
         for _ in range(ROUNDS):  # interleaved
