@@ -20,8 +20,8 @@ def _f(v):
 
 def _summary_rows(est: dict) -> list[tuple[str, Decimal]]:
     pl = est["assumptions"]["price_list"]
-    oh = est["assumptions"]["overhead_pct"]
-    tax = est["assumptions"]["tax_pct"]
+    oh = float(est["assumptions"]["overhead_pct"])
+    tax = float(est["assumptions"]["tax_pct"])
     return [
         ("Jumlah (subtotal)", est["subtotal"]),
         (f"Biaya umum & keuntungan {oh:g} %" + (" (sudah termasuk dalam harga)" if pl["prices_include_overhead"] else ""), est["overhead"]),
