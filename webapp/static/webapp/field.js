@@ -292,7 +292,7 @@
         var li = document.createElement("li");
         li.className = "item record state-" + r.state;
         li.dataset.id = r.id; li.dataset.state = r.state; li.dataset.kind = r.kind;
-        var photos = r.photos.length ? " · 📷 " + r.photos.filter(function (p) { return p.sent; }).length + "/" + r.photos.length : "";
+        var photos = r.photos.length ? " · " + S.photo + " " + r.photos.filter(function (p) { return p.sent; }).length + "/" + r.photos.length : "";
         var html = "<div><b>" + esc(KIND_TEXT[r.kind]) + "</b> " + esc(r.label || "") + " <span class='badge state'>" + esc(STATE_TEXT[r.state] || r.state) + "</span><br><small>" +
           esc(new Date(r.createdAt).toLocaleString()) + photos + (r.serverId ? " · id " + esc(r.serverId) : "") + "</small>";
         if (r.error && r.state !== "conflict") html += "<br><small class='error'>" + esc(r.authProblem ? S.login_again : r.error) + "</small>";

@@ -232,6 +232,7 @@
     function showFeature(api, id, latlng, props, def) {
       var popup = L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(popupHtml(def, props)).openOn(map);
       if (!api || id === undefined || id === null) return;
+      if (api === "work-orders" && !cfg.user) return;  // work orders are for logged-in users only
       fetch("/api/" + api + "/" + id + "/", { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (f) {
