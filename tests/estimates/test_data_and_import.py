@@ -99,3 +99,17 @@ def test_admin_pages_for_templates_and_prices(client, django_user_model):
         r = client.get(url)
         assert r.status_code == 200, url
     assert b"Pelat beton K-350" in client.get(f"/admin/estimates/pavementtemplate/{tpl.pk}/change/").content
+
+
+def test_private_deployment_needs_login_for_estimates(client, settings, django_user_model):
+    from rest_framework.authtoken.models import Token
+
+    settings.PUBLIC_READ = False
+    body = {"geometry": geodesic_line(*TANGERANG, 100.0), "width_m": 5, "template": "FFF1"}
+    assert estimate(client, **body).status_code in (401, 403)
+    assert client.get("/api/programme/").status_code in (401, 403)
+    assert client.get("/api/templates/").status_code in (401, 403)
+    user = django_user_model.objects.create_user("perencana", password="pw-12345")
+    token = Token.objects.create(user=user)
+    r = client.post("/api/estimates/", body, content_type="application/json", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert r.status_code == 200
