@@ -19,7 +19,8 @@ run: demo
 	@echo ""
 	@echo "  geo_platform:  http://$(HOST):$(PORT)/"
 	@echo "  admin:         http://$(HOST):$(PORT)/admin/   (login: admin / admin — change it)"
-	@echo "  API:           http://$(HOST):$(PORT)/api/   docs: http://$(HOST):$(PORT)/api/docs/"
+	@echo "  planner map:   http://$(HOST):$(PORT)/map/      field app: http://$(HOST):$(PORT)/field/"
+	@echo "  API:           http://$(HOST):$(PORT)/api/   docs: http://$(HOST):$(PORT)/api/docs/   OGC: http://$(HOST):$(PORT)/ogc/"
 	@echo ""
 	DATABASE_URL=$(DBURL) $(PY) manage.py runserver $(HOST):$(PORT)
 
