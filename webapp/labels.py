@@ -75,6 +75,14 @@ UI = {
     "cluster": _("PJU in this cell"), "details": _("Details"), "items": _("Items"),
     "loading": _("Loading…"), "language": _("Language"), "basemap_osm": _("OpenStreetMap"),
     "proposed": _("Proposed PJU"), "gap": _("Lighting gap"), "work_order": _("Work order"),
+    "locate": _("Show my location"),
+    # Leaflet.draw's own texts
+    "draw_line": _("Draw a road line"), "draw_polygon": _("Draw an area"), "draw_finish": _("Finish"),
+    "draw_finish_title": _("Finish drawing"), "draw_cancel": _("Cancel"), "draw_undo": _("Delete last point"),
+    "draw_line_start": _("Click to start the line."), "draw_line_cont": _("Click to continue the line."),
+    "draw_line_end": _("Click the last point to finish."), "draw_poly_start": _("Click to start the area."),
+    "draw_poly_cont": _("Click to continue the area."), "draw_poly_end": _("Click the first point to close the area."),
+    "draw_delete": _("Delete drawings"), "basemap_failed": _("The OSM basemap cannot be reached; showing the city's imagery."),
 }
 
 FIELD_UI = {

@@ -58,6 +58,23 @@ class PlannerApp(MacroElement):
         self.config = config
 
 
+class DrawTexts(MacroElement):
+    """Leaflet.draw's texts in the page language; added before the Draw control."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+            GP.localiseDraw({{ this.strings|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, strings: dict):
+        super().__init__()
+        self._name = "DrawTexts"
+        self.strings = strings
+
+
 def planner_map_html(*, config: dict, basemap_url: str, title: str, lang: str) -> str:
     """The whole /map/ page as HTML text."""
     bounds = config.get("bounds") or DEFAULT_BOUNDS
@@ -69,6 +86,7 @@ def planner_map_html(*, config: dict, basemap_url: str, title: str, lang: str) -
             tiles=basemap_url, name=str(config["strings"]["basemap_osm"]), overlay=False, control=False,
             attr='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>', max_zoom=19,
         ).add_to(m)
+    DrawTexts(config["strings"]).add_to(m)
     draw = plugins.Draw(
         export=False, position="topleft",
         draw_options={"polyline": {"shapeOptions": {"color": "#6a3d9a", "weight": 5}},
@@ -78,7 +96,7 @@ def planner_map_html(*, config: dict, basemap_url: str, title: str, lang: str) -
     )
     draw.default_js, draw.default_css = _local(DRAW_JS), _local(DRAW_CSS)
     draw.add_to(m)
-    locate = plugins.LocateControl(position="topleft", strings={"title": str(config["strings"].get("locate", "GPS"))})
+    locate = plugins.LocateControl(position="topleft", strings={"title": config["strings"]["locate"]})
     locate.default_js, locate.default_css = _local(LOCATE_JS), _local(LOCATE_CSS)
     locate.add_to(m)
     root = m.get_root()

@@ -184,7 +184,7 @@ def test_drawing_a_line_yields_an_estimate_and_its_xlsx(browser, live_server, ci
         page.wait_for_timeout(150)
         click_at(page, *end)
         page.wait_for_timeout(150)
-        page.click(".leaflet-draw-actions a[title='Finish drawing']")
+        page.locator(".leaflet-draw-actions a", has_text="Selesai").click()  # Leaflet.draw in Bahasa Indonesia
     response = answer.value
     assert response.status == 200
     sent = json.loads(response.request.post_data)

@@ -27,6 +27,62 @@
   var map = L.map("map", { zoomControl: true, attributionControl: true }).setView([-2.5, 118], 5);
   if (cfg.basemap_url) L.tileLayer(cfg.basemap_url, { maxZoom: 19, attribution: "&copy; OpenStreetMap" }).addTo(map);
   var assetsLayer = L.layerGroup().addTo(map);
+  var imagery = [];  // the city's own imagery: [{id, name, bounds, layer}]
+
+  /* ---------- the city's imagery (the basemap when BASEMAP_URL is empty or unreachable) ---------- */
+  function tileUrl(id) { return "/imagery/" + id + "/tiles/{z}/{x}/{y}.png"; }
+  fetch("/api/imagery/", { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (fc) {
+    if (!fc || !fc.features) return;
+    var bases = {};
+    fc.features.forEach(function (f) {
+      var p = f.properties || {};
+      if (["orthophoto", "drone", "satellite"].indexOf(p.kind) < 0) return;
+      var bounds = L.geoJSON(f).getBounds();
+      var layer = L.tileLayer(tileUrl(f.id), { bounds: bounds, maxZoom: 21, maxNativeZoom: 21 });
+      imagery.push({ id: f.id, name: p.name, bounds: bounds, layer: layer });
+      bases[p.name || "#" + f.id] = layer;
+    });
+    if (imagery.length) L.control.layers(bases, {}, { collapsed: true }).addTo(map);
+    showImageryHere();
+  }).catch(function () {});
+  function showImageryHere() {
+    if (cfg.basemap_url || !state.fix) return;
+    var here = L.latLng(state.fix.lat, state.fix.lon);
+    var hit = imagery.filter(function (i) { return i.bounds.contains(here); })[0];
+    if (hit && !map.hasLayer(hit.layer)) hit.layer.addTo(map);
+  }
+  function tilesAround(lat, lon, metres, z) {
+    var b = L.latLng(lat, lon).toBounds(metres * 2), n = Math.pow(2, z);
+    function tx(lng) { return Math.floor((lng + 180) / 360 * n); }
+    function ty(la) { var r = la * Math.PI / 180; return Math.floor((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2 * n); }
+    var out = [];
+    for (var x = tx(b.getWest()); x <= tx(b.getEast()); x++) {
+      for (var y = ty(b.getNorth()); y <= ty(b.getSouth()); y++) out.push([z, x, y]);
+    }
+    return out;
+  }
+  /* Save the area around the officer for offline use: the service worker keeps
+   * every answer (imagery tiles, nearby assets, work orders) it passes through. */
+  function saveArea() {
+    if (!state.fix) { toast(S.no_position); return Promise.resolve(0); }
+    var urls = [];
+    imagery.forEach(function (i) {
+      if (!i.bounds.contains(L.latLng(state.fix.lat, state.fix.lon))) return;
+      [15, 16, 17, 18].forEach(function (z) {
+        tilesAround(state.fix.lat, state.fix.lon, z < 17 ? 1000 : 400, z).forEach(function (t) {
+          urls.push("/imagery/" + i.id + "/tiles/" + t[0] + "/" + t[1] + "/" + t[2] + ".png");
+        });
+      });
+    });
+    var n = 0;
+    return Promise.all(urls.map(function (u) {
+      return fetch(u, { credentials: "same-origin" }).then(function (r) { if (r.ok) n += 1; }).catch(function () {});
+    })).then(function () {
+      loadNearby(L.latLng(state.fix.lat, state.fix.lon));
+      toast(S.area_saved + " (" + n + ")");
+      return n;
+    });
+  }
   var youMarker = null, youCircle = null;
   window.gpFieldMap = map;
 
@@ -46,7 +102,7 @@
       youMarker.setLatLng(ll); youCircle.setLatLng(ll).setRadius(c.accuracy);
     }
     youCircle.setStyle({ color: poor ? "#e65100" : "#1565c0" });
-    if (first) map.setView(ll, 17);
+    if (first) { map.setView(ll, 17); showImageryHere(); }
     if (!state.lastFetchAt || state.lastFetchAt.distanceTo(ll) > REFETCH_M) loadNearby(ll);
   }
   function onFixError(err) { $("fix").textContent = S.no_fix + " (" + err.message + ")"; }
@@ -331,6 +387,7 @@
   window.addEventListener("online", function () { netState(); Q.sync(); if (state.fix) loadNearby(L.latLng(state.fix.lat, state.fix.lon)); });
   window.addEventListener("offline", netState);
   $("sync").addEventListener("click", function () { Q.sync(); });
+  $("save-area").addEventListener("click", saveArea);
   document.querySelector(".lang select").addEventListener("change", function () { this.form.submit(); });
   setInterval(function () { if (navigator.onLine && document.body.dataset.pending !== "0") Q.sync(); }, 20000);
   netState();
@@ -339,5 +396,5 @@
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register(cfg.urls.sw, { scope: "./" }).catch(function (err) { console.warn("service worker:", err); });
   }
-  window.GPField = { state: state, openForm: openForm, renderQueue: renderQueue, sync: Q.sync };
+  window.GPField = { state: state, openForm: openForm, renderQueue: renderQueue, sync: Q.sync, saveArea: saveArea };
 })();

@@ -27,6 +27,20 @@
   }
   function clusterRadius(count) { return Math.min(4 + Math.log(count + 1) * 1.6, 16); }
 
+  /* Leaflet.draw's texts in the page language (before its toolbar is built: map.js
+   * loads before folium's Draw script runs). */
+  GP.localiseDraw = function (S) {
+    if (!window.L || !L.drawLocal) return;
+    var d = L.drawLocal.draw, h = d.handlers;
+    d.toolbar.buttons.polyline = S.draw_line; d.toolbar.buttons.polygon = S.draw_polygon;
+    d.toolbar.finish = { title: S.draw_finish_title, text: S.draw_finish };
+    d.toolbar.actions = { title: S.draw_cancel, text: S.draw_cancel };
+    d.toolbar.undo = { title: S.draw_undo, text: S.draw_undo };
+    h.polyline.tooltip = { start: S.draw_line_start, cont: S.draw_line_cont, end: S.draw_line_end };
+    h.polygon.tooltip = { start: S.draw_poly_start, cont: S.draw_poly_cont, end: S.draw_poly_end };
+    L.drawLocal.edit.toolbar.buttons.remove = S.draw_delete;
+  };
+
   GP.initMap = function (map, cfg) {
     var S = cfg.strings, C = cfg.codes, COL = cfg.colours;
     var drawing = false;
@@ -96,6 +110,26 @@
     map.eachLayer(function (l) { if (l instanceof L.TileLayer && !(l instanceof L.VectorGrid)) bases[S.basemap_osm] = l; });
     bases[S.no_basemap] = none;
     if (!cfg.basemap) none.addTo(map);
+    var osm = bases[S.basemap_osm], cityImagery = null, osmLoaded = false, osmErrors = 0;
+    if (osm) {
+      /* OSM where reachable, the city's own imagery otherwise (a city intranet). */
+      osm.on("tileload", function () { osmLoaded = true; });
+      osm.on("tileerror", function () {
+        osmErrors += 1;
+        if (!osmLoaded && osmErrors >= 4 && map.hasLayer(osm)) {
+          map.removeLayer(osm);
+          (cityImagery || none).addTo(map);
+          if (cityImagery) showNote(S.basemap_failed);
+        }
+      });
+    }
+    function showNote(text) {
+      var note = L.control({ position: "bottomleft" });
+      note.onAdd = function () { return L.DomUtil.create("div", "gp-note leaflet-bar"); };
+      note.addTo(map);
+      note.getContainer().textContent = text;
+      setTimeout(function () { note.remove(); }, 6000);
+    }
     var control = L.control.layers(bases, overlays, { collapsed: false, position: "topright" }).addTo(map);
     control.getContainer().classList.add("gp-layer-control");
     GP.layerControl = control;
@@ -124,7 +158,8 @@
           control.addOverlay(tiles, name);
         }
       });
-      if (!cfg.basemap && firstImage) { map.removeLayer(none); firstImage.addTo(map); }
+      cityImagery = firstImage;
+      if (firstImage && (!cfg.basemap || (osm && !map.hasLayer(osm)))) { map.removeLayer(none); firstImage.addTo(map); }
     }).catch(function () { /* no imagery offline: nothing to add */ });
 
     /* ---------- legend ---------- */
