@@ -244,3 +244,54 @@ def test_manifest_and_service_worker_make_the_app_installable(client, officer):
     client.force_login(officer)
     page = client.get("/field/")
     assert page.status_code == 200 and b'rel="manifest"' in page.content
+
+
+def write_orthophoto(path, west, south, east, north, size=512):
+    """A small RGB GeoTIFF in WGS 84 covering the box (rasterio directly)."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_bounds
+
+    rows = np.linspace(60, 200, size, dtype="uint8")
+    data = np.stack([np.tile(rows, (size, 1)), np.tile(rows[:, None], (1, size)), np.full((size, size), 90, "uint8")])
+    with rasterio.open(path, "w", driver="GTiff", width=size, height=size, count=3, dtype="uint8",
+                       crs="EPSG:4326", transform=from_bounds(west, south, east, north, size, size)) as dst:
+        dst.write(data)
+
+
+def test_the_officers_area_and_its_imagery_are_kept_for_offline_use(browser, live_server, officer, settings, tmp_path, output_dir):
+    import mercantile
+
+    from imagery.services import imagery_ingest
+
+    settings.IMAGERY_ROOT = tmp_path / "imagery"
+    west, south = moved(*HERE, -600, -600)
+    east, north = moved(*HERE, 600, 600)
+    tif = tmp_path / "orto.tif"
+    write_orthophoto(tif, west, south, east, north)
+    image = imagery_ingest(source=tif, kind="orthophoto", name="Ortofoto uji").imagery
+    StreetLight.objects.create(code="PJU-AREA-1", status="working", geom=Point(*moved(*HERE, 15, 0), srid=STORAGE_SRID))
+
+    context, page, log = phone(browser, live_server, officer)
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("document.getElementById('fix').dataset.accuracy !== ''")
+    # With no BASEMAP_URL the city's orthophoto is the basemap.
+    page.wait_for_function(f"[...document.querySelectorAll('.leaflet-tile')].some(t => t.src.includes('/imagery/{image.pk}/tiles/'))")
+    saved = page.evaluate("GPField.saveArea()")
+    z18 = list(mercantile.tiles(*moved(*HERE, -400, -400), *moved(*HERE, 400, 400), 18))
+    assert saved >= len(z18) > 0, (saved, len(z18))  # at least the z18 tiles of the ±400 m box (mercantile)
+
+    context.set_offline(True)
+    tile = z18[len(z18) // 2]
+    status = page.evaluate(f"fetch('/imagery/{image.pk}/tiles/{tile.z}/{tile.x}/{tile.y}.png').then(r => [r.status, r.headers.get('content-type')])")
+    assert status == [200, "image/png"], "a saved imagery tile is served from the device while offline"
+    page.reload()  # offline: the page from the service worker, nearby assets from the device
+    page.wait_for_selector("#net[data-online='0']")
+    page.wait_for_selector("#nearby li.item-pju", state="attached")
+    assert "PJU-AREA-1" in page.inner_text("#nearby")
+    page.screenshot(path=str(output_dir / "webapp_field_offline_area.png"))
+    context.set_offline(False)
+    assert log.foreign_hosts() == set()
+    context.close()
