@@ -29,3 +29,12 @@ test: setup
 
 bench: demo
 	DATABASE_URL=$(DBURL) $(PY) -m tests.bench.run
+
+# Backups (issue 9, docs/reliability.md): `make backup [BACKUP_DIR=…]`, `make restore BACKUP=DIR [TARGET_DATABASE_URL=…]`.
+.PHONY: backup restore
+backup:
+	DATABASE_URL=$(DBURL) ./scripts/backup.sh $(BACKUP_DIR)
+
+restore:
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=var/backups/<stamp>"; exit 2; }
+	DATABASE_URL=$(DBURL) ./scripts/restore.sh $(BACKUP)
