@@ -108,11 +108,13 @@ class Facility(models.Model):
     kind = models.CharField(max_length=10, choices=FACILITY_KINDS, db_index=True)
     name = models.CharField("nama", max_length=300, blank=True, default="")
     source = models.CharField(max_length=100, default="manual")
+    source_id = models.CharField(max_length=200, blank=True, default="")
     geom = models.PointField(srid=STORAGE_SRID)
 
     class Meta:
         verbose_name = "fasilitas umum"
         verbose_name_plural = "fasilitas umum"
+        constraints = [models.UniqueConstraint(fields=["source", "source_id"], condition=~models.Q(source_id=""), name="facility_source_uniq")]
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.name}".strip()
