@@ -104,7 +104,8 @@ class SummaryView(APIView):
         if level not in ("kecamatan", "kelurahan"):
             raise ValidationError({"level": [f"level must be kecamatan or kelurahan, not {level!r}"]})
         summary = selectors.strip_raw(selectors.area_summary(level=level))
-        summary["computed_at"] = selectors.last_run_at()
+        summary["computed_at"] = selectors.last_run_at(full=True)
+        summary["refreshed_at"] = selectors.last_run_at(full=False)
         return Response(summary)
 
 

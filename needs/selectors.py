@@ -339,9 +339,10 @@ def strip_raw(summary: dict) -> dict:
     return summary
 
 
-def last_run_at() -> str | None:
-    """When the stored lighting needs were last computed (full or partial)."""
-    run = NeedsRun.objects.order_by("-finished_at").first()
+def last_run_at(*, full: bool = True) -> str | None:
+    """When the stored lighting needs were last computed in full (or, with
+    full=False, refreshed for some roads after an edit)."""
+    run = NeedsRun.objects.filter(full=full).order_by("-finished_at").first()
     return run.finished_at.isoformat() if run else None
 
 

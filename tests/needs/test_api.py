@@ -117,6 +117,7 @@ def test_damaged_roads_follow_condition_and_sdi_iri_thresholds(fields, need, cli
 
 def test_summary_totals_equal_the_sums_of_the_layers(town, client):
     summary = get_json(client, "/api/needs/summary/?level=kecamatan")
+    assert summary["computed_at"] and summary["refreshed_at"] is None
     totals = summary["totals"]
     gaps = all_features(client, "/api/needs/lighting-gaps/")
     poles = all_features(client, "/api/needs/proposed-pju/")
