@@ -334,3 +334,13 @@ def test_work_order_tiles_show_the_orders_with_their_status(town, client):
     decoded = mapbox_vector_tile.decode(client.get(f"/tiles/work_orders/{tile.z}/{tile.x}/{tile.y}.pbf").content)
     features = decoded["work_orders"]["features"]
     assert [(f["id"], f["properties"]["status"], f["properties"]["kind"]) for f in features] == [(order["id"], "open", "broken_pju")]
+
+
+def test_needs_follow_public_read(town, client, settings):
+    settings.PUBLIC_READ = False
+    for url in ("/api/needs/lighting-gaps/", "/api/needs/broken-pju/", "/api/needs/summary/"):
+        assert client.get(url).status_code in (401, 403), url
+    assert client.get("/tiles/lighting_gaps/0/0/0.pbf").status_code == 401
+    analyst = client_for(user_in("analyst"))
+    assert analyst.get("/api/needs/lighting-gaps/").status_code == 200
+    assert analyst.get("/tiles/lighting_gaps/0/0/0.pbf").status_code == 200
