@@ -344,3 +344,17 @@ def test_needs_follow_public_read(town, client, settings):
     analyst = client_for(user_in("analyst"))
     assert analyst.get("/api/needs/lighting-gaps/").status_code == 200
     assert analyst.get("/tiles/lighting_gaps/0/0/0.pbf").status_code == 200
+
+
+def test_admin_pages_of_the_needs_models_render(town, client):
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("root", "root@example.org", "pw")
+    client.login(username="root", password="pw")
+    gap = LightingGap.objects.first()
+    for url in ("/admin/needs/lightinggap/", f"/admin/needs/lightinggap/{gap.pk}/change/", "/admin/needs/proposedpju/",
+                "/admin/needs/workorder/", "/admin/needs/workorder/add/", "/admin/needs/facility/add/", "/admin/needs/needsrun/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        if url.endswith(("/change/", "/add/")):  # map widget served locally (geo_platform.widgets)
+            assert b"vendor/ol/ol.js" in response.content and b"cdn.jsdelivr" not in response.content
