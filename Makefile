@@ -6,7 +6,7 @@ PY := .venv/bin/python
 # DATABASE_URL from the environment wins; otherwise the local one setup.sh created.
 DBURL = $${DATABASE_URL:-$$(cat var/database_url)}
 
-.PHONY: setup run test bench demo clean-venv
+.PHONY: setup run test bench demo clean-venv notebook
 
 setup:
 	./scripts/setup.sh
@@ -38,3 +38,17 @@ backup:
 restore:
 	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=var/backups/<stamp>"; exit 2; }
 	DATABASE_URL=$(DBURL) ./scripts/restore.sh $(BACKUP)
+
+# Jupyter for analysts against the running platform (`make run` in another terminal);
+# GEO_PLATFORM_URL / GEO_PLATFORM_TOKEN / DATABASE_URL from the environment win. See docs/analysts.md.
+JUPYTER_HOST ?= 127.0.0.1
+JUPYTER_PORT ?= 8888
+notebook: setup
+	@url=$${GEO_PLATFORM_URL:-http://$(HOST):$(PORT)}; \
+	$(PY) -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/api/', timeout=5)" "$$url" 2>/dev/null \
+	  || echo "warning: no platform answers at $$url — start it with 'make run' in another terminal"; \
+	if [ -n "$$GEO_PLATFORM_TOKEN" ]; then tok="set"; else tok="not set (public reads only; get one: manage.py drf_create_token USER)"; fi; \
+	echo "Jupyter against $$url — GEO_PLATFORM_TOKEN $$tok"; \
+	GEO_PLATFORM_URL=$$url DATABASE_URL=$(DBURL) PYTHONPATH=$(CURDIR) GEO_PLATFORM_OUTPUT=$(CURDIR)/notebooks/output \
+	  $(PY) -m jupyterlab --no-browser --ip=$(JUPYTER_HOST) --port=$(JUPYTER_PORT) --notebook-dir=$(CURDIR)/notebooks \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root)
