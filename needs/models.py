@@ -9,7 +9,8 @@ Mercator copy for tiles, like the layers they derive from.
   roads it lit before.
 * `Facility`: schools, markets, hospitals (priority: nearness).
 * `WorkOrder`: a need turned into a job for a field officer.
-The derived tables hold no database-level foreign keys (db_constraint=False):
+The derived tables hold no database-level foreign keys (db_constraint=False)
+and few indexes (each costs at every run's inserts; tables of ~10⁵ rows scan fast):
 they are rebuilt from the layers by whole runs, and per-row deferred FK
 checks at commit cost more than the analysis itself (Django still cascades
 ORM deletes). Broken PJU and damaged roads are not copied: they are live queries on the
@@ -35,7 +36,7 @@ class RuleValues(models.Model):
     """The rule values used for one result (SPEC §5), so each feature says
     what it was computed with."""
 
-    road_class = models.CharField("kelas", max_length=20, choices=codes.ROAD_CLASSES, db_index=True)
+    road_class = models.CharField("kelas", max_length=20, choices=codes.ROAD_CLASSES)
     pole_height_m = models.FloatField("H (m)")
     spacing_factor = models.FloatField("k")
     spacing_m = models.FloatField("S = k·H (m)")
@@ -43,9 +44,9 @@ class RuleValues(models.Model):
     reach_m = models.FloatField("W/2 + 10 m")
     offset_m = models.FloatField("W/2 + 0.7 m")
     road_length_m = models.FloatField("panjang ruas (m)")
-    priority = models.FloatField("skor prioritas", default=0, db_index=True)
-    kecamatan = models.ForeignKey(Area, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False)
-    kelurahan = models.ForeignKey(Area, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False)
+    priority = models.FloatField("skor prioritas", default=0)
+    kecamatan = models.ForeignKey(Area, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False, db_index=False)
+    kelurahan = models.ForeignKey(Area, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False, db_index=False)
     computed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -53,7 +54,7 @@ class RuleValues(models.Model):
 
 
 class LightingGap(RuleValues):
-    road = models.ForeignKey(RoadSegment, on_delete=models.CASCADE, related_name="lighting_gaps", db_constraint=False)
+    road = models.ForeignKey(RoadSegment, on_delete=models.CASCADE, related_name="lighting_gaps", db_constraint=False, db_index=False)
     kind = models.CharField(max_length=10, choices=GAP_KINDS)
     start_m = models.FloatField("awal (m)")
     end_m = models.FloatField("akhir (m)")
@@ -73,8 +74,8 @@ class LightingGap(RuleValues):
 
 
 class ProposedPJU(RuleValues):
-    road = models.ForeignKey(RoadSegment, on_delete=models.CASCADE, related_name="proposed_pju", db_constraint=False)
-    gap = models.ForeignKey(LightingGap, on_delete=models.CASCADE, related_name="proposed", db_constraint=False)
+    road = models.ForeignKey(RoadSegment, on_delete=models.CASCADE, related_name="proposed_pju", db_constraint=False, db_index=False)
+    gap = models.ForeignKey(LightingGap, on_delete=models.CASCADE, related_name="proposed", db_constraint=False, db_index=False)
     chainage_m = models.FloatField("posisi (m)")
     side = models.CharField("sisi", max_length=5, choices=SIDES)
     estimated_cost = models.DecimalField("perkiraan biaya (IDR)", max_digits=18, decimal_places=2, null=True, blank=True)
@@ -93,8 +94,8 @@ class ProposedPJU(RuleValues):
 class LampMatch(models.Model):
     """PJU `pju` (working/unknown) lights road `road` at `chainage_m`."""
 
-    road = models.ForeignKey(RoadSegment, on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    pju = models.ForeignKey(StreetLight, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    road = models.ForeignKey(RoadSegment, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
+    pju = models.ForeignKey(StreetLight, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
     chainage_m = models.FloatField()
     side = models.CharField(max_length=5, choices=SIDES)
 
