@@ -156,7 +156,7 @@ class Client:
     """
 
     def __init__(self, url: str | None = None, token: str | None = None, *, database_url: str | None = None,
-                 page_size: int = 1000, timeout: float = 120.0, session: requests.Session | None = None):
+                 page_size: int = 5000, timeout: float = 120.0, session: requests.Session | None = None):
         self.url = (url or os.environ.get("GEO_PLATFORM_URL") or DEFAULT_URL).rstrip("/") + "/"
         self.token = token if token is not None else (os.environ.get("GEO_PLATFORM_TOKEN") or None)
         self.database_url = database_url or os.environ.get("DATABASE_URL") or None

@@ -64,9 +64,9 @@ def _geodesic_km(geom) -> float:
 
 
 def _check_outputs(out: Path, loaded: dict):
-    # 01: the map holds every road and the status chart exists.
+    # 01: the map of one kecamatan's roads and the status chart exist.
     html = (out / "01_peta.html").read_text()
-    assert html.count('"road_class"') >= RoadSegment.objects.count()
+    assert '"road_class": "' in html
     assert (out / "01_status_pju.png").stat().st_size > 1000
 
     # 02: the per-kecamatan table adds up to the stored proposed PJU.
