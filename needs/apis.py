@@ -4,6 +4,7 @@ orders (services)."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -16,6 +17,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from layers import exports as layer_exports
 from layers.apis import GeoJSONRenderer, geojson_response, page_url
 from layers.filters import parse_paging
 from needs import exports, filters, selectors, services, work_orders
@@ -48,8 +50,17 @@ def _ordering(query, slug: str) -> str:
     return value
 
 
+def _file_renderer(fmt: str, media: str):
+    return type(f"{fmt.upper()}Renderer", (JSONRenderer,), {"media_type": media, "format": fmt})
+
+
 class NeedLayerView(APIView):
-    renderer_classes = [GeoJSONRenderer, JSONRenderer]
+    renderer_classes = [
+        GeoJSONRenderer, JSONRenderer,
+        _file_renderer("csv", "text/csv"),
+        _file_renderer("gpkg", "application/geopackage+sqlite3"),
+        _file_renderer("kml", "application/vnd.google-earth.kml+xml"),
+    ]
     slug = ""
 
     def handle_exception(self, exc):
@@ -61,10 +72,17 @@ class NeedLayerView(APIView):
         layer, queryset, filterset = NEED_ENDPOINTS[self.slug]
         qs = filters.apply_filters(filterset, queryset(), request.query_params)
         order = _ordering(request.query_params, self.slug)
+        fmt = request.accepted_renderer.format
+        if fmt in layer_exports.FORMATS:  # the layers' GDAL exports of the same PostGIS-built Features
+            limit, offset = parse_paging(request.query_params, default_limit=layer_exports.MAX_FEATURES, max_limit=layer_exports.MAX_FEATURES)
+            body, _ = selectors.geojson_page(layer, qs, limit=limit, offset=offset, order=order)
+            return layer_exports.export_response(SimpleNamespace(slug=self.slug.replace("-", "_")), body, fmt)
         limit, offset = parse_paging(request.query_params)
         body, n, matched = selectors.need_feature_collection(layer, qs, limit=limit, offset=offset, order=order)
         next_url = json.dumps(page_url(request, offset + limit, limit)) if offset + n < matched else "null"
-        return geojson_response(f'{{"type":"FeatureCollection","count":{matched},"next":{next_url},"features":[{body}]}}')
+        prev_url = json.dumps(page_url(request, max(offset - limit, 0), limit)) if offset > 0 else "null"
+        head = f'{{"type":"FeatureCollection","count":{matched},"next":{next_url},"previous":{prev_url},"features":['
+        return geojson_response(head.encode() + body + b"]}")
 
 
 NEED_PARAMETERS = [
@@ -78,6 +96,7 @@ NEED_PARAMETERS = [
     OpenApiParameter("ordering", str, description="id (default) or -priority (gaps/proposed PJU)"),
     OpenApiParameter("limit", int, description="page size, default 1,000, max 10,000"),
     OpenApiParameter("offset", int),
+    OpenApiParameter("format", str, enum=["geojson", "csv", "gpkg", "kml"], description="export format (GDAL)"),
 ]
 
 
@@ -129,10 +148,6 @@ class ComputeView(APIView):
         if roads is not None and (not isinstance(roads, list) or not all(isinstance(r, int) and not isinstance(r, bool) for r in roads)):
             raise ValidationError({"roads": ["roads must be a list of road ids (integers)"]})
         return Response(services.lighting_needs_compute(road_ids=roads))
-
-
-def _file_renderer(fmt: str, media: str):
-    return type(f"{fmt.upper()}Renderer", (JSONRenderer,), {"media_type": media, "format": fmt})
 
 
 class ExportView(APIView):

@@ -160,9 +160,10 @@ def damaged_road_list() -> QuerySet[RoadSegment]:
     )
 
 
-def geojson_page(layer: NeedLayer, qs: QuerySet, *, limit: int, offset: int = 0, order: str = "id") -> tuple[str, int]:
-    """(comma-joined Feature texts, number returned) for one page of `qs`,
-    built by PostGIS in one query. `order` is "id" or "-priority"."""
+def geojson_page(layer: NeedLayer, qs: QuerySet, *, limit: int, offset: int = 0, order: str = "id") -> tuple[bytes, int]:
+    """(comma-joined Feature texts as UTF-8 bytes, number returned) for one
+    page of `qs`, built by PostGIS in one query (bytes pass straight to the
+    response, as in layers.selectors). `order` is "id" or "-priority"."""
     order_by = ("-priority", "id") if order == "-priority" else ("id",)
     page = qs.order_by(*order_by)[offset : offset + limit]
     inner = page.values("id", *layer.fields, _gj=AsGeoJSON("geom", precision=GEOJSON_DECIMALS))
@@ -175,16 +176,16 @@ def geojson_page(layer: NeedLayer, qs: QuerySet, *, limit: int, offset: int = 0,
     agg_order = "t.priority DESC, t.id" if order == "-priority" else "t.id"
     with connection.cursor() as cur:
         cur.execute(
-            f"SELECT count(*), coalesce(string_agg(({feature})::text, ',' ORDER BY {agg_order}), '') "
+            f"SELECT count(*), convert_to(coalesce(string_agg(({feature})::text, ',' ORDER BY {agg_order}), ''), 'UTF8') "
             f"FROM ({sql}) t{layer.joins}",
             params,
         )
         n, body = cur.fetchone()
-    return body, n
+    return bytes(body), n
 
 
-def need_feature_collection(layer: NeedLayer, qs: QuerySet, *, limit: int, offset: int = 0, order: str = "id") -> tuple[str, int, int]:
-    """(features text, number returned, number matched)."""
+def need_feature_collection(layer: NeedLayer, qs: QuerySet, *, limit: int, offset: int = 0, order: str = "id") -> tuple[bytes, int, int]:
+    """(features as UTF-8 bytes, number returned, number matched)."""
     body, n = geojson_page(layer, qs, limit=limit, offset=offset, order=order)
     matched = offset + n if (n < limit and (n > 0 or offset == 0)) else qs.count()
     return body, n, matched

@@ -358,3 +358,20 @@ def test_admin_pages_of_the_needs_models_render(town, client):
         assert response.status_code == 200, url
         if url.endswith(("/change/", "/add/")):  # map widget served locally (geo_platform.widgets)
             assert b"vendor/ol/ol.js" in response.content and b"cdn.jsdelivr" not in response.content
+
+
+def test_need_layers_export_like_the_layers(town, client, tmp_path):
+    import pyogrio
+
+    response = client.get(f"/api/needs/proposed-pju/?format=gpkg&road={town['curved'].pk}")
+    assert response.status_code == 200
+    path = tmp_path / "poles.gpkg"
+    path.write_bytes(response.content)
+    df = pyogrio.read_dataframe(path)
+    poles = {p.pk: p for p in ProposedPJU.objects.filter(road=town["curved"])}
+    assert len(df) == len(poles) > 0
+    for pid, chainage, geom in zip(df["id"], df["chainage_m"], df.geometry):
+        assert chainage == pytest.approx(poles[pid].chainage_m)
+        assert (geom.x, geom.y) == pytest.approx((poles[pid].geom.x, poles[pid].geom.y), abs=1e-7)
+    page = get_json(client, "/api/needs/proposed-pju/?limit=2&offset=2")
+    assert page["previous"] and "offset=0" in page["previous"] and len(page["features"]) == 2
