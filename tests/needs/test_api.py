@@ -12,7 +12,7 @@ from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.core.management import call_command
 from openpyxl import load_workbook
 
-from layers.importers.postgis import assign_areas, refresh_measures
+from layers.importers.postgis import refresh_measures
 from layers.models import Area, RoadSegment, StreetLight
 from needs.models import LightingGap, ProposedPJU
 from needs.services import lighting_needs_compute
