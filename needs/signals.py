@@ -2,17 +2,26 @@
 (SPEC §4): layers.services sends `layer_changed` after commit with the ids
 written; the roads they touch are recomputed. Bulk imports, the admin and
 raw SQL do not send it: run `manage.py compute_needs` after them."""
+import logging
+
 from django.dispatch import receiver
 
 from layers.models import RoadSegment, StreetLight
 from layers.services import layer_changed
+
+log = logging.getLogger(__name__)
 
 
 @receiver(layer_changed, dispatch_uid="needs_refresh_on_layer_change")
 def refresh_on_layer_change(sender, ids, action, **kwargs):
     from needs.services import lighting_needs_refresh
 
-    if sender is StreetLight:
-        lighting_needs_refresh(pju_ids=ids)
-    elif sender is RoadSegment:
-        lighting_needs_refresh(road_ids=ids)
+    if sender not in (StreetLight, RoadSegment):
+        return
+    try:
+        if sender is StreetLight:
+            lighting_needs_refresh(pju_ids=ids)
+        else:
+            lighting_needs_refresh(road_ids=ids)
+    except Exception:  # the edit is committed; a failed refresh must not turn it into a 500
+        log.exception("needs refresh after %s of %s %s failed; run compute_needs", action, sender.__name__, ids)
