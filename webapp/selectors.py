@@ -9,8 +9,12 @@ from django.contrib.gis.db.models.functions import Centroid, Envelope
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from django.core.cache import cache
+
 from layers.models import Area, RoadSegment, StreetLight
-from layers.tiles import TILE_LAYERS
+from layers.tiles import TILE_LAYERS, revisions
+
+DATA_TABLES = (StreetLight._meta.db_table, RoadSegment._meta.db_table, Area._meta.db_table)
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,18 @@ def map_layer_list() -> list[dict]:
             "detail_zoom": tile.detail_zoom, "url": f"/tiles/{layer.name}/{{z}}/{{x}}/{{y}}.pbf",
         })
     return out
+
+
+def map_extents() -> dict:
+    """Kecamatan extents and the data's extent, cached per layer revision
+    (the tables' revision triggers, layers/tiles.py): one tiny query while
+    nothing changed, PostGIS again after any edit or import."""
+    key = f"webapp:extents:{revisions(DATA_TABLES)}"
+    found = cache.get(key)
+    if found is None:
+        found = {"kecamatan": kecamatan_list(), "bounds": initial_bounds()}
+        cache.set(key, found, timeout=3600)
+    return found
 
 
 def kecamatan_list() -> list[dict]:

@@ -59,10 +59,11 @@ def map_page(request):
     if not can_read(request):
         return redirect(f"{reverse('login')}?next={request.path}")
     strings = labels.strings(labels.UI)
+    extents = selectors.map_extents()
     config = {
         "layers": selectors.map_layer_list(),
-        "kecamatan": selectors.kecamatan_list(),
-        "bounds": selectors.initial_bounds(),
+        "kecamatan": extents["kecamatan"],
+        "bounds": extents["bounds"],
         "strings": strings,
         "codes": labels.code_labels(),
         "fields": labels.strings(labels.FIELD_NAMES),

@@ -93,3 +93,11 @@ def officer(transactional_db):
     user = User.objects.create_user("petugas1", password="rahasia-123")
     user.groups.add(Group.objects.get(name="field_officer"))
     return user
+
+
+def wait_for_service_worker(page, timeout_ms: int = 20000) -> None:
+    ready = page.evaluate(
+        "ms => Promise.race([navigator.serviceWorker.ready.then(() => true), new Promise(r => setTimeout(() => r(false), ms))])",
+        timeout_ms,
+    )
+    assert ready, "the service worker did not become ready"

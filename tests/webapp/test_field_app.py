@@ -12,7 +12,7 @@ from pyproj import Geod
 
 from geo_platform.srid import STORAGE_SRID
 from layers.models import Photo, RoadSegment, StreetLight
-from tests.webapp.conftest import PHONE, PageLog, login_cookie, png_bytes
+from tests.webapp.conftest import PHONE, PageLog, login_cookie, png_bytes, wait_for_service_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 GEOD = Geod(ellps="WGS84")
@@ -36,6 +36,7 @@ def phone(browser, live_server, user, *, accuracy=5.0, where=HERE):
     log = PageLog(page, live_server.url)
     page.goto(live_server.url + "/field/")
     page.wait_for_function("document.getElementById('fix').dataset.accuracy !== ''")
+    page.wait_for_selector("body[data-nearby='loaded']", state="attached")  # first lists fetched while online
     return context, page, log
 
 
@@ -57,7 +58,7 @@ def queue_states(page) -> list[str]:
 def test_three_pju_tagged_offline_are_synced_exactly_once_with_their_photos(browser, live_server, officer, output_dir):
     before = StreetLight.objects.count()
     context, page, log = phone(browser, live_server, officer)
-    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    wait_for_service_worker(page)
     context.set_offline(True)
     page.wait_for_selector("#net[data-online='0']")
 
@@ -112,7 +113,7 @@ def test_three_pju_tagged_offline_are_synced_exactly_once_with_their_photos(brow
 
 def test_app_shell_and_queue_survive_a_reload_while_offline(browser, live_server, officer):
     context, page, log = phone(browser, live_server, officer)
-    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    wait_for_service_worker(page)
     page.reload()  # now controlled by the service worker
     page.wait_for_function("navigator.serviceWorker.controller !== null")
     context.set_offline(True)
@@ -273,7 +274,7 @@ def test_the_officers_area_and_its_imagery_are_kept_for_offline_use(browser, liv
     StreetLight.objects.create(code="PJU-AREA-1", status="working", geom=Point(*moved(*HERE, 15, 0), srid=STORAGE_SRID))
 
     context, page, log = phone(browser, live_server, officer)
-    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    wait_for_service_worker(page)
     page.reload()
     page.wait_for_function("navigator.serviceWorker.controller !== null")
     page.wait_for_function("document.getElementById('fix').dataset.accuracy !== ''")

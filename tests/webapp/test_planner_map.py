@@ -66,15 +66,9 @@ def open_map(browser, live_server, *, locale="id-ID"):
 
 
 def go_to(page, lon, lat, zoom, layer="pju"):
-    """Set the view and wait until the layer's tiles are drawn."""
-    page.evaluate(
-        """([lat, lon, zoom, layer]) => new Promise(resolve => {
-            const l = GP.layers[layer];
-            l.once('load', () => resolve(true));
-            gpMap.setView([lat, lon], zoom, {animate: false});
-        })""",
-        [lat, lon, zoom, layer],
-    )
+    """Set the view and wait until the layer's tiles are drawn (bounded waits only)."""
+    page.evaluate("([lat, lon, zoom]) => { gpMap.setView([lat, lon], zoom, {animate: false}); return true; }", [lat, lon, zoom])
+    page.wait_for_function("layer => !GP.layers[layer].isLoading()", arg=layer, timeout=30000)
 
 
 def click_at(page, lon, lat):

@@ -126,6 +126,7 @@
       var saved = JSON.parse(localStorage.getItem("gp-field-nearby") || "{}");
       state.pju = saved.pju || []; state.roads = saved.roads || []; state.orders = saved.orders || [];
       renderNearby(); renderOrders();
+      document.body.dataset.nearby = "saved";
       return;
     }
     state.lastFetchAt = ll;
@@ -144,6 +145,7 @@
         try { localStorage.setItem("gp-field-nearby", JSON.stringify({ pju: state.pju, roads: state.roads, orders: state.orders })); } catch (e) { /* quota */ }
       }
       renderNearby(); renderOrders();
+      document.body.dataset.nearby = "loaded";
     });
   }
   function distanceTo(f) {
