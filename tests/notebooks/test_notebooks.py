@@ -78,9 +78,9 @@ def _check_outputs(out: Path, loaded: dict):
 
     # 03: km by condition per kecamatan = geodesic lengths of the stored road lines (pyproj).
     expected = defaultdict(float)
-    names = dict(Area.objects.values_list("id", "name"))
+    codes = dict(Area.objects.values_list("id", "code"))
     for road in RoadSegment.objects.filter(kecamatan__isnull=False):
-        expected[(names[road.kecamatan_id], road.condition)] += _geodesic_km(road.geom)
+        expected[(codes[road.kecamatan_id], road.condition)] += _geodesic_km(road.geom)
     wb = openpyxl.load_workbook(out / "03_program_jalan.xlsx", read_only=True)
     assert {"km_kondisi", "penanganan", "material_ton", "biaya"} <= set(wb.sheetnames)
     rows = list(wb["km_kondisi"].iter_rows(values_only=True))
