@@ -53,7 +53,7 @@ def _clear_failures(sender, request=None, user=None, **kwargs):
 
 def _too_large(limit: int) -> JsonResponse:
     return JsonResponse(
-        {"detail": f"request body too large: the limit is {limit} bytes", "errors": {"body": [f"more than {limit} bytes"]}},
+        {"detail": f"request body too large: at most {limit:,} bytes are allowed", "errors": {"body": [f"more than {limit} bytes"]}},
         status=413,
     )
 
