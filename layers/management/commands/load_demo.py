@@ -1,14 +1,20 @@
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from layers import demo as layers_demo
 
 
 class Command(BaseCommand):
-    help = "Load the demo data (areas, OSM roads and lamps, simulated PJU and road condition, imagery). Idempotent."
+    help = ("Load the demo data (areas, OSM roads and lamps, simulated PJU and road condition, imagery, "
+            "pavement templates and prices), then compute the needs layers. Idempotent.")
 
     def handle(self, *args, **opts):
         layers_demo.load(self.stdout, progress=opts["verbosity"] > 0)
+        from estimates import demo as estimates_demo
         from imagery import demo as imagery_demo
 
         imagery_demo.load(self.stdout)
+        estimates_demo.load(self.stdout)
+        self.stdout.write("")
+        call_command("compute_needs", stdout=self.stdout, verbosity=opts["verbosity"])
         self.stdout.write(self.style.SUCCESS("demo data loaded"))
