@@ -167,14 +167,20 @@ def run() -> list[dict]:
 
     # naive peer: a Python loop over roads, one query each
     sample = ids[:NAIVE_SAMPLE]
-    naive = _timed(lambda: _naive(sample)) * len(ids) / len(sample)
+    t0 = time.perf_counter()
+    naive_underlit, naive_poles = _naive(sample)
+    naive = (time.perf_counter() - t0) * len(ids) / len(sample)
+    from django.db.models import Sum
+
+    stored = LightingGap.objects.filter(road_id__in=sample).aggregate(m=Sum("length_m"), n=Sum("proposed_count"))
     ours_full = statistics.median(x for x in [r["seconds"] for r in reports])
     rows.append({
         "name": f"naive peer: per-road query + Python gaps ({NAIVE_SAMPLE} roads, scaled to {len(ids):,})",
         "ours": f"{_fmt(naive)} (extrapolated)",
         "floor": f"{_fmt(ours_full)} (ours, set-based)",
         "ratio": naive / ours_full,
-        "notes": "ratio = naive / ours: how much the single query plan saves",
+        "notes": f"ratio = naive / ours; on the sample the loop finds {naive_underlit:,.1f} m under-lit and {naive_poles:,} poles, "
+                 f"ours {stored['m'] or 0:,.1f} m and {stored['n'] or 0:,}",
     })
 
     # GeoJSON of the stored results and the summary, through Django
