@@ -1,8 +1,11 @@
 """One error shape for the API (SPEC §4): {"detail": "...", "errors": {...}}."""
+from rest_framework.exceptions import ParseError
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, RecursionError):  # e.g. JSON nested 100,000 levels deep
+        exc = ParseError("request body is nested too deeply")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -158,7 +158,7 @@ class ImageryListApi(MappedExceptionsMixin, APIView):
         captured_to = serializers.DateField(required=False)
         date = DateIntervalField(required=False)
         limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
-        offset = serializers.IntegerField(required=False, min_value=0, default=0)
+        offset = serializers.IntegerField(required=False, min_value=0, max_value=2**62, default=0)
 
     class UploadSerializer(serializers.Serializer):
         file = serializers.FileField()

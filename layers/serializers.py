@@ -3,6 +3,8 @@ out. Reads never go through these (PostGIS builds the GeoJSON, selectors.py);
 `stock_serializer_for` is the stock drf-gis read path, kept for the bench."""
 from __future__ import annotations
 
+import json
+
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from rest_framework import serializers
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
@@ -45,6 +47,15 @@ def validate_geometry(spec: LayerSpec, geom: GEOSGeometry) -> GEOSGeometry:
     return geom
 
 
+LONLAT_CRS_NAMES = {f"epsg:{STORAGE_SRID}", f"urn:ogc:def:crs:epsg::{STORAGE_SRID}", "urn:ogc:def:crs:ogc:1.3:crs84", "crs84", "ogc:crs84"}
+
+
+def _is_lonlat_crs(crs) -> bool:
+    """An old-style GeoJSON `crs` member naming WGS 84 lon/lat (anything else is refused)."""
+    name = crs.get("properties", {}).get("name", "") if isinstance(crs, dict) and isinstance(crs.get("properties"), dict) else ""
+    return isinstance(name, str) and name.strip().lower() in LONLAT_CRS_NAMES
+
+
 def _force_2d(geom: GEOSGeometry) -> str:
     from django.contrib.gis.geos import WKBWriter
 
@@ -81,6 +92,10 @@ def write_serializer_for(spec: LayerSpec) -> type[GeoFeatureModelSerializer]:
             raise serializers.ValidationError({k: [f"unknown property for layer {spec.slug}"] for k in unknown})
         if "geometry" in data and data["geometry"] is None:
             raise serializers.ValidationError({"geometry": ["geometry is required"]})
+        crs = [g.get("crs") for g in (data, data.get("geometry")) if isinstance(g, dict) and g.get("crs") is not None]
+        if crs and not all(_is_lonlat_crs(c) for c in crs):
+            raise serializers.ValidationError({"geometry": [
+                f"unsupported crs {json.dumps(crs[0])[:200]}: GeoJSON geometry is lon/lat WGS 84 (RFC 7946, no crs member)"]})
         data = {**data, "properties": {k: v for k, v in props.items() if k in model_fields}}
         return GeoFeatureModelSerializer.to_internal_value(self, data)
 

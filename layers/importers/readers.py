@@ -2,9 +2,12 @@
 WGS 84 or None, attributes, problem). GeoPackage, Shapefile (also zipped),
 GeoJSON, KML, FlatGeobuf go through GDAL (pyogrio); CSV/XLSX through pandas
 with lon/lat (or start/end) columns; OpenStreetMap .osm.pbf through pyosmium."""
+import os
+import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -72,7 +75,42 @@ def _to_storage_crs(gdf, path: Path):
         raise FileError(f"cannot reproject from the file's CRS {crs}: {exc}") from exc
 
 
+# A zipped Shapefile larger than this once inflated is refused (zip bomb); env IMPORT_MAX_UNZIPPED_BYTES.
+MAX_UNZIPPED_BYTES = int(os.environ.get("IMPORT_MAX_UNZIPPED_BYTES", 4 * 1024**3))
+LONLAT_CRS_NAMES = {f"epsg:{STORAGE_SRID}", f"urn:ogc:def:crs:epsg::{STORAGE_SRID}", "urn:ogc:def:crs:ogc:1.3:crs84", "crs84", "ogc:crs84"}
+
+
+def check_zip(path: Path) -> None:
+    """Refuse member names that climb out of the archive and archives that
+    inflate beyond MAX_UNZIPPED_BYTES (GDAL reads them in place: nothing is extracted)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FileError(f"{path.name} is not a readable zip archive: {exc}") from exc
+    for m in members:
+        parts = PurePosixPath(m.filename.replace("\\", "/")).parts
+        if m.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+            raise FileError(f"{path.name}: unsafe member path {m.filename!r} (absolute or with ..)")
+    total = sum(m.file_size for m in members)
+    if total > MAX_UNZIPPED_BYTES:
+        raise FileError(
+            f"{path.name} inflates to {total:,} bytes uncompressed, more than the {MAX_UNZIPPED_BYTES:,} allowed (zip bomb?)"
+        )
+
+
+def _declared_geojson_crs(path: Path) -> str | None:
+    """The name in an old-style GeoJSON `crs` member, if any (GDAL drops names PROJ does not know)."""
+    if path.suffix.lower() not in {".geojson", ".json"}:
+        return None
+    head = path.open("rb").read(65536).decode("utf-8", "replace")
+    match = re.search(r'"crs"\s*:\s*\{.*?"name"\s*:\s*"([^"]+)"', head, re.S)
+    return match.group(1) if match else None
+
+
 def read_vector(path: Path, layer: str, id_field: str | None):
+    if path.suffix.lower() == ".zip":
+        check_zip(path)
     try:
         layers = pyogrio.list_layers(path)
         gdf = pyogrio.read_dataframe(path, layer=layers[0][0] if len(layers) else None, fid_as_index=True)
@@ -80,6 +118,9 @@ def read_vector(path: Path, layer: str, id_field: str | None):
         raise FileError(f"cannot read {path.name} as a vector file: {exc}") from exc
     if id_field and id_field not in gdf.columns:
         raise FileError(f"--id-field '{id_field}' is not a column of {path.name} (columns: {', '.join(map(str, gdf.columns))})")
+    declared = _declared_geojson_crs(path)  # GDAL falls back to WGS 84 for names PROJ does not know
+    if declared and declared.strip().lower() not in LONLAT_CRS_NAMES:
+        raise FileError(f"{path.name} declares the CRS {declared!r}, which PROJ does not know")
     gdf = _to_storage_crs(gdf, path)
     columns = [c for c in gdf.columns if c != gdf.geometry.name]
     records = gdf[columns].to_dict("records")
@@ -107,7 +148,8 @@ def read_table(path: Path, layer: str, mapping: dict, id_field: str | None):
             df = pd.read_excel(path, dtype=object)
         else:
             df = None
-            for enc in ("utf-8-sig", "cp1252", "latin-1"):
+            utf16 = path.open("rb").read(2) in (b"\xff\xfe", b"\xfe\xff")
+            for enc in (("utf-16",) if utf16 else ()) + ("utf-8-sig", "cp1252", "latin-1"):
                 try:
                     df = pd.read_csv(path, sep=None, engine="python", dtype=object, encoding=enc)
                     break
