@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pyogrio
+import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -70,3 +71,16 @@ def database_url() -> str:
 
     s = connection.settings_dict
     return f"postgis://{quote(s['USER'], safe='')}:{quote(s['PASSWORD'], safe='')}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def restore_migration_data(django_db_setup, django_db_blocker):
+    """Transactional tests end with a flush that also empties the rows data
+    migrations wrote (estimates' templates, prices, treatments); with
+    --reuse-db the next session would start without them. Put them back once
+    all tests have run (groups come back by themselves: flush sends post_migrate)."""
+    yield
+    with django_db_blocker.unblock():
+        from estimates import demo as estimates_demo
+
+        estimates_demo.load()
