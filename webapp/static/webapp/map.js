@@ -76,7 +76,7 @@
     Object.keys(PANE_Z).forEach(function (k) {
       var pane = map.createPane("gp-" + k);
       pane.style.zIndex = PANE_Z[k];
-      pane.style.pointerEvents = "none";
+      pane.classList.add("gp-vt-pane");  // its canvases take no pointer events (map.css): hitTest() below does
     });
 
     /* ---------- vector tile layers ---------- */
@@ -419,17 +419,16 @@
       showForm();
       templatesLoaded.then(compute);
     });
-    map.on("popupopen", function (e) {
-      var btn = e.popup.getElement().querySelector(".gp-select-road");
+    /* Delegated: the popup's content is replaced once the full feature arrives. */
+    map.getContainer().addEventListener("click", function (ev) {
+      var btn = ev.target.closest && ev.target.closest(".gp-select-road");
       if (!btn) return;
-      btn.addEventListener("click", function () {
-        var id = btn.dataset.id;
-        if (state.geometry) clearEstimate();
-        if (state.roadIds.indexOf(id) < 0) state.roadIds.push(id);
-        showForm();
-        map.closePopup();
-        templatesLoaded.then(compute);
-      });
+      var id = btn.dataset.id;
+      if (state.geometry) clearEstimate();
+      if (state.roadIds.indexOf(id) < 0) state.roadIds.push(id);
+      showForm();
+      map.closePopup();
+      templatesLoaded.then(compute);
     });
     GP.ready = true;
   };
