@@ -219,7 +219,7 @@ class Client:
                 raise PlatformError(f"{path} did not return a FeatureCollection", url=url, body=page)
             features.extend(page.get("features") or [])
             count = page.get("count", count)
-            url = page.get("next")
+            url = self._same_origin(page.get("next"))
             if max_features is not None and len(features) >= max_features:
                 features = features[:max_features]
                 break
@@ -229,6 +229,15 @@ class Client:
         gdf.attrs["count"] = count if count is not None else len(features)
         gdf.attrs["source"] = urljoin(self.url, path.lstrip("/"))
         return gdf
+
+    def _same_origin(self, link: str | None) -> str | None:
+        """A `next` link re-based on our own scheme and host: the token never
+        goes to another host, and links built behind a proxy (internal host
+        names, http for https) still work."""
+        if not link:
+            return None
+        parts = urlsplit(link)
+        return urljoin(self.url, parts.path) + (f"?{parts.query}" if parts.query else "")
 
     # ------------------------------------------------------------ layers
     def layer(self, name: str, bbox=None, **filters) -> gpd.GeoDataFrame:

@@ -43,7 +43,8 @@ def city(live_server, settings):
 
 @pytest.fixture
 def gp(city, live_server):
-    return Client(live_server.url, token="", database_url=database_url(), session=CountingSession())
+    url = live_server.url.replace("localhost", "127.0.0.1")  # another name for the same server
+    return Client(url, token="", database_url=database_url(), session=CountingSession())
 
 
 def stored_lights(**filters):
@@ -53,6 +54,8 @@ def stored_lights(**filters):
 def test_paging_follows_next_across_pages_and_keeps_every_feature(gp):
     gp.page_size = 5
     pju = gp.pju()
+    # the server builds `next` from its Host header (localhost); we stay on our own origin
+    assert all(u.startswith(gp.url) for u in gp.session.urls[1:])
     stored = stored_lights()
     assert sorted(pju.index) == sorted(stored) and pju.index.is_unique
     assert pju.attrs["count"] == N_LIGHTS
