@@ -6,7 +6,7 @@ import math
 
 from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
@@ -38,7 +38,10 @@ class _FileRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         response = (renderer_context or {}).get("response")
+        request = (renderer_context or {}).get("request")
         if response is not None and response.status_code >= 400:  # errors stay JSON (see _JsonErrors)
+            return JSONRenderer().render(data)
+        if request is not None and request.method == "OPTIONS":  # DRF's metadata, not an estimate
             return JSONRenderer().render(data)
         return type(self).build(data)
 
@@ -106,7 +109,7 @@ def _geojson_geometry(data):
 class TemplateListApi(APIView):
     permission_classes = [ReadLike]
 
-    @extend_schema(operation_id="templates_list", responses={200: OpenApiTypes.OBJECT},
+    @extend_schema(operation_id="templates_list", responses={200: OpenApiResponse({"type": "array", "items": {"type": "object"}})},
                    summary="Pavement templates: layers (thickness, density, loss factor) and coats")
     def get(self, request):
         out = []

@@ -22,3 +22,14 @@ def exception_handler(exc, context):
         detail, errors = "; ".join(str(d) for d in data), {"non_field_errors": data}
     response.data = {"detail": detail, "errors": errors}
     return response
+
+
+def not_found(request, exception=None):
+    """handler404: JSON with the API error shape under /api/, /tiles/, /ogc/ and
+    /imagery/ (clients parse it); Django's page elsewhere."""
+    from django.http import JsonResponse
+    from django.views import defaults
+
+    if request.path.startswith(("/api/", "/tiles/", "/ogc/", "/imagery/")):
+        return JsonResponse({"detail": f"no such resource: {request.path}", "errors": {"path": [request.path]}}, status=404)
+    return defaults.page_not_found(request, exception)

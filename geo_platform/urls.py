@@ -16,3 +16,5 @@ urlpatterns = [
     path("", include("needs.urls")),
     path("", include("webapp.urls")),
 ]
+
+handler404 = "geo_platform.errors.not_found"

@@ -63,6 +63,8 @@ class LayerPermission(BasePermission):
         user = request.user
         if not (user and user.is_authenticated):
             return False
+        if request.method not in METHOD_ACTION:  # TRACE etc.: no permission maps to it; the view answers 405
+            return True
         perm = view.required_permission(request)
         if not user.has_perm(perm):
             self.message = f"permission {perm} is required (your groups: {', '.join(user.groups.values_list('name', flat=True)) or 'none'})"
