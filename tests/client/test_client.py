@@ -199,3 +199,61 @@ def test_estimate_of_a_drawn_line_uses_ground_metres(gp):
     with pytest.raises(BadRequest) as info:
         gp.estimate(line, template="NO-SUCH", width_m=7)
     assert "template" in info.value.errors
+
+
+def test_needs_layers_and_summary_as_tables(gp, city):
+    from needs.models import LightingGap, ProposedPJU
+    from needs.services import lighting_needs_compute
+
+    lighting_needs_compute()
+    gaps = gp.needs("lighting-gaps")
+    proposed = gp.needs("proposed_pju")  # underscores work too
+    assert set(gaps.index) == set(LightingGap.objects.values_list("id", flat=True)) and len(gaps) > 0
+    assert set(proposed.index) == set(ProposedPJU.objects.values_list("id", flat=True))
+    assert gaps.crs.to_epsg() == 4326 and set(gaps.geom_type) == {"LineString"}
+    box = (106.60, -6.22, 106.63, -6.17)
+    inside = {g.pk for g in LightingGap.objects.all() if shapely.box(*box).intersects(shapely.from_wkt(g.geom.wkt))}
+    assert set(gp.needs("lighting-gaps", bbox=box).index) == inside
+    broken = gp.needs("broken-pju")
+    assert set(broken.index) == set(stored_lights(status__in=["off", "damaged"]))
+    summary = gp.needs_summary("kecamatan")
+    for key in ("west", "east"):
+        area = city[key]
+        assert summary.loc[area.code, "pju_count"] == StreetLight.objects.filter(kecamatan=area).count()
+    assert {"road_km_good", "road_km_heavy_damage", "cost_proposed_pju"} <= set(summary.columns)
+    with pytest.raises(BadRequest) as info:
+        gp.needs_summary("provinsi_x")
+    assert "level" in info.value.errors
+
+
+def test_imagery_footprints_and_profile_match_rasterio(gp, settings, tmp_path):
+    import rasterio
+    from pyproj import Transformer
+
+    from imagery.services import imagery_ingest
+    from tests.notebooks.support import DEM_FILE
+
+    settings.IMAGERY_ROOT = tmp_path / "imagery"
+    dem = imagery_ingest(source=DEM_FILE, kind="dem", name="DEM uji").imagery
+    fp = gp.imagery()
+    assert list(fp.index) == [dem.pk] and fp.crs.to_epsg() == 4326 and fp.loc[dem.pk, "kind"] == "dem"
+    assert len(gp.imagery(bbox=(0.0, 0.0, 1.0, 1.0))) == 0
+    with rasterio.open(DEM_FILE) as ds:
+        to_geo = Transformer.from_crs(ds.crs.to_wkt(), "EPSG:4326", always_xy=True)
+        to_utm = Transformer.from_crs("EPSG:4326", ds.crs.to_wkt(), always_xy=True)
+        b = ds.bounds
+        a = to_geo.transform(b.left + 0.3 * (b.right - b.left), b.bottom + 0.3 * (b.top - b.bottom))
+        z = to_geo.transform(b.left + 0.6 * (b.right - b.left), b.bottom + 0.7 * (b.top - b.bottom))
+        prof = gp.profile(dem.pk, [a, z], interval_m=50)
+        assert prof.attrs["length_m"] == pytest.approx(GEOD.line_length([a[0], z[0]], [a[1], z[1]]), rel=1e-9)
+        assert prof.crs.to_epsg() == 4326 and prof["distance_m"].diff().dropna().max() <= 50 + 1e-6
+        band = ds.read(1)
+        for row in prof.itertuples():
+            r, c = ds.index(*to_utm.transform(row.lon, row.lat))
+            value = band[r, c]
+            if value == ds.nodata:
+                assert row.elevation_m is None or math.isnan(row.elevation_m)
+            else:
+                assert row.elevation_m == pytest.approx(float(value), abs=1e-6)
+    with pytest.raises(NotFound):
+        gp.profile(dem.pk + 99, [a, z])
