@@ -150,7 +150,13 @@ def test_feature_popup_shows_attributes_search_and_kecamatan_zoom(browser, live_
     # (the view animates: wait until it shows the whole road, computed here from our own coordinates)
     page.wait_for_function("([a, b]) => gpMap.getBounds().contains(L.latLngBounds([[a[1], a[0]], [b[1], b[0]]])) && gpMap.getZoom() >= 15",
                            arg=[list(a), list(b)], timeout=10000)
-    # Search by PJU code.
+    # Search by PJU code: the hits are listed and shown as (clustered) markers.
+    page.fill(".gp-search input", "PJU-5-09")
+    page.press(".gp-search input", "Enter")
+    expected = StreetLight.objects.filter(code__icontains="pju-5-09").count()  # PJU-5-0900 … PJU-5-0990
+    assert expected == 4
+    page.wait_for_function("n => GP.searchMarkers.getLayers().length === n", arg=expected, timeout=10000)
+    assert page.locator(".gp-results li").count() == expected
     page.fill(".gp-search input", "PJU-5-0990")
     page.press(".gp-search input", "Enter")
     page.locator(".gp-results li", has_text="PJU-5-0990").click()

@@ -214,6 +214,8 @@
       if (k) map.fitBounds([[k.bbox[1], k.bbox[0]], [k.bbox[3], k.bbox[2]]]);
     });
     var results = barEl.querySelector(".gp-results");
+    var hitMarkers = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 });
+    GP.searchMarkers = hitMarkers;
     barEl.querySelector(".gp-search").addEventListener("submit", function (ev) {
       ev.preventDefault();
       var q = this.q.value.trim();
@@ -224,6 +226,13 @@
           results.innerHTML = "";
           results.hidden = false;
           var hits = data.results || [];
+          /* every hit as a marker too, clustered (Leaflet.markercluster) */
+          hitMarkers.clearLayers();
+          hits.forEach(function (h) {
+            var ll = h.bbox ? L.latLng((h.bbox[1] + h.bbox[3]) / 2, (h.bbox[0] + h.bbox[2]) / 2) : L.latLng(h.lat, h.lon);
+            hitMarkers.addLayer(L.marker(ll, { title: h.label }).bindTooltip(esc(h.label)));
+          });
+          if (hits.length && !map.hasLayer(hitMarkers)) hitMarkers.addTo(map);
           if (!hits.length) { results.appendChild(el("li", {}, esc(S.no_results))); return; }
           hits.forEach(function (h) {
             var li = el("li", { "class": "gp-hit gp-hit-" + h.kind, tabindex: "0" },
