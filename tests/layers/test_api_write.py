@@ -214,3 +214,29 @@ def test_duplicate_source_id_is_a_400(planner, city):
     data = post(planner, "pju", body, status=400)
     assert "source_id" in data["errors"]
     assert StreetLight.objects.filter(source="survey2026").count() == 1
+
+
+def test_layer_changed_fires_after_commit_with_the_ids(planner, city, django_capture_on_commit_callbacks):
+    from layers.services import layer_changed
+
+    seen = []
+
+    def receiver(sender, ids, action, **kwargs):
+        seen.append((sender, ids, action))
+
+    layer_changed.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            f = post(planner, "roads", feature({"type": "LineString", "coordinates": [[106.62, -6.2], [106.63, -6.2]]}, road_class="local"))
+        with django_capture_on_commit_callbacks(execute=True):
+            patch(planner, "roads", f["id"], {"properties": {"condition": "heavy_damage", "version": 1}})
+    finally:
+        layer_changed.disconnect(receiver)
+    assert seen == [(RoadSegment, [f["id"]], "create"), (RoadSegment, [f["id"]], "update")]
+
+
+def test_restore_needs_the_delete_permission(officer, planner, city):
+    pk = StreetLight.objects.order_by("pk").first().pk
+    assert planner.delete(f"/api/pju/{pk}/").status_code == 204
+    assert officer.post(f"/api/pju/{pk}/restore/").status_code == 403
+    assert StreetLight.objects.filter(pk=pk, deleted_at__isnull=False).exists()
