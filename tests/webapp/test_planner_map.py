@@ -252,3 +252,44 @@ def test_selecting_a_road_in_its_popup_yields_its_estimate(browser, live_server,
     assert "Gang" not in page.inner_text(".gp-selected") and str(gang.pk) in page.inner_text(".gp-selected")
     assert log.foreign_hosts() == set() and log.errors == []
     context.close()
+
+
+def test_popup_shows_the_features_photos(browser, live_server, city, settings):
+    from django.core.files.base import ContentFile
+
+    from layers.models import Photo
+    from tests.webapp.conftest import png_bytes
+
+    light = StreetLight.objects.get(code="PJU-1-0150")
+    photo = Photo(layer="pju", object_id=light.pk, caption="tiang miring")
+    photo.image.save("tiang.png", ContentFile(png_bytes((10, 120, 10), (80, 60))), save=True)
+    context, page, log = open_map(browser, live_server)
+    # The test plays the web server for /media/ (in production nginx serves MEDIA_ROOT).
+    media_root = settings.MEDIA_ROOT
+    page.route("**/media/**", lambda route: route.fulfill(
+        status=200, content_type="image/png",
+        body=(media_root / route.request.url.split("/media/", 1)[1]).read_bytes()))
+    go_to(page, light.geom.x, light.geom.y, 18)
+    click_at(page, light.geom.x, light.geom.y)
+    page.wait_for_selector(".gp-popup .gp-photos img")
+    img = page.locator(".gp-popup .gp-photos img")
+    assert img.get_attribute("src") == photo.image.url and img.get_attribute("alt") == "tiang miring"
+    page.wait_for_function("document.querySelector('.gp-photos img').naturalWidth === 80")
+    assert log.errors == []
+    context.close()
+
+
+def test_login_page_and_private_map(client, settings, transactional_db):
+    from django.contrib.auth.models import User
+
+    User.objects.create_user("perencana", password="rahasia-123")
+    page = client.get("/login/")
+    assert page.status_code == 200 and "Masuk" in page.content.decode()  # Bahasa Indonesia by default
+    wrong = client.post("/login/", {"username": "perencana", "password": "salah"})
+    assert wrong.status_code == 200 and "salah" in wrong.content.decode().lower()
+    settings.PUBLIC_READ = False
+    assert client.get("/map/")["Location"].startswith("/login/")
+    assert client.get("/map/search/", {"q": "x"}).status_code == 403
+    right = client.post("/login/?next=/map/", {"username": "perencana", "password": "rahasia-123", "next": "/map/"})
+    assert right.status_code == 302 and right["Location"] == "/map/"
+    assert client.get("/map/").status_code == 200
