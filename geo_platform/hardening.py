@@ -18,6 +18,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.cache import cache
+from django.db import InterfaceError, OperationalError
 from django.dispatch import receiver
 from django.http import JsonResponse
 
@@ -99,3 +100,34 @@ class LoginRateLimitMiddleware:
                 response["Retry-After"] = str(window)
                 return response
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """While PostgreSQL is unreachable (restart, failover) requests get a
+    503 with Retry-After and the API error shape instead of a 500 page; the
+    broken connection is dropped, and CONN_HEALTH_CHECKS reconnects on the
+    next request once the database is back."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            return self.get_response(request)
+        except (OperationalError, InterfaceError) as exc:  # raised outside a view (e.g. a middleware's query)
+            return self.process_exception(request, exc)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        from django.db import connections
+
+        for conn in connections.all(initialized_only=True):
+            if conn.connection is not None and not conn.is_usable():
+                conn.close()
+        response = JsonResponse(
+            {"detail": "the database is unavailable; try again shortly", "errors": {"database": ["unavailable"]}},
+            status=503,
+        )
+        response["Retry-After"] = "5"
+        return response

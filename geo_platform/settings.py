@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "geo_platform.hardening.BodySizeLimitMiddleware",
     "geo_platform.hardening.LoginRateLimitMiddleware",
+    "geo_platform.hardening.DatabaseUnavailableMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
