@@ -27,6 +27,7 @@
   var map = L.map("map", { zoomControl: true, attributionControl: true }).setView([-2.5, 118], 5);
   if (cfg.basemap_url) L.tileLayer(cfg.basemap_url, { maxZoom: 19, attribution: "&copy; OpenStreetMap" }).addTo(map);
   var assetsLayer = L.layerGroup().addTo(map);
+  var queueLayer = L.layerGroup().addTo(map);  // records not sent yet, where they were taken
   var imagery = [];  // the city's own imagery: [{id, name, bounds, layer}]
 
   /* ---------- the city's imagery (the basemap when BASEMAP_URL is empty or unreachable) ---------- */
@@ -345,13 +346,23 @@
       $("queue-count").textContent = open ? "(" + open + ")" : "";
       var ul = $("queue");
       ul.innerHTML = "";
+      queueLayer.clearLayers();
+      rows.forEach(function (r) {
+        if (r.state === "sent" || !r.fix) return;
+        var c = r.geometry ? r.geometry.coordinates : [r.fix.lon, r.fix.lat];
+        L.circleMarker([c[1], c[0]], { radius: 8, color: r.state === "conflict" || r.state === "failed" ? "#b71c1c" : "#e65100",
+          weight: 3, dashArray: "3,3", fill: true, fillOpacity: 0.15 })
+          .bindTooltip(esc(KIND_TEXT[r.kind]) + " · " + esc(STATE_TEXT[r.state] || r.state)).addTo(queueLayer);
+      });
       if (!rows.length) { ul.innerHTML = "<li class='muted'>" + esc(S.all_sent) + "</li>"; }
       rows.slice().reverse().forEach(function (r) {
         var li = document.createElement("li");
         li.className = "item record state-" + r.state;
         li.dataset.id = r.id; li.dataset.state = r.state; li.dataset.kind = r.kind;
         var photos = r.photos.length ? " · " + S.photo + " " + r.photos.filter(function (p) { return p.sent; }).length + "/" + r.photos.length : "";
-        var html = "<div><b>" + esc(KIND_TEXT[r.kind]) + "</b> " + esc(r.label || "") + " <span class='badge state'>" + esc(STATE_TEXT[r.state] || r.state) + "</span><br><small>" +
+        var what = r.properties && r.properties.status ? label("status", r.properties.status)
+          : r.properties && r.properties.condition ? label("condition", r.properties.condition) : "";
+        var html = "<div><b>" + esc(KIND_TEXT[r.kind]) + "</b> " + esc(r.label || "") + (what ? " · " + esc(what) : "") + " <span class='badge state'>" + esc(STATE_TEXT[r.state] || r.state) + "</span><br><small>" +
           esc(new Date(r.createdAt).toLocaleString()) + photos + (r.serverId ? " · id " + esc(r.serverId) : "") + "</small>";
         if (r.error && r.state !== "conflict") html += "<br><small class='error'>" + esc(r.authProblem ? S.login_again : r.error) + "</small>";
         if (r.state === "conflict") {
