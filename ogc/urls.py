@@ -5,6 +5,7 @@ from ogc import views
 app_name = "ogc"
 urlpatterns = [
     path("ogc/", views.LandingView.as_view(), name="landing"),
+    re_path(r"^ogc/+api/?$", views.OpenApiView.as_view(), name="api"),
     re_path(r"^ogc/+conformance/?$", views.ConformanceView.as_view(), name="conformance"),
     re_path(r"^ogc/+collections/?$", views.CollectionsView.as_view(), name="collections"),
     re_path(r"^ogc/+collections/(?P<collection>[a-z_]+)/?$", views.CollectionView.as_view(), name="collection"),

@@ -29,6 +29,7 @@ CONFORMANCE = [
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
 GEOJSON = "application/geo+json"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 BASE_PARAMS = {"bbox", "limit", "offset", "f", "datetime", "bbox-crs", "crs"}
 
 
@@ -94,13 +95,68 @@ class LandingView(OgcView):
             "description": "PJU, roads and administrative areas as OGC API – Features (Core, GeoJSON)",
             "links": [
                 {"href": self.url(), "rel": "self", "type": "application/json", "title": "this document"},
-                {"href": request.build_absolute_uri("/api/schema/?format=json"), "rel": "service-desc",
-                 "type": "application/vnd.oai.openapi+json;version=3.0", "title": "OpenAPI definition"},
+                {"href": self.url("api"), "rel": "service-desc", "type": OPENAPI, "title": "OpenAPI definition of this API"},
                 {"href": request.build_absolute_uri("/api/docs/"), "rel": "service-doc", "type": "text/html", "title": "API documentation"},
                 {"href": self.url("conformance"), "rel": "conformance", "type": "application/json", "title": "conformance classes"},
                 {"href": self.url("collections"), "rel": "data", "type": "application/json", "title": "collections"},
             ],
         })
+
+
+def _param(name: str, where: str, schema: dict, description: str = "", required: bool = False, **extra) -> dict:
+    return {"name": name, "in": where, "required": required or where == "path", "schema": schema,
+            "description": description, **extra}
+
+
+@extend_schema(exclude=True)
+class OpenApiView(OgcView):
+    """OpenAPI 3.0 of the OGC API (service-desc): clients such as QGIS and
+    newer GDAL read the page size (`limit` default/maximum) from it."""
+
+    def get(self, request):
+        feature_collection = {"description": "GeoJSON FeatureCollection with numberMatched, numberReturned and links",
+                              "content": {GEOJSON: {"schema": {"type": "object"}}}}
+        error = {"description": "error", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"detail": {"type": "string"}, "errors": {"type": "object"}}}}}}
+        common = [
+            _param("bbox", "query", {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
+                   "minlon,minlat,maxlon,maxlat (CRS84)", style="form", explode=False),
+            _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                   "page size", style="form", explode=False),
+            _param("offset", "query", {"type": "integer", "minimum": 0, "default": 0}, "first feature of the page"),
+        ]
+        paths = {
+            "/": {"get": {"operationId": "landing", "responses": {"200": {"description": "landing page"}}}},
+            "/conformance": {"get": {"operationId": "conformance", "responses": {"200": {"description": "conformance classes"}}}},
+            "/collections": {"get": {"operationId": "collections", "responses": {"200": {"description": "collections"}}}},
+            "/collections/{collectionId}": {"get": {
+                "operationId": "collection",
+                "parameters": [_param("collectionId", "path", {"type": "string", "enum": list(COLLECTIONS)})],
+                "responses": {"200": {"description": "collection"}, "404": error}}},
+            "/collections/{collectionId}/items": {"get": {
+                "operationId": "items",
+                "parameters": [_param("collectionId", "path", {"type": "string", "enum": list(COLLECTIONS)}), *common],
+                "responses": {"200": feature_collection, "400": error, "404": error}}},
+            "/collections/{collectionId}/items/{featureId}": {"get": {
+                "operationId": "item",
+                "parameters": [_param("collectionId", "path", {"type": "string", "enum": list(COLLECTIONS)}),
+                               _param("featureId", "path", {"type": "integer"})],
+                "responses": {"200": {"description": "GeoJSON Feature", "content": {GEOJSON: {"schema": {"type": "object"}}}},
+                              "404": error}}},
+        }
+        for slug in COLLECTIONS:  # per collection, with its attribute filters
+            spec = selectors.LAYERS[slug]
+            filters = [_param(f, "query", {"type": "string"}, f"{f} code(s), comma-separated") for f in spec.filters]
+            paths[f"/collections/{slug}/items"] = {"get": {
+                "operationId": f"items_{slug}", "summary": spec.title,
+                "parameters": [*common, *filters], "responses": {"200": feature_collection, "400": error}}}
+        doc = {
+            "openapi": "3.0.3",
+            "info": {"title": "geo_platform OGC API – Features", "version": "1.0.0"},
+            "servers": [{"url": self.url().rstrip("/")}],
+            "paths": paths,
+        }
+        return HttpResponse(json.dumps(doc), content_type=OPENAPI)
 
 
 @extend_schema(exclude=True)

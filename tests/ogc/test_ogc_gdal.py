@@ -78,6 +78,11 @@ def test_landing_conformance_collection_and_item(live_city, client):
     landing = json.loads(client.get("/ogc/").content)
     rels = {link["rel"] for link in landing["links"]}
     assert {"self", "conformance", "data", "service-desc"} <= rels
+    api = client.get("/ogc/api")
+    assert api["Content-Type"] == "application/vnd.oai.openapi+json;version=3.0"
+    items = json.loads(api.content)["paths"]["/collections/{collectionId}/items"]["get"]
+    limit = next(p for p in items["parameters"] if p["name"] == "limit")["schema"]
+    assert (limit["default"], limit["maximum"]) == (1000, 10000)
     conf = json.loads(client.get("/ogc/conformance").content)["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conf
     coll = json.loads(client.get("/ogc/collections/roads").content)
