@@ -31,11 +31,8 @@ def parse_bbox(value: str) -> Polygon:
         raise forms.ValidationError("bbox is outside lon -180..180 / lat -90..90 (GeoJSON order is lon,lat)")
     if minx > maxx or miny > maxy:
         raise forms.ValidationError("bbox minimum is larger than its maximum (order: minlon,minlat,maxlon,maxlat)")
-    return Polygon.from_bbox((minx, miny, maxx, maxy)) if (minx < maxx and miny < maxy) else _degenerate(minx, miny, maxx, maxy)
-
-
-def _degenerate(minx, miny, maxx, maxy):
-    poly = Polygon.from_bbox((minx, miny, maxx + 1e-12, maxy + 1e-12))
+    # A zero-width box (a point or a line) is widened by a hair to stay a valid polygon.
+    poly = Polygon.from_bbox((minx, miny, max(maxx, minx + 1e-9), max(maxy, miny + 1e-9)))
     poly.srid = STORAGE_SRID
     return poly
 
@@ -45,9 +42,7 @@ class BBoxField(forms.CharField):
         value = super().clean(value)
         if not value:
             return None
-        poly = parse_bbox(value)
-        poly.srid = STORAGE_SRID
-        return poly
+        return parse_bbox(value)
 
 
 class BBoxFilter(django_filters.Filter):

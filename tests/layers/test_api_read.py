@@ -196,3 +196,9 @@ def test_non_ascii_and_quotes_survive_the_postgis_text_path(client, city):
 def test_hostile_queries_are_4xx_not_5xx(client, city, url, status, field):
     data = get(client, url, status=status)
     assert data["detail"] and (field is None or field in data["errors"])
+
+
+def test_point_bbox_finds_the_point_there(client, city):
+    p = StreetLight.objects.order_by("pk").first()
+    data = get(client, f"/api/pju/?bbox={p.geom.x},{p.geom.y},{p.geom.x},{p.geom.y}")
+    assert p.pk in {f["id"] for f in data["features"]}
