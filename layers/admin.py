@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from geo_platform.widgets import LocalGISModelAdmin
-from layers.models import Area, Panel, RoadSegment, StreetLight
+from layers.models import Area, AuditLog, Panel, Photo, RoadSegment, StreetLight
 
 
 @admin.register(Area)
@@ -37,3 +37,26 @@ class StreetLightAdmin(AssetAdmin):
 class PanelAdmin(AssetAdmin):
     list_display = ("id", "code", "pln_customer_id", "kecamatan", "source")
     search_fields = ("code", "pln_customer_id")
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(admin.ModelAdmin):
+    """Who changed what through the API (read-only)."""
+
+    list_display = ("at", "layer", "object_id", "action", "user")
+    list_filter = ("layer", "action")
+    search_fields = ("object_id",)
+    readonly_fields = ("at", "layer", "object_id", "action", "user", "changes")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Photo)
+class PhotoAdmin(LocalGISModelAdmin):
+    list_display = ("id", "layer", "object_id", "caption", "taken_at", "uploaded_by", "created_at")
+    list_filter = ("layer",)
+    raw_id_fields = ("uploaded_by",)
