@@ -151,12 +151,12 @@ class Client:
     :param token: DRF token (``manage.py drf_create_token USER``), default
         ``GEO_PLATFORM_TOKEN``; public layers are readable without one
     :param database_url: for :meth:`read_postgis`, default ``DATABASE_URL``
-    :param page_size: features per request while paging (max 10,000)
+    :param page_size: features per request while paging (the server maximum, 10,000, by default)
     :param timeout: seconds per request
     """
 
     def __init__(self, url: str | None = None, token: str | None = None, *, database_url: str | None = None,
-                 page_size: int = 5000, timeout: float = 120.0, session: requests.Session | None = None):
+                 page_size: int = 10000, timeout: float = 120.0, session: requests.Session | None = None):
         self.url = (url or os.environ.get("GEO_PLATFORM_URL") or DEFAULT_URL).rstrip("/") + "/"
         self.token = token if token is not None else (os.environ.get("GEO_PLATFORM_TOKEN") or None)
         self.database_url = database_url or os.environ.get("DATABASE_URL") or None
