@@ -292,6 +292,8 @@ def test_the_officers_area_and_its_imagery_are_kept_for_offline_use(browser, liv
     page.wait_for_selector("#net[data-online='0']")
     page.wait_for_selector("#nearby li.item-pju", state="attached")
     assert "PJU-AREA-1" in page.inner_text("#nearby")
+    # …and the orthophoto is drawn again from the saved tiles.
+    page.wait_for_function(f"[...document.querySelectorAll('.leaflet-tile')].some(t => t.src.includes('/imagery/{image.pk}/tiles/') && t.complete && t.naturalWidth === 256)")
     page.screenshot(path=str(output_dir / "webapp_field_offline_area.png"))
     context.set_offline(False)
     assert log.foreign_hosts() == set()

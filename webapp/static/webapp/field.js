@@ -32,7 +32,12 @@
 
   /* ---------- the city's imagery (the basemap when BASEMAP_URL is empty or unreachable) ---------- */
   function tileUrl(id) { return "/imagery/" + id + "/tiles/{z}/{x}/{y}.png"; }
-  fetch("/api/imagery/", { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; }).then(function (fc) {
+  fetch("/api/imagery/", { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; }).catch(function () { return null; }).then(function (fc) {
+    if (fc && fc.features) {
+      try { localStorage.setItem("gp-field-imagery", JSON.stringify(fc)); } catch (e) { /* quota */ }
+    } else {
+      fc = JSON.parse(localStorage.getItem("gp-field-imagery") || "null");  // offline: the last catalogue seen
+    }
     if (!fc || !fc.features) return;
     var bases = {};
     fc.features.forEach(function (f) {

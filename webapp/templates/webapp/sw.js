@@ -1,8 +1,11 @@
 /* geo_platform field app service worker (scope /field/), version {{ version }}.
  * - app shell (page, scripts, styles, icons): cached at install, served
  *   cache-first for static files and network-first for the page;
- * - GET /api/…, /tiles/…, /imagery/…: network-first, the last answer kept
- *   for offline use (the officer's area: nearby assets, work orders, tiles);
+ * - GET /tiles/…, /imagery/…, /media/…: network-first, the last answer kept
+ *   for offline use (the officer's area: imagery and vector tiles, photos);
+ * - /api/… is not intercepted: the page keeps its last nearby lists and work
+ *   orders itself (localStorage), so a request racing a network change fails
+ *   plainly instead of being answered by a stale copy;
  * - writes (POST/PATCH) are never touched: the page's IndexedDB queue
  *   (field-queue.js) owns them, so nothing depends on service-worker replay. */
 "use strict";
@@ -49,5 +52,5 @@ self.addEventListener("fetch", function (event) {
   if (url.origin !== self.location.origin) return;
   if (url.pathname.indexOf("/static/") === 0) { event.respondWith(cacheFirst(request)); return; }
   if (request.mode === "navigate" || url.pathname === "{% url 'field' %}") { event.respondWith(networkFirst(request, SHELL_CACHE)); return; }
-  if (/^\/(api|tiles|imagery|media)\//.test(url.pathname)) { event.respondWith(networkFirst(request, DATA_CACHE)); return; }
+  if (/^\/(tiles|imagery|media)\//.test(url.pathname)) { event.respondWith(networkFirst(request, DATA_CACHE)); return; }
 });
