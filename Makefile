@@ -52,3 +52,8 @@ notebook: setup
 	GEO_PLATFORM_URL=$$url DATABASE_URL=$(DBURL) PYTHONPATH=$(CURDIR) GEO_PLATFORM_OUTPUT=$(CURDIR)/notebooks/output \
 	  $(PY) -m jupyterlab --no-browser --ip=$(JUPYTER_HOST) --port=$(JUPYTER_PORT) --notebook-dir=$(CURDIR)/notebooks \
 	  $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+# Load test alone (also part of `make bench`): gunicorn on loopback, bounded; LOAD_WORKERS, LOAD_CLIENTS, LOAD_SECONDS.
+.PHONY: load
+load: demo
+	DATABASE_URL=$(DBURL) $(PY) -m tests.bench.bench_load
