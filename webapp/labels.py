@@ -75,7 +75,7 @@ UI = {
     "cluster": _("PJU in this cell"), "details": _("Details"), "items": _("Items"),
     "loading": _("Loading…"), "language": _("Language"), "basemap_osm": _("OpenStreetMap"),
     "proposed": _("Proposed PJU"), "gap": _("Lighting gap"), "work_order": _("Work order"),
-    "locate": _("Show my location"),
+    "locate": _("Show my location"), "login": _("Log in"), "logout": _("Log out"),
     # Leaflet.draw's own texts
     "draw_line": _("Draw a road line"), "draw_polygon": _("Draw an area"), "draw_finish": _("Finish"),
     "draw_finish_title": _("Finish drawing"), "draw_cancel": _("Cancel"), "draw_undo": _("Delete last point"),

@@ -71,6 +71,7 @@ def map_page(request):
         "urls": {
             "search": reverse("map-search"), "templates": "/api/templates/", "estimates": "/api/estimates/",
             "imagery": "/api/imagery/", "imagery_tiles": "/imagery/{id}/tiles/{z}/{x}/{y}.png",
+            "login": f"{reverse('login')}?next={reverse('map')}", "logout": reverse("logout"),
         },
         "basemap": bool(settings.BASEMAP_URL),
         "csrf_token": get_token(request),

@@ -200,6 +200,9 @@
       html += "<form class='gp-lang' method='post' action='" + esc(lang.setlang) + "'><input type='hidden' name='csrfmiddlewaretoken' value='" + esc(cfg.csrf_token) + "'><input type='hidden' name='next' value='" + esc(lang.next) + "'><select name='language' aria-label='" + esc(S.language) + "'>";
       lang.available.forEach(function (l) { html += "<option value='" + esc(l[0]) + "'" + (l[0] === lang.current ? " selected" : "") + ">" + esc(l[1]) + "</option>"; });
       html += "</select></form>";
+      html += cfg.user
+        ? "<form class='gp-user' method='post' action='" + esc(cfg.urls.logout) + "'><input type='hidden' name='csrfmiddlewaretoken' value='" + esc(cfg.csrf_token) + "'>" + esc(cfg.user) + " · <button type='submit' class='gp-linkbutton'>" + esc(S.logout) + "</button></form>"
+        : "<div class='gp-user'><a href='" + esc(cfg.urls.login) + "'>" + esc(S.login) + "</a></div>";
       div.innerHTML = html;
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
