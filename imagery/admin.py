@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from geo_platform.widgets import LocalGISModelAdmin, LocalOSMWidget
 from imagery.models import Imagery
+from imagery.services import imagery_delete
 
 
 class OfflineOSMWidget(LocalOSMWidget):
@@ -27,3 +28,19 @@ class ImageryAdmin(LocalGISModelAdmin):
 
     def has_add_permission(self, request):
         return False  # files come in through `manage.py import_imagery` or POST /api/imagery/
+
+    def save_model(self, request, obj, form, change):
+        from layers.services import audit_record
+
+        before = {name: form.initial.get(name) for name in form.changed_data}
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data:
+            audit_record(layer="imagery", object_id=obj.pk, action="update", user=request.user, channel="admin",
+                         changes={name: getattr(obj, name) for name in form.changed_data}, before=before)
+
+    def delete_model(self, request, obj):
+        imagery_delete(imagery=obj, user=request.user, channel="admin")  # audited; the COG goes too
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)

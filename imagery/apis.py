@@ -217,7 +217,7 @@ class ImageryDetailApi(MappedExceptionsMixin, APIView):
 
     @extend_schema(operation_id="imagery_delete", responses={204: None})
     def delete(self, request, pk: int):
-        imagery_delete(imagery=imagery_get(imagery_id=pk))
+        imagery_delete(imagery=imagery_get(imagery_id=pk), user=request.user)
         return Response(status=204)
 
 

@@ -106,6 +106,7 @@ def imagery_ingest(
     created_by=None,
     max_bytes: int | None = None,
     progress_out=None,
+    channel: str = "import",
 ) -> IngestResult:
     """Register a raster file (``progress_out``: a text stream for the conversion progress bar). The same bytes (sha256) are never stored twice:
     a re-ingest updates the given metadata or is skipped. Any failure leaves
@@ -176,6 +177,7 @@ def imagery_ingest(
                 created_by=created_by,
                 **facts,
             )
+            _audit(obj, "create", created_by, channel, after=_audit_values(obj))
         log.info("imagery %s registered from %s (%s bytes)", obj.pk, obj.original_filename, size)
         return IngestResult("created", obj)
     except IntegrityError:
@@ -204,7 +206,7 @@ def imagery_ingest_upload(*, upload, kind: str, created_by=None, **meta) -> Inge
         raise RasterTooLarge(f"the upload is {upload.size:,} bytes, more than the {max_bytes:,} allowed")
     if hasattr(upload, "temporary_file_path"):
         return imagery_ingest(source=Path(upload.temporary_file_path()), kind=kind, original_filename=upload.name,
-                              created_by=created_by, max_bytes=max_bytes, **meta)
+                              created_by=created_by, max_bytes=max_bytes, channel="api", **meta)
     suffix = Path(upload.name or "").suffix[:10]
     tmp = _tmp_dir() / f"upload-{uuid.uuid4().hex}{suffix}"
     try:
@@ -212,18 +214,33 @@ def imagery_ingest_upload(*, upload, kind: str, created_by=None, **meta) -> Inge
             for chunk in upload.chunks(CHUNK):
                 fh.write(chunk)
         return imagery_ingest(source=tmp, kind=kind, original_filename=upload.name, created_by=created_by,
-                              max_bytes=max_bytes, **meta)
+                              max_bytes=max_bytes, channel="api", **meta)
     finally:
         tmp.unlink(missing_ok=True)
         for extra in tmp.parent.glob(tmp.name + "*"):
             extra.unlink(missing_ok=True)
 
 
+AUDITED = ("name", "kind", "captured_on", "checksum", "file", "original_filename", "licence", "attribution")
+
+
+def _audit_values(obj: Imagery) -> dict:
+    return {f: getattr(obj, f) for f in AUDITED}
+
+
+def _audit(obj: Imagery, action: str, user, channel: str, *, after: dict | None = None, before: dict | None = None) -> None:
+    """History of imagery records in the platform's audit log (layer "imagery")."""
+    from layers.services import audit_record
+
+    audit_record(layer="imagery", object_id=obj.pk, action=action, user=user, changes=after, before=before, channel=channel)
+
+
 @transaction.atomic
-def imagery_delete(*, imagery: Imagery) -> None:
+def imagery_delete(*, imagery: Imagery, user=None, channel: str = "api") -> None:
     from imagery.selectors import forget_tile_source
 
     path, pk = imagery.path, imagery.pk
+    _audit(imagery, "delete", user, channel, before=_audit_values(imagery))
     imagery.delete()
     readers.forget(path)
     forget_tile_source(pk)

@@ -1,21 +1,98 @@
 from django.contrib import admin
+from django.db import transaction
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from geo_platform.widgets import LocalGISModelAdmin
 from layers.models import Area, AuditLog, Panel, Photo, RoadSegment, StreetLight
+from layers.services import audit_record
+
+SLUGS = {Area: "areas", Panel: "panels", RoadSegment: "roads", StreetLight: "pju"}
+
+
+class AuditedAdmin(LocalGISModelAdmin):
+    """Admin edits and deletes go into the audit history (channel "admin",
+    values before and after) and bump `version` like an API edit; assets are
+    soft-deleted (restorable with the "restore" action or POST …/restore/)."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "history")
+
+    @admin.display(description="riwayat / history")
+    def history(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        rows = AuditLog.objects.filter(layer=SLUGS[type(obj)], object_id=obj.pk).select_related("user")[:50]
+        return format_html("<table>{}</table>", format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} → {}</td></tr>",
+            ((r.at.strftime("%Y-%m-%d %H:%M:%S %Z"), r.get_action_display(), r.get_channel_display(),
+              r.user.username if r.user else "-", r.before, r.changes) for r in rows)))
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        before = {name: form.initial.get(name) for name in form.changed_data} if change else {}
+        if change and form.changed_data and hasattr(obj, "version"):
+            before["version"] = obj.version
+            obj.version += 1
+        super().save_model(request, obj, form, change)
+        if change and not form.changed_data:
+            return
+        after = {name: getattr(obj, name) for name in form.changed_data}
+        if hasattr(obj, "version"):
+            after["version"] = obj.version
+        audit_record(layer=SLUGS[type(obj)], object_id=obj.pk, action="update" if change else "create",
+                     user=request.user, changes=after, before=before, channel="admin")
+
+    def _delete(self, request, obj):
+        if hasattr(obj, "deleted_at"):
+            if obj.deleted_at is not None:
+                return
+            before = {"deleted_at": None, "version": obj.version}
+            obj.deleted_at, obj.version = timezone.now(), obj.version + 1
+            obj.save(update_fields=["deleted_at", "version", "updated_at"])
+            changes = {"soft": True, "deleted_at": obj.deleted_at, "version": obj.version}
+        else:
+            before, changes = {"code": getattr(obj, "code", ""), "name": str(obj)}, {"soft": False}
+            pk = obj.pk
+            obj.delete()
+            obj.pk = pk
+        audit_record(layer=SLUGS[type(obj)], object_id=obj.pk, action="delete", user=request.user,
+                     changes=changes, before=before, channel="admin")
+
+    @transaction.atomic
+    def delete_model(self, request, obj):
+        self._delete(request, obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self._delete(request, obj)
+
+
+@admin.action(description="Pulihkan yang dihapus / restore deleted")
+def restore_selected(modeladmin, request, queryset):
+    with transaction.atomic():
+        for obj in queryset.filter(deleted_at__isnull=False):
+            before = {"deleted_at": obj.deleted_at, "version": obj.version}
+            obj.deleted_at, obj.version = None, obj.version + 1
+            obj.save(update_fields=["deleted_at", "version", "updated_at"])
+            audit_record(layer=SLUGS[type(obj)], object_id=obj.pk, action="restore", user=request.user,
+                         changes={"deleted_at": None, "version": obj.version}, before=before, channel="admin")
 
 
 @admin.register(Area)
-class AreaAdmin(LocalGISModelAdmin):
+class AreaAdmin(AuditedAdmin):
     list_display = ("code", "name", "level", "parent", "area_m2", "source")
     list_filter = ("level", "source")
     search_fields = ("code", "name")
     raw_id_fields = ("parent",)
 
 
-class AssetAdmin(LocalGISModelAdmin):
+class AssetAdmin(AuditedAdmin):
     raw_id_fields = ("kecamatan", "kelurahan")
-    readonly_fields = ("version", "created_at", "updated_at")
+    readonly_fields = ("version", "created_at", "updated_at", "deleted_at")
     list_select_related = ("kecamatan",)
+    actions = [restore_selected]
 
 
 @admin.register(RoadSegment)
@@ -41,12 +118,12 @@ class PanelAdmin(AssetAdmin):
 
 @admin.register(AuditLog)
 class AuditLogAdmin(admin.ModelAdmin):
-    """Who changed what through the API (read-only)."""
+    """Who changed what, when, through which channel (API, admin, import); read-only."""
 
-    list_display = ("at", "layer", "object_id", "action", "user")
-    list_filter = ("layer", "action")
+    list_display = ("at", "layer", "object_id", "action", "channel", "user")
+    list_filter = ("layer", "action", "channel")
     search_fields = ("object_id",)
-    readonly_fields = ("at", "layer", "object_id", "action", "user", "changes")
+    readonly_fields = ("at", "layer", "object_id", "action", "channel", "user", "before", "changes")
 
     def has_add_permission(self, request):
         return False

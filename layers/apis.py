@@ -206,6 +206,32 @@ class LayerRestoreView(LayerView):
         return geojson_response(self.get_feature_or_404(pk))
 
 
+HISTORY_SCHEMA = {"type": "object", "properties": {"count": {"type": "integer"}, "entries": {"type": "array", "items": {
+    "type": "object", "properties": {"id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
+                                     "action": {"type": "string"}, "channel": {"type": "string"}, "user": {"type": "string", "nullable": True},
+                                     "before": {"type": "object"}, "after": {"type": "object"}}}}}}
+
+
+class LayerHistoryView(LayerView):
+    """Audit history of a feature (deleted ones too): logged-in users only."""
+
+    renderer_classes = [JSONRenderer]
+
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        if not (request.user and request.user.is_authenticated):
+            self.permission_denied(request, message="login or an API token is needed for the history")
+
+    @extend_schema(responses={200: OpenApiResponse(HISTORY_SCHEMA), 404: OpenApiResponse(ERROR_SCHEMA)},
+                   summary="Audit history: who, when, before → after, channel (api, admin, import)",
+                   operation_id="layer_history", parameters=[LAYER_PARAM, ID_PARAM])
+    def get(self, request, layer, pk):
+        entries = selectors.audit_history(layer=self.spec.slug, object_id=pk)
+        if not entries and not self.spec.model.objects.filter(pk=pk).exists():
+            raise NotFound(f"no {self.spec.slug} feature with id {pk}")
+        return Response({"count": len(entries), "entries": entries})
+
+
 class PhotoView(LayerView):
     parser_classes = [MultiPartParser, FormParser]
 

@@ -157,12 +157,15 @@ class AuditLog(models.Model):
     """Who changed what through the API; soft deletes and restores included."""
 
     ACTIONS = [("create", "Dibuat"), ("update", "Diubah"), ("delete", "Dihapus"), ("restore", "Dipulihkan"), ("photo", "Foto")]
-    layer = models.CharField(max_length=20, db_index=True)
+    CHANNELS = [("api", "API"), ("admin", "Admin"), ("import", "Impor")]
+    layer = models.CharField(max_length=20, db_index=True)  # API slug (pju, roads, areas, panels) or "imagery"
     object_id = models.BigIntegerField(db_index=True)
     action = models.CharField(max_length=10, choices=ACTIONS)
     user = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
-    changes = models.JSONField(default=dict, blank=True)
+    changes = models.JSONField(default=dict, blank=True)  # values after the change
+    before = models.JSONField(default=dict, blank=True)  # the same fields' values before it
+    channel = models.CharField(max_length=10, choices=CHANNELS, default="api", db_index=True)
 
     class Meta:
         verbose_name = "log audit"

@@ -194,3 +194,14 @@ def photo_list(*, layer: str, object_id: int) -> list[dict]:
 def layer_extent(spec: LayerSpec) -> tuple[float, float, float, float] | None:
     """Bounding box (lon/lat) of the live features, computed by PostGIS."""
     return layer_queryset(spec).aggregate(e=Extent("geom"))["e"]
+
+
+def audit_history(*, layer: str, object_id: int, limit: int = 1000) -> list[dict]:
+    """History of one feature (or imagery record), newest first: who, when,
+    what (before → after), through which channel."""
+    from layers.models import AuditLog
+
+    rows = (AuditLog.objects.filter(layer=layer, object_id=object_id).select_related("user")
+            .values("id", "at", "action", "channel", "user__username", "before", "changes")[:limit])
+    return [{"id": r["id"], "at": r["at"], "action": r["action"], "channel": r["channel"], "user": r["user__username"],
+             "before": r["before"], "after": r["changes"]} for r in rows]

@@ -66,11 +66,18 @@ def _json_safe(data: dict) -> dict:
     return out
 
 
-def _audit(spec: LayerSpec, pk: int, action: str, user, changes: dict) -> None:
-    AuditLog.objects.create(
-        layer=spec.slug, object_id=pk, action=action, user=user if user and user.is_authenticated else None,
-        changes=_json_safe(changes),
+def audit_record(*, layer: str, object_id: int, action: str, user=None, changes: dict | None = None,
+                 before: dict | None = None, channel: str = "api") -> AuditLog:
+    """One history entry: who (user), when, what (values before and after),
+    through which channel (api, admin, import). Also used by imagery and admin."""
+    return AuditLog.objects.create(
+        layer=layer, object_id=object_id, action=action, user=user if user and user.is_authenticated else None,
+        changes=_json_safe(changes or {}), before=_json_safe(before or {}), channel=channel,
     )
+
+
+def _audit(spec: LayerSpec, pk: int, action: str, user, changes: dict, before: dict | None = None) -> None:
+    audit_record(layer=spec.slug, object_id=pk, action=action, user=user, changes=changes, before=before)
 
 
 def _notify(model, ids, action):
@@ -120,16 +127,18 @@ def feature_update(*, spec: LayerSpec, pk: int, data: dict, version, user=None) 
             f"version {version} is stale: the feature is at version {obj.version}; reload and apply your edit again",
             feature_dict(spec, pk),
         )
-    changes = {}
+    changes, before = {}, {}
     for name, value in data.items():
         if getattr(obj, name) != value:
-            changes[name] = value
+            changes[name], before[name] = value, getattr(obj, name)
             setattr(obj, name, value)
     if model in FIELD_ORIGIN:
         value_field, origin_field = FIELD_ORIGIN[model]
         if value_field in data:
+            before.setdefault(origin_field, getattr(obj, origin_field))
             setattr(obj, origin_field, "field")
             changes.setdefault(origin_field, "field")
+    before["version"] = obj.version
     obj.version += 1
     try:
         with transaction.atomic():
@@ -138,7 +147,7 @@ def feature_update(*, spec: LayerSpec, pk: int, data: dict, version, user=None) 
         raise DuplicateSource(obj.source, obj.source_id) from None
     if "geom" in changes:
         _after_geometry_write(model, [pk])
-    _audit(spec, pk, "update", user, changes)
+    _audit(spec, pk, "update", user, {**changes, "version": obj.version}, before)
     _notify(model, [pk], "update")
     return obj.version
 
@@ -148,23 +157,28 @@ def feature_delete(*, spec: LayerSpec, pk: int, user=None) -> None:
     """Soft delete (restorable) where the layer has `deleted_at`; areas are
     deleted for good (their assets keep no dangling link: SET NULL)."""
     obj = _live(spec).select_for_update().get(pk=pk)
+    before = {f.name: getattr(obj, f.name) for f in spec.model._meta.concrete_fields if f.name not in ("geom_3857",)}
     if spec.soft_delete:
         obj.deleted_at = timezone.now()
         obj.version += 1
         obj.save(update_fields=["deleted_at", "version", "updated_at"])
+        before = {"deleted_at": None, "version": obj.version - 1}
+        changes = {"soft": True, "deleted_at": obj.deleted_at, "version": obj.version}
     else:
         obj.delete()
-    _audit(spec, pk, "delete", user, {"soft": spec.soft_delete})
+        changes = {"soft": False}
+    _audit(spec, pk, "delete", user, changes, before)
     _notify(spec.model, [pk], "delete")
 
 
 @transaction.atomic
 def feature_restore(*, spec: LayerSpec, pk: int, user=None) -> int:
     obj = spec.model.objects.select_for_update().get(pk=pk, deleted_at__isnull=False)
+    before = {"deleted_at": obj.deleted_at, "version": obj.version}
     obj.deleted_at = None
     obj.version += 1
     obj.save(update_fields=["deleted_at", "version", "updated_at"])
-    _audit(spec, pk, "restore", user, {})
+    _audit(spec, pk, "restore", user, {"deleted_at": None, "version": obj.version}, before)
     _notify(spec.model, [pk], "restore")
     return obj.version
 

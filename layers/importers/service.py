@@ -4,6 +4,7 @@ created, updated, skipped or rejected; rejected rows go to a CSV with reasons.""
 import csv
 import datetime
 import hashlib
+import json
 import math
 import sys
 from collections import Counter
@@ -228,6 +229,15 @@ def _upsert(layer: str, source: str, rows: list[tuple]) -> tuple[list[int], int,
         cur.execute(sql.replace("{stamp}", stamp))
         result = cur.fetchall()
         cur.execute("DROP TABLE import_stage")
+        # History (channel "import"): one entry per created or changed feature, set-based.
+        audited = [(r[0], "create" if r[1] else "update") for r in result if r[1] or r[2]]
+        if audited:
+            cur.execute(
+                "INSERT INTO layers_auditlog (layer, object_id, action, at, changes, before, channel) "
+                "SELECT %s, a.id, a.action, now(), %s::jsonb, '{}'::jsonb, 'import' "
+                "FROM unnest(%s::bigint[], %s::text[]) AS a(id, action)",
+                [layer, json.dumps({"source": source}), [a[0] for a in audited], [a[1] for a in audited]],
+            )
     ids = [r[0] for r in result if r[1] or r[2]]  # created or changed
     created = sum(1 for r in result if r[1])
     updated = sum(1 for r in result if not r[1] and r[2])

@@ -67,6 +67,7 @@ def _matrix():
             rows += [
                 (f"restore {layer}", "post", f"/api/{layer}/{{deleted_{layer}}}/restore/", None, None, delete),
                 (f"photos {layer}", "get", f"/api/{layer}/{{{layer}}}/photos/", None, None, ALL),
+                (f"history {layer}", "get", f"/api/{layer}/{{{layer}}}/history/", None, None, LOGGED),
                 (f"add photo {layer}", "post", f"/api/{layer}/{{{layer}}}/photos/", lambda ids: {"image": png()}, "multipart",
                  {"field_officer", "planner", "admin"}),
             ]
