@@ -11,3 +11,7 @@ class LayersConfig(AppConfig):
         from layers.permissions import ensure_groups
 
         post_migrate.connect(ensure_groups, sender=self, dispatch_uid="layers_ensure_groups")
+
+        from geo_platform import audit
+
+        audit.connect()  # history of templates, prices and work orders (issue 9)

@@ -115,3 +115,39 @@ def test_imagery_upload_and_delete_are_audited(tmp_path, settings):
 
     obj = imagery_ingest(source=dem, kind="dem").imagery  # the import_imagery path
     assert AuditLog.objects.filter(layer="imagery", object_id=obj.pk, channel="import", action="create").count() == 1
+
+
+def test_unit_price_admin_edit_and_work_order_transitions_are_audited():
+    from estimates.models import PriceList, UnitPrice
+    from needs.models import WorkOrder
+
+    prices = PriceList.objects.create(name="HSPK uji", region="Uji", year=2031, source="test")
+    price = UnitPrice.objects.create(price_list=prices, code="9.9.(1)", description="Uji", unit="m2", price="1000.00", source="test")
+    created = AuditLog.objects.get(layer="unit_prices", object_id=price.pk)
+    assert (created.action, created.channel, created.user) == ("create", "import", None)  # no request: a loader/command
+
+    admin_user = user_in(None, superuser=True, name="harga")
+    web = Client()
+    web.force_login(admin_user)
+    r = web.post(f"/admin/estimates/unitprice/{price.pk}/change/", {
+        "price_list": prices.pk, "code": "9.9.(1)", "description": "Uji", "unit": "m2", "price": "1250.00", "source": "test"})
+    assert r.status_code == 302, r.content[:1500]
+    entry = AuditLog.objects.filter(layer="unit_prices", object_id=price.pk, action="update").get()
+    assert (entry.channel, entry.user.username) == ("admin", "harga")
+    assert (entry.before["price"], entry.changes["price"]) == ("1000.00", "1250.00")
+    assert set(entry.changes) == {"price"}
+
+    planner = client_for(user_in("planner", name="perencana"))
+    officer_user = user_in("field_officer", name="lapangan")
+    pju = StreetLight.objects.create(status="off", geom="SRID=4326;POINT(106.62 -6.2)")
+    r = planner.post("/api/work-orders/", {"kind": "broken_pju", "target": pju.pk}, format="json")
+    assert r.status_code == 201, r.content
+    order = WorkOrder.objects.get()
+    r = planner.post(f"/api/work-orders/{order.pk}/assign/", {"officer": officer_user.pk}, format="json")
+    assert r.status_code == 200, r.content
+    entries = list(AuditLog.objects.filter(layer="work_orders", object_id=order.pk).values_list("action", "channel", "user__username"))
+    assert entries[-1] == ("create", "api", "perencana")
+    update = AuditLog.objects.filter(layer="work_orders", object_id=order.pk, action="update").first()
+    assert update.user.username == "perencana"
+    assert update.before["status"] == "open" and update.changes["status"] == "assigned"
+    assert update.changes["assigned_to_id"] == officer_user.pk
