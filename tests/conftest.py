@@ -24,3 +24,18 @@ def shared_file(relative: str) -> Path:
 def output_dir():
     OUTPUT_DIR.mkdir(exist_ok=True)
     return OUTPUT_DIR
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migration_data(django_db_setup, django_db_blocker):
+    """Rows written by data migrations (estimates' templates, prices,
+    treatments) are emptied by the flush that ends each transactional test;
+    with --reuse-db a later session would start without them. Load them (an
+    idempotent upsert) when the session starts and again when it ends."""
+    from estimates import demo as estimates_demo
+
+    with django_db_blocker.unblock():
+        estimates_demo.load()
+    yield
+    with django_db_blocker.unblock():
+        estimates_demo.load()
