@@ -77,10 +77,11 @@ class DrawTexts(MacroElement):
 
 def planner_map_html(*, config: dict, basemap_url: str, title: str, lang: str) -> str:
     """The whole /map/ page as HTML text."""
-    bounds = config.get("bounds") or DEFAULT_BOUNDS
+    config = {**config, "bounds": config.get("bounds") or DEFAULT_BOUNDS}
+    # The view is set by map.js (the data's bounds, or #zoom/lat/lon from the address) without animation:
+    # a folium fit_bounds would animate, and its end would undo any view set meanwhile.
     m = folium.Map(location=None, tiles=None, control_scale=True, zoom_control=True, prefer_canvas=True)
     m.default_js, m.default_css = _local(LEAFLET_JS), _local(LEAFLET_CSS)
-    m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     if basemap_url:
         folium.TileLayer(
             tiles=basemap_url, name=str(config["strings"]["basemap_osm"]), overlay=False, control=False,

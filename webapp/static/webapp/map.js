@@ -45,6 +45,9 @@
     var S = cfg.strings, C = cfg.codes, COL = cfg.colours;
     var drawing = false;
     GP.cfg = cfg;
+    var hashView = /^#(\d{1,2})\/(-?\d+(?:\.\d+)?)\/(-?\d+(?:\.\d+)?)$/.exec(location.hash);
+    if (hashView) map.setView([parseFloat(hashView[2]), parseFloat(hashView[3])], parseInt(hashView[1], 10), { animate: false });
+    else map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]], { animate: false });
     GP.layers = {};
 
     function label(group, code) { return (C[group] && C[group][code]) || code; }
@@ -214,7 +217,7 @@
     var kec = barEl.querySelector(".gp-kecamatan");
     if (kec) kec.addEventListener("change", function () {
       var k = cfg.kecamatan[this.value];
-      if (k) map.fitBounds([[k.bbox[1], k.bbox[0]], [k.bbox[3], k.bbox[2]]]);
+      if (k) map.fitBounds([[k.bbox[1], k.bbox[0]], [k.bbox[3], k.bbox[2]]], { animate: false });  // a jump: never lost to a running animation
     });
     var results = barEl.querySelector(".gp-results");
     var hitMarkers = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 40 });
@@ -241,8 +244,8 @@
             var li = el("li", { "class": "gp-hit gp-hit-" + h.kind, tabindex: "0" },
               (h.kind === "pju" ? "💡 " : "🛣 ") + esc(h.label) + (h.segments ? " <small>(" + h.segments + ")</small>" : ""));
             li.addEventListener("click", function () {
-              if (h.bbox) map.fitBounds([[h.bbox[1], h.bbox[0]], [h.bbox[3], h.bbox[2]]], { maxZoom: 17 });
-              else { map.setView([h.lat, h.lon], 18); showFeature("pju", h.id, L.latLng(h.lat, h.lon), {}); }
+              if (h.bbox) map.fitBounds([[h.bbox[1], h.bbox[0]], [h.bbox[3], h.bbox[2]]], { maxZoom: 17, animate: false });
+              else { map.setView([h.lat, h.lon], 18, { animate: false }); showFeature("pju", h.id, L.latLng(h.lat, h.lon), {}); }
               results.hidden = true;
             });
             results.appendChild(li);
@@ -441,6 +444,11 @@
       showForm();
       map.closePopup();
       templatesLoaded.then(compute);
+    });
+    /* Shareable view: #zoom/lat/lon in the address (set on every move; read at the top of initMap). */
+    map.on("moveend", function () {
+      var c = map.getCenter();
+      history.replaceState(null, "", "#" + map.getZoom() + "/" + c.lat.toFixed(5) + "/" + c.lng.toFixed(5));
     });
     GP.ready = true;
   };
