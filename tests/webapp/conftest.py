@@ -101,3 +101,25 @@ def wait_for_service_worker(page, timeout_ms: int = 20000) -> None:
         timeout_ms,
     )
     assert ready, "the service worker did not become ready"
+
+
+def close_context(context) -> None:
+    """Close a browser context only when no request is in flight: the live
+    server answers in threads, and a tile request still reading a table when
+    the transactional test's flush TRUNCATEs it ends in a deadlock."""
+    for page in context.pages:
+        try:
+            page.wait_for_load_state("networkidle", timeout=15000)
+        except Exception:  # noqa: BLE001 - best effort; closing anyway
+            pass
+    context.close()
+
+
+@pytest.fixture(autouse=True)
+def _contexts_closed_before_flush(transactional_db, browser):
+    """Whatever a test left open (a failure midway) is closed, idle first,
+    before the database is flushed (this fixture is torn down before
+    transactional_db, which it depends on)."""
+    yield
+    for context in list(browser.contexts):
+        close_context(context)

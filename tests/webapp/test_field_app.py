@@ -12,7 +12,7 @@ from pyproj import Geod
 
 from geo_platform.srid import STORAGE_SRID
 from layers.models import Photo, RoadSegment, StreetLight
-from tests.webapp.conftest import PHONE, PageLog, login_cookie, png_bytes, wait_for_service_worker
+from tests.webapp.conftest import PHONE, PageLog, close_context, login_cookie, png_bytes, wait_for_service_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 GEOD = Geod(ellps="WGS84")
@@ -108,7 +108,7 @@ def test_three_pju_tagged_offline_are_synced_exactly_once_with_their_photos(brow
     assert Photo.objects.filter(layer="pju", object_id__in=[c.pk for c in created]).count() == 3, "a retried photo must not duplicate"
     assert log.foreign_hosts() == set()
     assert log.errors == [] or all("Failed to load resource" in e and "net::ERR_INTERNET_DISCONNECTED" in e for e in log.errors), log.errors
-    context.close()
+    close_context(context)
 
 
 def test_app_shell_and_queue_survive_a_reload_while_offline(browser, live_server, officer):
@@ -127,7 +127,7 @@ def test_app_shell_and_queue_survive_a_reload_while_offline(browser, live_server
     page.wait_for_selector("#pending[data-count='0']", timeout=20000)
     assert StreetLight.objects.count() == 1
     assert Photo.objects.filter(layer="pju").count() == 1
-    context.close()
+    close_context(context)
 
 
 def test_a_conflicting_edit_is_shown_to_the_officer_not_overwritten(browser, live_server, officer, output_dir):
@@ -158,7 +158,7 @@ def test_a_conflicting_edit_is_shown_to_the_officer_not_overwritten(browser, liv
     assert Photo.objects.filter(layer="pju", object_id=light.pk).count() == 1
     assert log.foreign_hosts() == set()
     assert [e for e in log.errors if "409" not in e] == []
-    context.close()
+    close_context(context)
 
 
 def test_a_poor_fix_asks_for_confirmation(browser, live_server, officer, settings):
@@ -183,7 +183,7 @@ def test_a_poor_fix_asks_for_confirmation(browser, live_server, officer, setting
     page.wait_for_selector("#form-dialog:not([open])", state="attached")
     page.wait_for_selector("#pending[data-count='0']", timeout=15000)
     assert StreetLight.objects.count() == 1
-    context.close()
+    close_context(context)
 
 
 def fill_record_no_wait(page):
@@ -221,7 +221,7 @@ def test_road_damage_and_work_order_closed_offline_reach_the_server(browser, liv
     assert order.status == "done" and order.closing_photo_id is not None
     assert light.status == "working"  # closing a broken_pju order writes back (needs app)
     assert log.foreign_hosts() == set()
-    context.close()
+    close_context(context)
 
 
 def test_manifest_and_service_worker_make_the_app_installable(client, officer):
@@ -297,4 +297,4 @@ def test_the_officers_area_and_its_imagery_are_kept_for_offline_use(browser, liv
     page.screenshot(path=str(output_dir / "webapp_field_offline_area.png"))
     context.set_offline(False)
     assert log.foreign_hosts() == set()
-    context.close()
+    close_context(context)

@@ -16,7 +16,7 @@ from pyproj import Geod
 from geo_platform.srid import STORAGE_SRID
 from layers.models import Area, RoadSegment, StreetLight
 from layers.tiles import TILE_LAYERS
-from tests.webapp.conftest import PageLog
+from tests.webapp.conftest import PageLog, close_context
 from webapp.selectors import MAP_LAYERS
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -115,7 +115,7 @@ def test_map_loads_offline_offers_registered_layers_and_toggles_them(browser, li
 
     assert log.foreign_hosts() == set(), "with BASEMAP_URL empty no request may leave the machine"
     assert log.errors == []
-    context.close()
+    close_context(context)
 
 
 def test_layers_missing_from_the_registry_are_not_offered(browser, live_server, city, monkeypatch):
@@ -126,7 +126,7 @@ def test_layers_missing_from_the_registry_are_not_offered(browser, live_server, 
     assert "work_orders" not in offered and "proposed_pju" not in offered and "pju" in offered
     assert not any("/tiles/work_orders/" in u for u in log.urls)
     assert log.errors == []
-    context.close()
+    close_context(context)
 
 
 def test_feature_popup_shows_attributes_search_and_kecamatan_zoom(browser, live_server, city):
@@ -170,7 +170,7 @@ def test_feature_popup_shows_attributes_search_and_kecamatan_zoom(browser, live_
     ring = [[lat, lon] for lon, lat in city["ring"]]
     page.wait_for_function("ring => gpMap.getBounds().contains(L.latLngBounds(ring)) && gpMap.getZoom() >= 14", arg=ring, timeout=10000)
     assert log.foreign_hosts() == set() and log.errors == []
-    context.close()
+    close_context(context)
 
 
 def test_drawing_a_line_yields_an_estimate_and_its_xlsx(browser, live_server, city, output_dir):
@@ -208,7 +208,7 @@ def test_drawing_a_line_yields_an_estimate_and_its_xlsx(browser, live_server, ci
     numbers = [c.value for ws in workbook for row in ws.iter_rows() for c in row if isinstance(c.value, (int, float))]
     assert any(abs(n - estimate["total"]) < 1 for n in numbers), "the XLSX carries the estimate's total"
     assert log.foreign_hosts() == set() and log.errors == []
-    context.close()
+    close_context(context)
 
 
 def test_language_switch_to_english(browser, live_server, city):
@@ -221,7 +221,7 @@ def test_language_switch_to_english(browser, live_server, city):
     assert page.evaluate("document.documentElement.lang") == "en"
     assert "Legend" in page.inner_text(".gp-legend") and "Working" in page.inner_text(".gp-legend")
     assert log.errors == []
-    context.close()
+    close_context(context)
 
 
 def test_map_search_rejects_bad_input_with_json_errors(client, city):
@@ -251,7 +251,7 @@ def test_selecting_a_road_in_its_popup_yields_its_estimate(browser, live_server,
     page.locator(".gp-est-result .gp-total").wait_for()
     assert "Gang" not in page.inner_text(".gp-selected") and str(gang.pk) in page.inner_text(".gp-selected")
     assert log.foreign_hosts() == set() and log.errors == []
-    context.close()
+    close_context(context)
 
 
 def test_popup_shows_the_features_photos(browser, live_server, city, settings):
@@ -276,7 +276,7 @@ def test_popup_shows_the_features_photos(browser, live_server, city, settings):
     assert img.get_attribute("src") == photo.image.url and img.get_attribute("alt") == "tiang miring"
     page.wait_for_function("document.querySelector('.gp-photos img').naturalWidth === 80")
     assert log.errors == []
-    context.close()
+    close_context(context)
 
 
 def test_login_page_and_private_map(client, settings, transactional_db):
