@@ -25,7 +25,7 @@ self.addEventListener("activate", function (event) {
 
 function networkFirst(request, cacheName) {
   return fetch(request).then(function (response) {
-    if (response && response.ok) {
+    if (response && response.ok && !response.redirected) {  // never keep the login page in place of the app
       var copy = response.clone();
       caches.open(cacheName).then(function (cache) { cache.put(request, copy); });
     }
