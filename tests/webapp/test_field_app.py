@@ -298,3 +298,28 @@ def test_the_officers_area_and_its_imagery_are_kept_for_offline_use(browser, liv
     context.set_offline(False)
     assert log.foreign_hosts() == set()
     close_context(context)
+
+
+def test_records_wait_through_an_expired_login_and_are_sent_after_logging_in_again(browser, live_server, officer):
+    from django.contrib.sessions.models import Session
+
+    context, page, log = phone(browser, live_server, officer)
+    context.set_offline(True)
+    page.click("#btn-new-pju")
+    fill_record(page, status="off")
+    page.wait_for_selector("#pending[data-count='1']")
+    Session.objects.all().delete()  # the session expired while the officer was out of coverage
+    context.set_offline(False)
+    page.click("#sync")
+    page.click(".tabs button[data-tab=queue]")
+    page.wait_for_function("document.querySelector('#queue li.record').innerText.includes('masuk lagi')")
+    assert queue_states(page) == ["pending"]
+    assert StreetLight.objects.count() == 0
+
+    context.add_cookies([login_cookie(live_server, officer)])  # logged in again (the app shell stays open)
+    page.click("#sync")
+    page.wait_for_selector("#pending[data-count='0']", timeout=15000)
+    assert queue_states(page) == ["sent"]
+    light = StreetLight.objects.get()
+    assert light.status == "off" and Photo.objects.filter(layer="pju", object_id=light.pk).count() == 1
+    close_context(context)
