@@ -36,6 +36,8 @@ def _load(**env):
     ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "dev-only-insecure-key-do-not-use-in-production", "DJANGO_ALLOWED_HOSTS": "pju.example.go.id"}, "SECRET_KEY"),
     ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "s" * 50}, "ALLOWED_HOSTS"),
     ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "s" * 50, "DJANGO_ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS"),
+    ({"DJANGO_PRODUCTION": "1", "DJANGO_DEBUG": "1", "DJANGO_SECRET_KEY": "s" * 50, "DJANGO_ALLOWED_HOSTS": "pju.example.go.id"}, "DJANGO_DEBUG"),
+    ({"DJANGO_PRODUCTION": "1"}, "SECRET_KEY"),  # production implies DEBUG off, then the key is required
 ])
 def test_production_settings_refuse_unsafe_configuration(env, word):
     result = _load(**env)
@@ -43,8 +45,9 @@ def test_production_settings_refuse_unsafe_configuration(env, word):
     assert "ImproperlyConfigured" in result.stderr and word in result.stderr
 
 
-def test_production_settings_with_real_values_are_hardened():
-    result = _load(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="x" * 50, DJANGO_ALLOWED_HOSTS="pju.example.go.id")
+@pytest.mark.parametrize("mode", [{"DJANGO_DEBUG": "0"}, {"DJANGO_PRODUCTION": "1"}])
+def test_production_settings_with_real_values_are_hardened(mode):
+    result = _load(**mode, DJANGO_SECRET_KEY="x" * 50, DJANGO_ALLOWED_HOSTS="pju.example.go.id")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "True", "True", "True", "True"]
 
