@@ -100,7 +100,7 @@ def layer_queryset(spec: LayerSpec, *, include_deleted: bool = False) -> QuerySe
 
 def _json_text(expr: str) -> str:
     """SQL turning a column into its JSON text (the area map already holds JSON)."""
-    return f"({expr})::text" if "_areas.m" in expr else f"to_json({expr})::text"
+    return f"({expr})::text" if "jsonb_object_agg" in expr else f"to_json({expr})::text"
 
 
 def _feature_sql(spec: LayerSpec, qs: QuerySet) -> tuple[str, list, str]:
@@ -115,9 +115,11 @@ def _feature_sql(spec: LayerSpec, qs: QuerySet) -> tuple[str, list, str]:
         # Area codes come from one small id → code map built per query (an
         # index-only scan, migration 0005), looked up per row: cheaper than
         # joining the area table twice (~2× the cost of the lookup here).
+        # An uncorrelated scalar subquery is an InitPlan, built once per query;
+        # as a joined subquery it was rebuilt per row under OFFSET plans (10× slower pages).
         columns += ["kecamatan_id", "kelurahan_id"]
-        joins = f", (SELECT jsonb_object_agg(id::text, code) AS m FROM {Area._meta.db_table}) _areas"
-        props += [("kecamatan", "_areas.m -> t.kecamatan_id::text"), ("kelurahan", "_areas.m -> t.kelurahan_id::text")]
+        area_map = f"(SELECT jsonb_object_agg(id::text, code) FROM {Area._meta.db_table})"
+        props += [("kecamatan", f"{area_map} -> t.kecamatan_id::text"), ("kelurahan", f"{area_map} -> t.kelurahan_id::text")]
     inner = qs.annotate(**annotations).values(*columns, *annotations)
     sql, params = inner.query.sql_with_params()
     # One text per Feature by concatenation: ST_AsGeoJSON's output spliced in
