@@ -60,10 +60,16 @@ def test_import_killed_midway_leaves_no_rows(cluster, tmp_path):
         [str(ROOT / ".venv/bin/python"), "manage.py", "import_layer", str(path), "--layer", "pju", "--json"],
         cwd=ROOT, env=_env(cluster), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )
-    # "Mid-way" = the import's transaction has written something (it holds a transaction id).
-    writing = wait_until(lambda: cluster.psql(
-        "fault", "select count(*) from pg_stat_activity where datname = 'fault' and backend_xid is not null "
-                 "and pid <> pg_backend_pid()") != "0", timeout=120, step=0.02)
+    # "Mid-way" = the import's transaction is running an INSERT (staging rows or the upsert into the table).
+    caught = {}
+
+    def inserting():
+        q = cluster.psql("fault", "select left(query, 40) from pg_stat_activity where datname = 'fault' and state = 'active' "
+                                  "and backend_xid is not null and query ilike 'insert into%' and pid <> pg_backend_pid() limit 1")
+        caught["query"] = q
+        return bool(q)
+
+    writing = wait_until(inserting, timeout=120, step=0.01)
     assert writing is not None and proc.poll() is None, "the import finished or never started writing"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -76,6 +82,7 @@ def test_import_killed_midway_leaves_no_rows(cluster, tmp_path):
     for table in ("layers_streetlight", "layers_auditlog"):
         assert cluster.psql("fault", f"select count(*) from {table}") == "0", table
     FIGURES["import_killed_after_s"] = round(writing, 2)
+    FIGURES["import_killed_during"] = caught["query"]
     # Nothing is left that blocks a clean re-run.
     done = subprocess.run(
         [str(ROOT / ".venv/bin/python"), "manage.py", "import_layer", str(path), "--layer", "pju", "--json"],
