@@ -212,25 +212,30 @@ def _upsert(layer: str, source: str, rows: list[tuple]) -> tuple[list[int], int,
         select += ["s.kecamatan_id", "s.kelurahan_id"]
         derived += ["kecamatan_id", "kelurahan_id"]
     sets += [f"{c} = EXCLUDED.{c}" for c in derived]
-    kept_expr = f"(t.{keep[1]} = 'field')" if keep else "false"
     conflict = "(code)" if layer == "areas" else "(source, source_id) WHERE source_id <> ''"
     sql = f"""
         INSERT INTO {table} AS t ({', '.join(insert_cols)})
         SELECT {', '.join(select)} FROM import_stage s ORDER BY s.id
         ON CONFLICT {conflict} DO UPDATE SET {', '.join(sets)},
             source = EXCLUDED.source, source_id = EXCLUDED.source_id,
-            updated_at = CASE WHEN {changed} THEN {{stamp}} ELSE t.updated_at END,
-            version = t.version + CASE WHEN {changed} THEN 1 ELSE 0 END
-        RETURNING id, (xmax = 0) AS inserted, (t.updated_at = {{stamp}}) AS touched, {kept_expr} AS kept
+            updated_at = now(), version = t.version + 1
+        WHERE {changed}
+        RETURNING id, (xmax = 0) AS inserted
     """
     with connection.cursor() as cur:
-        # A timestamp unique to this call tells changed rows from unchanged ones.
-        stamp = cur.mogrify("%s::timestamptz", [datetime.datetime.now(datetime.timezone.utc)]).decode()
-        cur.execute(sql.replace("{stamp}", stamp))
+        kept = 0
+        if keep:
+            # Rows where this file would have overwritten a value set in the field.
+            cur.execute(f"""SELECT count(*) FROM import_stage s JOIN {table} t
+                            ON t.source = s.source AND t.source_id = s.source_id AND t.source_id <> ''
+                            WHERE t.{keep[1]} = 'field' AND t.{keep[0]} IS DISTINCT FROM s.{keep[0]}""")
+            kept = cur.fetchone()[0]
+        # Unchanged rows are not rewritten (no dead row versions, no audit entry, no RETURNING row).
+        cur.execute(sql)
         result = cur.fetchall()
         cur.execute("DROP TABLE import_stage")
         # History (channel "import"): one entry per created or changed feature, set-based.
-        audited = [(r[0], "create" if r[1] else "update") for r in result if r[1] or r[2]]
+        audited = [(r[0], "create" if r[1] else "update") for r in result]
         if audited:
             cur.execute(
                 "INSERT INTO layers_auditlog (layer, object_id, action, at, changes, before, channel) "
@@ -238,11 +243,10 @@ def _upsert(layer: str, source: str, rows: list[tuple]) -> tuple[list[int], int,
                 "FROM unnest(%s::bigint[], %s::text[]) AS a(id, action)",
                 [layer, json.dumps({"source": source}), [a[0] for a in audited], [a[1] for a in audited]],
             )
-    ids = [r[0] for r in result if r[1] or r[2]]  # created or changed
+    ids = [r[0] for r in result]  # created or changed
     created = sum(1 for r in result if r[1])
-    updated = sum(1 for r in result if not r[1] and r[2])
-    unchanged = sum(1 for r in result if not r[1] and not r[2])
-    kept = sum(1 for r in result if not r[1] and r[3])
+    updated = len(result) - created
+    unchanged = len(rows) - len(result)
     return ids, created, updated, unchanged, kept
 
 
