@@ -273,6 +273,15 @@ class ApiRootView(APIView):
             tilejson={slug: request.build_absolute_uri(f"/tiles/{slug}.json") for slug in _tile_layers()},
             ogc=request.build_absolute_uri("/ogc/"),
         )
+        # The other apps' collections (their own views; listed here so the root is a map of the API).
+        for name, path in (
+            ("imagery", "imagery/"), ("templates", "templates/"), ("estimates", "estimates/"),
+            ("programme", "programme/"), ("work-orders", "work-orders/"),
+            ("needs/lighting-gaps", "needs/lighting-gaps/"), ("needs/proposed-pju", "needs/proposed-pju/"),
+            ("needs/broken-pju", "needs/broken-pju/"), ("needs/damaged-roads", "needs/damaged-roads/"),
+            ("needs/summary", "needs/summary/"),
+        ):
+            links.setdefault(name, request.build_absolute_uri(f"/api/{path}"))
         return Response(links)
 
 

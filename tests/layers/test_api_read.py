@@ -202,3 +202,13 @@ def test_point_bbox_finds_the_point_there(client, city):
     p = StreetLight.objects.order_by("pk").first()
     data = get(client, f"/api/pju/?bbox={p.geom.x},{p.geom.y},{p.geom.x},{p.geom.y}")
     assert p.pk in {f["id"] for f in data["features"]}
+
+
+def test_api_root_lists_every_collection_and_each_link_answers(client):
+    root = client.get("/api/").json()
+    for name in ("pju", "roads", "areas", "panels", "imagery", "templates", "work-orders",
+                 "needs/lighting-gaps", "needs/proposed-pju", "needs/summary", "schema", "ogc"):
+        assert name in root, name
+    for name in ("imagery", "templates", "needs/lighting-gaps", "needs/broken-pju", "needs/damaged-roads"):
+        path = root[name].split("testserver", 1)[1]
+        assert client.get(path).status_code == 200, path
