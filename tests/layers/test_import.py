@@ -1,6 +1,7 @@
 """import_layer on the real files of ../shared/data. Expected counts come from
 GDAL (ogrinfo), pandas value counts or SOURCES.md, never from the importer."""
 import json
+import math
 import subprocess
 import zipfile
 
@@ -329,3 +330,17 @@ def test_command_json_report(tmp_path, capsys):
     assert {"created", "updated", "skipped", "rejected", "reasons"} <= report.keys()
     assert report["created"] == 94
     assert StreetLight.objects.filter(source="porto_street_lamps", source_id="3646336753").exists()
+
+
+def test_command_import_refreshes_the_needs_layers(tmp_path):
+    from needs.models import ProposedPJU
+
+    road = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"highway": "residential"},
+            "geometry": {"type": "LineString", "coordinates": [[106.70, -6.20], [106.70, -6.2045]]}}]}  # ≈ 498 m, unlit
+    path = tmp_path / "road.geojson"
+    path.write_text(json.dumps(road))
+    assert ProposedPJU.objects.count() == 0
+    call_command("import_layer", str(path), layer="roads", verbosity=0)
+    # SPEC §5: an unlit local road of L ≈ 498 m ≥ S/2 gets n = ⌈L/S⌉ poles (S = 35 m).
+    length = GEOD.line_length([106.70, 106.70], [-6.20, -6.2045])
+    assert ProposedPJU.objects.count() == math.ceil(length / 35)

@@ -19,6 +19,8 @@ class Command(BaseCommand):
                             help="areas: administrative level when the file does not say")
         parser.add_argument("--dry-run", action="store_true", help="validate and count, write nothing")
         parser.add_argument("--json", action="store_true", help="print the report as one JSON object on stdout")
+        parser.add_argument("--no-needs", action="store_true",
+                            help="do not recompute the needs layers after a PJU or road import (run compute_needs later)")
 
     def handle(self, *args, **opts):
         try:
@@ -29,6 +31,14 @@ class Command(BaseCommand):
             )
         except FileError as exc:
             raise CommandError(str(exc)) from exc
+        changed = report["created"] + report["updated"] and not report["dry_run"]
+        if changed and opts["layer"] in ("pju", "roads", "areas") and not opts["no_needs"]:
+            # Imports write in bulk, without the per-edit signal: refresh the needs layers in full.
+            from needs.services import lighting_needs_compute
+
+            if opts["verbosity"] > 0:
+                self.stderr.write("recomputing the needs layers (compute_needs) …")
+            lighting_needs_compute()
         if opts["json"]:
             self.stdout.write(json.dumps(report, ensure_ascii=False))
             return
