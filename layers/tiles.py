@@ -28,6 +28,7 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
+from geo_platform import codes
 from geo_platform.srid import WEB_MERCATOR_SRID
 from layers.models import Area, LayerRevision, RoadSegment, StreetLight
 from layers.permissions import can_read
@@ -91,6 +92,9 @@ class TileLayer:
 PJU_DETAIL = ("code", "status", "lamp_type", "wattage_w", "pole_height_m", "ownership", "legal", "version")
 ROAD_DETAIL = ("name", "road_class", "condition", "surface", "width_m", "lanes", "length_m", "authority", "version")
 MAJOR_ROADS = "t.road_class IN ('arterial', 'collector')"
+# Damaged by condition code, or by SDI/IRI beyond DOMAIN §4's light-damage limits (as /api/needs/damaged-roads/).
+DAMAGED_ROADS = (f"(t.condition IN ('light_damage', 'heavy_damage') OR t.sdi > {codes.SDI_LIGHT} "
+                 f"OR t.iri > {codes.IRI_LIGHT})")
 NOT_PATHS = "t.road_class <> 'path'"
 PJU, ROADS, AREAS = StreetLight._meta.db_table, RoadSegment._meta.db_table, Area._meta.db_table
 
@@ -134,8 +138,8 @@ register_tile_layer(TileLayer(
 register_tile_layer(TileLayer(
     name="damaged_roads", table=ROADS, detail_zoom=12, description="Roads in light or heavy damage",
     rules=(
-        ZoomRule(8, columns=("condition",), where="t.condition IN ('light_damage', 'heavy_damage')", simplify=4, cap=20_000),
-        ZoomRule(12, columns=ROAD_DETAIL, where="t.condition IN ('light_damage', 'heavy_damage')"),
+        ZoomRule(8, columns=("condition",), where=DAMAGED_ROADS, simplify=4, cap=20_000),
+        ZoomRule(12, columns=ROAD_DETAIL, where=DAMAGED_ROADS),
     ),
     fields={c: c for c in ROAD_DETAIL},
 ))

@@ -30,9 +30,8 @@ PRIORITY = {
     "facility_points": 30.0,
 }
 
-# DOMAIN §4: beyond these a road needs treatment even when its condition code says otherwise
-SDI_LIGHT, SDI_HEAVY = 100.0, 150.0  # rusak ringan when SDI > 100, rusak berat when SDI > 150
-IRI_LIGHT, IRI_HEAVY = 8.0, 12.0  # m/km: rusak ringan when IRI > 8, rusak berat when IRI > 12
+# DOMAIN §4 thresholds, defined once in geo_platform/codes.py
+from geo_platform.codes import IRI_HEAVY, IRI_LIGHT, SDI_HEAVY, SDI_LIGHT  # noqa: E402,F401
 
 TREATMENTS = {
     # broken PJU

@@ -226,3 +226,22 @@ def planner_token_client(db):
     from tests.layers.api_support import client_for, user_in
 
     return client_for(user_in("planner"))
+
+
+def test_damaged_roads_tiles_follow_condition_and_sdi_iri_limits(client, db):
+    """DOMAIN §4: a road is damaged by its condition code, or by SDI > 100 / IRI > 8 whatever the code says."""
+    base = dict(road_class="local")
+    rows = {
+        "coded": dict(condition="light_damage"),
+        "sdi": dict(condition="good", sdi=120.0),
+        "iri": dict(condition="fair", iri=9.5),
+        "fine": dict(condition="good", sdi=40.0, iri=3.0),
+    }
+    ids = {}
+    for i, (name, extra) in enumerate(rows.items()):
+        y = -6.2 - i * 0.0005
+        ids[name] = RoadSegment.objects.create(geom=LineString((106.700, y), (106.703, y), srid=4326), **base, **extra).id
+    tile = mercantile.tile(106.7015, -6.2008, 14)
+    _, data = fetch(client, f"/tiles/damaged_roads/{tile.z}/{tile.x}/{tile.y}.pbf")
+    got = {f["id"] for f in decode(data, "damaged_roads")}
+    assert got == {ids["coded"], ids["sdi"], ids["iri"]}
