@@ -26,26 +26,26 @@ def _multi(choices, name):
     return django_filters.MultipleChoiceFilter(choices=choices, method=_in(name))
 
 
-class GapFilterSet(django_filters.FilterSet):
+class _LightingNeedFilterSet(django_filters.FilterSet):
+    """Filters shared by the stored lighting results (gaps and proposed PJU)."""
+
     bbox = BBoxFilter()
     area = AreaCodeFilter()
     road_class = _multi(codes.ROAD_CLASSES, "road_class")
-    kind = _multi(GAP_KINDS, "kind")
     road = django_filters.NumberFilter(field_name="road_id")
     min_priority = django_filters.NumberFilter(field_name="priority", lookup_expr="gte")
+
+
+class GapFilterSet(_LightingNeedFilterSet):
+    kind = _multi(GAP_KINDS, "kind")
 
     class Meta:
         model = LightingGap
         fields = []
 
 
-class ProposedFilterSet(django_filters.FilterSet):
-    bbox = BBoxFilter()
-    area = AreaCodeFilter()
-    road_class = _multi(codes.ROAD_CLASSES, "road_class")
+class ProposedFilterSet(_LightingNeedFilterSet):
     side = _multi(SIDES, "side")
-    road = django_filters.NumberFilter(field_name="road_id")
-    min_priority = django_filters.NumberFilter(field_name="priority", lookup_expr="gte")
 
     class Meta:
         model = ProposedPJU
