@@ -63,6 +63,7 @@ VALUE_ORIGINS = [
     ("import", "Impor"),
     ("field", "Lapangan"),
     ("simulated", "Simulasi"),
+    ("sensor", "Sensor"),  # issue 16: set by a PJU controller's telemetry
 ]
 
 # SPEC §5 default lighting rule: pole height H (m), spacing factor k, default

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "estimates",
     "needs",
     "webapp",
+    "live",  # issue 16
 ]
 
 MIDDLEWARE = [
@@ -165,3 +166,18 @@ LOGGING = {
 # Parallel developers/CI jobs on one server can each use their own test database.
 if os.environ.get("GEO_PLATFORM_TEST_DB"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["GEO_PLATFORM_TEST_DB"]}
+
+
+# --- Issue 16: live PJU network over MQTT (SPEC §7, live/) ---
+MQTT_URL = os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883")
+MQTT_TOPIC_ROOT = os.environ.get("MQTT_TOPIC_ROOT", "pju")  # SPEC §7 topics: {root}/{controller_id}/telemetry …
+MQTT_CLIENT_ID = os.environ.get("MQTT_CLIENT_ID", "geo_platform-ingest")  # fixed: the broker keeps the session
+LIVE_RETENTION_DAYS = int(os.environ.get("LIVE_RETENTION_DAYS", 30))  # raw telemetry; hourly rollups are kept
+LIVE_BATCH_SIZE = int(os.environ.get("LIVE_BATCH_SIZE", 2000))
+LIVE_BATCH_SECONDS = float(os.environ.get("LIVE_BATCH_SECONDS", 0.1))
+LIVE_MAX_PAYLOAD_BYTES = int(os.environ.get("LIVE_MAX_PAYLOAD_BYTES", 4096))
+OFFLINE_AFTER = int(os.environ.get("OFFLINE_AFTER", 45 * 60))  # seconds of silence → offline alarm
+LIVE_NIGHT_MARGIN_MIN = int(os.environ.get("LIVE_NIGHT_MARGIN_MIN", 15))
+COMMAND_RETRY_SECONDS = float(os.environ.get("COMMAND_RETRY_SECONDS", 30))
+COMMAND_MAX_ATTEMPTS = int(os.environ.get("COMMAND_MAX_ATTEMPTS", 3))
+PLN_TARIFF_RP_KWH = float(os.environ.get("PLN_TARIFF_RP_KWH", 1699.53))  # P-3/TR

@@ -104,9 +104,9 @@ class RoadSegmentAdmin(AssetAdmin):
 
 @admin.register(StreetLight)
 class StreetLightAdmin(AssetAdmin):
-    list_display = ("id", "code", "status", "lamp_type", "wattage_w", "kecamatan", "source")
+    list_display = ("id", "code", "status", "lamp_type", "wattage_w", "controller_id", "kecamatan", "source")
     list_filter = ("status", "lamp_type", "ownership", "source")
-    search_fields = ("code", "source_id")
+    search_fields = ("code", "source_id", "controller_id")
     raw_id_fields = ("kecamatan", "kelurahan", "panel")
 
 

@@ -117,13 +117,18 @@ class StreetLight(Asset):
     pln_customer_id = models.CharField("ID pelanggan PLN", max_length=60, blank=True, default="")
     panel = models.ForeignKey(Panel, null=True, blank=True, on_delete=models.SET_NULL, related_name="lights")
     installed_on = models.DateField("tanggal pasang", null=True, blank=True)
+    # Issue 16 (SPEC §7): the smart-light controller publishing on pju/{controller_id}/…; "" = none.
+    controller_id = models.CharField("ID kontroler", max_length=64, blank=True, default="")
     geom = models.PointField(srid=STORAGE_SRID)
     geom_3857 = mercator_copy(models.PointField)
 
     class Meta:
         verbose_name = "PJU (Penerangan Jalan Umum)"
         verbose_name_plural = "PJU (Penerangan Jalan Umum)"
-        constraints = [models.UniqueConstraint(fields=["source", "source_id"], condition=~models.Q(source_id=""), name="pju_source_uniq")]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_id"], condition=~models.Q(source_id=""), name="pju_source_uniq"),
+            models.UniqueConstraint(fields=["controller_id"], condition=~models.Q(controller_id=""), name="pju_controller_uniq"),  # issue 16
+        ]
 
     def __str__(self):
         return self.code or f"PJU #{self.pk}"
@@ -157,7 +162,7 @@ class AuditLog(models.Model):
     """Who changed what through the API; soft deletes and restores included."""
 
     ACTIONS = [("create", "Dibuat"), ("update", "Diubah"), ("delete", "Dihapus"), ("restore", "Dipulihkan"), ("photo", "Foto")]
-    CHANNELS = [("api", "API"), ("admin", "Admin"), ("import", "Impor")]
+    CHANNELS = [("api", "API"), ("admin", "Admin"), ("import", "Impor"), ("sensor", "Sensor")]  # sensor: issue 16
     layer = models.CharField(max_length=20, db_index=True)  # API slug (pju, roads, areas, panels) or "imagery"
     object_id = models.BigIntegerField(db_index=True)
     action = models.CharField(max_length=10, choices=ACTIONS)

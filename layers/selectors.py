@@ -50,9 +50,9 @@ LAYERS: dict[str, LayerSpec] = {
         title="PJU (Penerangan Jalan Umum) / street lights",
         properties=(
             "code", "status", "lamp_type", "wattage_w", "pole_height_m", "ownership", "legal",
-            "power_source", "pln_customer_id", "panel_id", "installed_on", "status_origin", *_ASSET,
+            "power_source", "pln_customer_id", "panel_id", "installed_on", "status_origin", "controller_id", *_ASSET,
         ),
-        filters=("status", "lamp_type", "ownership", "source"),
+        filters=("status", "lamp_type", "ownership", "source", "controller_id"),
         geometry_types=("Point",),
     ),
     "roads": LayerSpec(

@@ -30,6 +30,21 @@ class DuplicateSource(Exception):
         super().__init__(self.errors["source_id"][0])
 
 
+class DuplicateController(DuplicateSource):
+    """Issue 16: `controller_id` already on another PJU (one controller, one PJU)."""
+
+    def __init__(self, controller_id):
+        self.errors = {"controller_id": [f"another PJU already has controller_id {controller_id!r}"]}
+        Exception.__init__(self, self.errors["controller_id"][0])
+
+
+def _duplicate(model, values: dict, pk=None) -> DuplicateSource:
+    controller = values.get("controller_id")
+    if controller and model.objects.filter(controller_id=controller).exclude(pk=pk).exists():
+        return DuplicateController(controller)
+    return DuplicateSource(values.get("source"), values.get("source_id"))
+
+
 class Conflict(Exception):
     """PATCH with a stale or missing version."""
 
@@ -107,7 +122,7 @@ def feature_create(*, spec: LayerSpec, data: dict, user=None) -> WriteResult:
             existing = model.objects.filter(client_id=client_id).values_list("pk", flat=True).first()
             if existing:
                 return WriteResult(existing, False)
-        raise DuplicateSource(values.get("source"), values.get("source_id")) from None
+        raise _duplicate(model, values) from None
     _after_geometry_write(model, [obj.pk])
     _audit(spec, obj.pk, "create", user, data)
     _notify(model, [obj.pk], "create")
@@ -144,7 +159,8 @@ def feature_update(*, spec: LayerSpec, pk: int, data: dict, version, user=None) 
         with transaction.atomic():
             obj.save()
     except IntegrityError:
-        raise DuplicateSource(obj.source, obj.source_id) from None
+        raise _duplicate(model, {"source": obj.source, "source_id": obj.source_id,
+                                 "controller_id": getattr(obj, "controller_id", "")}, pk) from None
     if "geom" in changes:
         _after_geometry_write(model, [pk])
     _audit(spec, pk, "update", user, {**changes, "version": obj.version}, before)

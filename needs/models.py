@@ -150,7 +150,10 @@ WORK_ORDER_STATES = [
     ("in_progress", "Dikerjakan"),
     ("done", "Selesai"),
     ("rejected", "Ditolak"),
+    ("verified", "Terverifikasi sensor"),  # issue 16: done, and the PJU's controller confirms the repair
 ]
+# Issue 16: who raised the order (SPEC §7: an alarm opens one with source `sensor`).
+WORK_ORDER_SOURCES = [("planner", "Perencana"), ("sensor", "Sensor")]
 
 
 class WorkOrder(models.Model):
@@ -183,6 +186,8 @@ class WorkOrder(models.Model):
     closing_photo = models.ForeignKey(Photo, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_pju = models.ForeignKey(StreetLight, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     version = models.PositiveIntegerField(default=1)
+    source = models.CharField("asal", max_length=20, choices=WORK_ORDER_SOURCES, default="planner")  # issue 16
+    verified_at = models.DateTimeField(null=True, blank=True)  # issue 16: telemetry confirmed the repair
     geom = models.PointField("lokasi", srid=STORAGE_SRID)
     geom_3857 = mercator_copy(models.PointField)
 

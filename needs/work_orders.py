@@ -272,7 +272,7 @@ _WO_FIELDS = (
     "kind", "status", "title", "notes", "priority", "pju_id", "road_id", "need_ref", "kecamatan_id", "kelurahan_id",
     "created_by_id", "assigned_to_id", "created_at", "assigned_at", "started_at", "done_at", "rejected_at",
     "reject_reason", "closing_note", "closing_accuracy_m", "closing_distance_m", "closing_photo_id", "created_pju_id",
-    "version", "geom",
+    "version", "geom", "source", "verified_at",
 )
 
 
@@ -298,7 +298,8 @@ def work_order_collection(qs: QuerySet, *, near: tuple[float, float] | None, lim
         "'rejected_at', t.rejected_at, 'reject_reason', t.reject_reason, 'closing_note', t.closing_note, "
         "'closing_accuracy_m', t.closing_accuracy_m, 'closing_distance_m', t.closing_distance_m, "
         "'closing_photo', CASE WHEN ph.id IS NULL THEN NULL ELSE json_build_object('id', ph.id, 'url', %s || ph.image) END, "
-        "'created_pju', t.created_pju_id, 'version', t.version, 'distance_m', t.distance_m"
+        "'created_pju', t.created_pju_id, 'version', t.version, 'distance_m', t.distance_m, "
+        "'source', t.source, 'verified_at', t.verified_at"
     )
     media = settings.MEDIA_URL if settings.MEDIA_URL.startswith("/") else "/" + settings.MEDIA_URL
     full = f"""
@@ -325,3 +326,31 @@ def work_order_collection(qs: QuerySet, *, near: tuple[float, float] | None, lim
 def work_order_feature_text(pk: int) -> str:
     body, n, _ = work_order_collection(WorkOrder.objects.filter(pk=pk), near=None, limit=1)
     return body
+
+
+# --- issue 16: orders raised and verified by PJU controllers (SPEC §7) ---
+
+
+def work_order_open_for_alarm(*, pju: StreetLight, reason: str) -> tuple[WorkOrder, bool]:
+    """The active order on `pju`, or a new one (kind broken_pju, source
+    sensor) when none is active. Returns (order, created). Call inside the
+    caller's transaction (the ingest batch)."""
+    existing = WorkOrder.objects.filter(pju=pju, status__in=ACTIVE).order_by("created_at").first()
+    if existing is not None:
+        return existing, False
+    order = WorkOrder.objects.create(
+        kind="broken_pju", source="sensor", pju=pju, geom=pju.geom, kecamatan_id=pju.kecamatan_id,
+        kelurahan_id=pju.kelurahan_id, need_ref={"alarm": reason},
+        title=f"Perbaikan PJU {pju.code or pju.pk} (alarm sensor: {reason})",
+    )
+    return order, True
+
+
+def work_order_verify(*, order: WorkOrder) -> WorkOrder:
+    """done → verified: the PJU's own telemetry confirms the repair."""
+    if order.status != "done":
+        raise IllegalTransition(order, "verify")
+    order.status, order.verified_at = "verified", timezone.now()
+    order.version += 1
+    order.save()
+    return order

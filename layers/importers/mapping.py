@@ -28,6 +28,7 @@ FIELDS = {
         "pln_customer_id": ["pln_customer_id", "id_pelanggan", "idpel", "id_pel_pln"],
         "panel": ["panel", "box_key", "kode_panel", "panel_id"],
         "installed_on": ["installed_on", "tanggal_pasang", "tgl_pasang", "tahun_pasang"],
+        "controller_id": ["controller_id", "id_kontroler", "kontroler", "controller"],  # issue 16
     },
     "panels": {
         "code": ["code", "kode", "box_key", "box_identifier", "name", "nama"],

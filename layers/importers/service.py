@@ -29,7 +29,7 @@ EXPECTED_GEOM = {"pju": "Point", "panels": "Point", "roads": "LineString", "area
 # field-set value a re-import must not overwrite, with its origin column.
 COLUMNS = {
     "pju": ["code", "status", "lamp_type", "wattage_w", "pole_height_m", "ownership", "legal",
-            "power_source", "pln_customer_id", "installed_on", "panel_id"],
+            "power_source", "pln_customer_id", "installed_on", "panel_id", "controller_id"],
     "panels": ["code", "pln_customer_id", "meter"],
     "roads": ["name", "section_code", "road_class", "authority", "surface", "width_m", "lanes",
               "condition", "sdi", "iri", "surveyed_on", "approximate"],
@@ -109,6 +109,7 @@ def _map_row(layer: str, attrs: dict, cols: dict, mp: dict, row: RawRow, ctx: di
             "pln_customer_id": "" if m.blank(get("pln_customer_id")) else str(get("pln_customer_id"))[:60],
             "installed_on": m.as_date(get("installed_on"), "installed_on"),
             "panel_id": ctx["panels"].get(str(get("panel"))) if not m.blank(get("panel")) else None,
+            "controller_id": "" if m.blank(get("controller_id")) else str(get("controller_id")).strip()[:64],  # issue 16
         }
     if layer == "panels":
         return {

@@ -1,0 +1,200 @@
+"""The ingest worker (`manage.py pju_ingest`): one MQTT session, batches,
+commit, then acknowledge.
+
+* paho-mqtt 2.x, MQTT 5, fixed client id, `clean_start=False` with a session
+  that outlives the worker (MQTT 5's form of clean_session=False): the
+  broker keeps the subscription and queues QoS 1 messages while the worker
+  is down, and delivers them when it returns.
+* `manual_ack=True`: PUBACK is sent only after the batch holding the
+  message has committed. A SIGKILL loses only unacknowledged messages,
+  which the broker delivers again; ingest_batch drops the ones already
+  stored (same PJU and ts), so nothing is lost and nothing is doubled.
+* Receive Maximum (MQTT 5 flow control) lets the broker have a whole batch
+  in flight (Mosquitto's default for MQTT 3.1.1 clients is 20 messages).
+* The same connection publishes due commands and retries them."""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import paho.mqtt.client as mqtt
+from django.conf import settings
+from django.db import close_old_connections, connection
+from django.utils import timezone
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from live import alarms, commands, partitions
+from live.ingest import Raw, ingest_batch
+
+log = logging.getLogger(__name__)
+SESSION_EXPIRY_S = 7 * 24 * 3600
+
+
+@dataclass
+class Received:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    at: float
+
+
+def broker_address(url: str | None = None) -> tuple[str, int]:
+    u = urlparse(url or settings.MQTT_URL)
+    if u.scheme not in ("mqtt", "tcp", ""):
+        raise ValueError(f"MQTT_URL scheme must be mqtt://, got {u.scheme}://")
+    return u.hostname or "127.0.0.1", u.port or 1883
+
+
+def topics(root: str) -> list[str]:
+    return [f"{root}/+/telemetry", f"{root}/+/event", f"{root}/+/ack"]
+
+
+class Worker:
+    def __init__(self, *, url=None, client_id=None, root=None, batch_size=None, batch_seconds=None, stats=None):
+        self.root = root or settings.MQTT_TOPIC_ROOT
+        self.batch_size = batch_size or settings.LIVE_BATCH_SIZE
+        self.batch_seconds = batch_seconds if batch_seconds is not None else settings.LIVE_BATCH_SECONDS
+        self.inbox: queue.Queue[Received] = queue.Queue()
+        self.stop = threading.Event()
+        self.connected = threading.Event()
+        self.stats = stats if stats is not None else {"received": 0, "stored": 0, "dead": 0, "duplicates": 0, "batches": 0}
+        host, port = broker_address(url)
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or settings.MQTT_CLIENT_ID,
+                                  protocol=mqtt.MQTTv5, manual_ack=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = lambda *a, **k: self.connected.clear()
+        self.client.on_message = self._on_message
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        props.ReceiveMaximum = min(65535, max(100, self.batch_size * 2))
+        self.client.reconnect_delay_set(1, 10)
+        self.client.connect_async(host, port, keepalive=30, clean_start=False, properties=props)
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            log.error("MQTT connect refused: %s", reason_code)
+            return
+        client.subscribe([(t, 1) for t in topics(self.root)])
+        self.connected.set()
+        log.info("connected to MQTT (session present: %s)", flags.session_present)
+
+    def _on_message(self, client, userdata, msg):
+        self.inbox.put(Received(msg.topic, msg.payload, msg.mid, msg.qos, time.time()))
+
+    def _take_batch(self) -> list[Received]:
+        try:
+            first = self.inbox.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.batch_seconds
+        while len(batch) < self.batch_size:
+            left = deadline - time.monotonic()
+            try:
+                batch.append(self.inbox.get(timeout=max(left, 0)) if left > 0 else self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def publish_due(self) -> int:
+        sent = 0
+        for cmd in commands.due(timezone.now()):
+            self.client.publish(f"{self.root}/{cmd.controller_id}/command", json.dumps(cmd.payload()), qos=1)
+            sent += 1
+        return sent
+
+    def run(self) -> None:
+        self.client.loop_start()
+        next_tick = next_silence = next_partitions = 0.0
+        try:
+            while not self.stop.is_set():
+                now = time.monotonic()
+                if now >= next_partitions:
+                    partitions.maintain(timezone.now())
+                    next_partitions = now + 3600
+                if now >= next_silence:
+                    alarms.check_silence(timezone.now())
+                    next_silence = now + 60
+                if now >= next_tick and self.connected.is_set():
+                    self.publish_due()
+                    next_tick = now + 0.5
+                batch = self._take_batch()
+                if not batch:
+                    close_old_connections()
+                    continue
+                result = self._ingest(batch)
+                for m in batch:  # only now, after the commit
+                    if m.qos > 0:
+                        self.client.ack(m.mid, m.qos)
+                self.stats["received"] += result.received
+                self.stats["stored"] += result.stored
+                self.stats["dead"] += result.dead_total
+                self.stats["duplicates"] += result.duplicates
+                self.stats["batches"] += 1
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+
+    def _ingest(self, batch):
+        raws = [Raw(m.topic, m.payload) for m in batch]
+        while True:
+            try:
+                return ingest_batch(raws)
+            except Exception:
+                log.exception("batch of %d messages failed", len(raws))
+                connection.close()
+            if database_up():  # one message breaks the batch: take them one by one
+                return ingest_one_by_one(raws)
+            log.error("database unreachable: the messages stay unacknowledged; retrying in 2 s")
+            if self.stop.wait(2):
+                raise SystemExit(1)
+
+
+def database_up() -> bool:
+    try:
+        with connection.cursor() as cur:
+            cur.execute("SELECT 1")
+        return True
+    except Exception:
+        connection.close()
+        return False
+
+
+def ingest_one_by_one(raws):
+    """Each message alone; one that still fails is dead-lettered (processing_error)."""
+    from live.ingest import BatchResult
+    from live.models import DeadLetter
+
+    total = BatchResult(received=len(raws))
+    for raw in raws:
+        try:
+            r = ingest_batch([raw])
+        except Exception as exc:
+            log.exception("message on %s failed alone: dead-lettered", raw.topic)
+            connection.close()
+            parts = raw.topic.split("/")
+            DeadLetter.objects.create(topic=raw.topic[:300], controller_id=(parts[1] if len(parts) == 3 else "")[:64],
+                                      reason="processing_error", detail=repr(exc)[:1000],
+                                      payload=raw.payload[:2000].decode("utf-8", errors="replace").replace("\x00", ""))
+            total.dead["processing_error"] += 1
+            continue
+        total.stored += r.stored
+        total.duplicates += r.duplicates
+        for k, v in r.dead.items():
+            total.dead[k] += v
+    return total
+
+
+def serve(**kwargs) -> None:
+    worker = Worker(**kwargs)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: worker.stop.set())
+    worker.run()
