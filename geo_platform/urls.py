@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("estimates.urls")),
     path("", include("needs.urls")),
     path("", include("webapp.urls")),
+    path("", include("live.urls")),  # issue 16
 ]
 
 handler404 = "geo_platform.errors.not_found"
