@@ -67,6 +67,9 @@ else
   mkdir -p var && echo "$DATABASE_URL" > var/database_url
 fi
 
+# Issue 16: MQTT broker for the live PJU network (installs/starts Mosquitto only when nothing listens on MQTT_URL).
+./scripts/ensure_mosquitto.sh
+
 # 4. Schema.
 log "applying migrations"
 .venv/bin/python manage.py migrate --noinput -v 0
