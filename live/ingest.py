@@ -96,11 +96,11 @@ def _hour(ts: datetime) -> datetime:
     return ts.replace(minute=0, second=0, microsecond=0)
 
 
-def ingest_batch(batch: list[Raw], *, now: datetime | None = None) -> BatchResult:
+def ingest_batch(batch: list[Raw], *, now: datetime | None = None, root: str | None = None) -> BatchResult:
     """Validate, store and evaluate one batch in one transaction."""
     now = now or timezone.now()
     result = BatchResult(received=len(batch))
-    root = settings.MQTT_TOPIC_ROOT
+    root = root or settings.MQTT_TOPIC_ROOT
     oldest = partitions.oldest_kept(now)
     dead: list[tuple] = []
     parsed: list[tuple[Raw, protocol.Message]] = []
@@ -122,9 +122,11 @@ def ingest_batch(batch: list[Raw], *, now: datetime | None = None) -> BatchResul
 
 
 def _store(parsed, dead, result: BatchResult, now: datetime) -> None:
-    pjus = _pju_rows(sorted({m.controller_id for _, m in parsed if m.kind != "ack"}))
+    pjus = _pju_rows(sorted({m.controller_id for _, m in parsed if m.kind in ("telemetry", "event")}))
     telemetry, events, acks = [], [], []
     for raw, msg in parsed:
+        if msg.kind == "command":
+            continue
         if msg.kind == "ack":
             acks.append((raw, msg))
         elif msg.controller_id not in pjus:
@@ -243,12 +245,21 @@ def _rollup(cur, accepted) -> None:
 
 
 def _live_state(cur, accepted, now: datetime) -> None:
-    latest = {}
+    latest, counters = {}, {}
     for m, p, *_ in accepted:  # accepted messages are in increasing ts per PJU
         latest[p["id"]] = m
+        c = counters.setdefault(p["id"], {})
+        for name in ("active_energy_kwh", "operating_hours"):  # the last reported value within the batch
+            if m.values[name] is not None:
+                c[name] = m.values[name]
     ids = list(latest)
     ms = [latest[i] for i in ids]
-    v = lambda name: [m.values[name] for m in ms]  # noqa: E731
+
+    def v(name):
+        if name in ("active_energy_kwh", "operating_hours"):
+            return [counters[i].get(name) for i in ids]
+        return [m.values[name] for m in ms]
+
     cur.execute(
         "INSERT INTO live_livestate (pju_id, power_state, level, active_power_w, active_energy_kwh, operating_hours, voltage_v, last_ts, last_seen) "
         "SELECT k.*, %s FROM unnest(%s::bigint[], %s::text[], %s::smallint[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], "

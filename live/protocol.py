@@ -42,7 +42,7 @@ class Message:
 def split_topic(topic: str, root: str) -> tuple[str, str]:
     """(controller_id, kind) or Reject(bad_topic)."""
     parts = topic.split("/")
-    if len(parts) != 3 or parts[0] != root or not parts[1] or parts[2] not in KINDS:
+    if len(parts) != 3 or parts[0] != root or not parts[1] or parts[2] not in (*KINDS, "command"):
         raise Reject("bad_topic", f"expected {root}/{{controller_id}}/{{{'|'.join(KINDS)}}}, got {topic[:200]!r}")
     return parts[1], parts[2]
 
@@ -82,6 +82,8 @@ def _number(body: dict, name: str):
 def parse(topic: str, payload: bytes, *, root: str, max_bytes: int, now: datetime, oldest: datetime) -> Message:
     """One MQTT message → Message, or Reject with the dead-letter reason."""
     controller_id, kind = split_topic(topic, root)
+    if kind == "command":  # the platform's own commands (another platform process): not for the ingest
+        return Message("command", controller_id)
     if len(payload) > max_bytes:
         raise Reject("oversized", f"{len(payload)} bytes > {max_bytes}")
     try:

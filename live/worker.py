@@ -29,6 +29,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from live import alarms, commands, partitions
 from live.ingest import Raw, ingest_batch
@@ -54,7 +55,9 @@ def broker_address(url: str | None = None) -> tuple[str, int]:
 
 
 def topics(root: str) -> list[str]:
-    return [f"{root}/+/telemetry", f"{root}/+/event", f"{root}/+/ack"]
+    """Everything under the root, so a message on a wrong topic is dead-lettered
+    rather than unseen; No Local keeps the worker's own commands away."""
+    return [f"{root}/#"]
 
 
 class Worker:
@@ -82,7 +85,7 @@ class Worker:
         if reason_code.is_failure:
             log.error("MQTT connect refused: %s", reason_code)
             return
-        client.subscribe([(t, 1) for t in topics(self.root)])
+        client.subscribe([(t, SubscribeOptions(qos=1, noLocal=True)) for t in topics(self.root)])
         self.connected.set()
         log.info("connected to MQTT (session present: %s)", flags.session_present)
 
@@ -142,17 +145,18 @@ class Worker:
         finally:
             self.client.disconnect()
             self.client.loop_stop()
+            connection.close()
 
     def _ingest(self, batch):
         raws = [Raw(m.topic, m.payload) for m in batch]
         while True:
             try:
-                return ingest_batch(raws)
+                return ingest_batch(raws, root=self.root)
             except Exception:
                 log.exception("batch of %d messages failed", len(raws))
                 connection.close()
             if database_up():  # one message breaks the batch: take them one by one
-                return ingest_one_by_one(raws)
+                return ingest_one_by_one(raws, self.root)
             log.error("database unreachable: the messages stay unacknowledged; retrying in 2 s")
             if self.stop.wait(2):
                 raise SystemExit(1)
@@ -168,7 +172,7 @@ def database_up() -> bool:
         return False
 
 
-def ingest_one_by_one(raws):
+def ingest_one_by_one(raws, root=None):
     """Each message alone; one that still fails is dead-lettered (processing_error)."""
     from live.ingest import BatchResult
     from live.models import DeadLetter
@@ -176,7 +180,7 @@ def ingest_one_by_one(raws):
     total = BatchResult(received=len(raws))
     for raw in raws:
         try:
-            r = ingest_batch([raw])
+            r = ingest_batch([raw], root=root)
         except Exception as exc:
             log.exception("message on %s failed alone: dead-lettered", raw.topic)
             connection.close()
