@@ -97,6 +97,7 @@ def evaluate(accepted, new_events, states, now) -> list[dict]:
             elif state == "off" and ph == "day":
                 plan.clear(pid, ts, {"day_burning"})
         else:
+            plan.clear(pid, ts, {"offline"})
             event = m.values["event"]
             if event == "restored":
                 plan.clear(pid, ts)

@@ -195,6 +195,11 @@ def _store(parsed, dead, result: BatchResult, now: datetime) -> None:
                  [m.values["event"] for _, m, _ in events], [m.values["detail"] for _, m, _ in events]],
             )
             fresh = {(r[0], r[1], r[2]) for r in cur.fetchall()}
+            cur.execute(  # an event is a sign of life too (silence alarms)
+                "INSERT INTO live_livestate (pju_id, power_state, last_seen) SELECT DISTINCT unnest(%s::bigint[]), '', %s "
+                "ON CONFLICT (pju_id) DO UPDATE SET last_seen = EXCLUDED.last_seen",
+                [[p["id"] for _, _, p in events], now],
+            )
             result.events = len(fresh)
             result.duplicates += len(events) - len(fresh)
             new_events = [(m, p) for _, m, p in events if (p["id"], m.ts, m.values["event"]) in fresh]
