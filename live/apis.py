@@ -11,6 +11,7 @@ from rest_framework import status
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -115,8 +116,15 @@ class SummaryView(APIView):
         return Response(selectors.live_summary())
 
 
+class XLSXRenderer(JSONRenderer):
+    media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    format = "xlsx"
+    charset = None
+
+
 class EnergyView(APIView):
     permission_classes = [IsAuthenticated]
+    renderer_classes = [JSONRenderer, XLSXRenderer]
 
     @extend_schema(parameters=[OpenApiParameter("level", str, enum=list(energy.LEVELS)), OpenApiParameter("from", str),
                                OpenApiParameter("to", str), OpenApiParameter("format", str, enum=["json", "xlsx"])],
