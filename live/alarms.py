@@ -170,7 +170,10 @@ def _write(plan: _Plan, pjus: dict, now) -> list[dict]:
     if plan.confirmed:
         from needs.models import WorkOrder
 
-        for order in WorkOrder.objects.filter(pju_id__in=list(plan.confirmed), status="done", pju__controller_id__gt=""):
+        with connection.cursor() as cur:  # usually none: one indexed probe for the whole batch
+            cur.execute("SELECT id FROM needs_workorder WHERE status = 'done' AND pju_id = ANY(%s)", [list(plan.confirmed)])
+            done = [r[0] for r in cur.fetchall()]
+        for order in WorkOrder.objects.filter(pk__in=done, pju__controller_id__gt=""):
             if order.done_at and plan.confirmed[order.pju_id] >= order.done_at:
                 work_orders.work_order_verify(order=order)
                 notes.append({"type": "work_order", "action": "verified", "pju": order.pju_id, "work_order": order.pk})

@@ -101,7 +101,7 @@ class LiveState(models.Model):
     operating_hours = models.FloatField(null=True)
     voltage_v = models.FloatField(null=True)
     last_ts = models.DateTimeField("waktu pesan terakhir", null=True)
-    last_seen = models.DateTimeField("diterima terakhir", null=True, db_index=True)
+    last_seen = models.DateTimeField("diterima terakhir", null=True)  # no index: updated by every message (HOT updates)
     schedule = models.JSONField("jadwal peredupan", null=True, blank=True)
 
     class Meta:

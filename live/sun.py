@@ -32,6 +32,12 @@ def _around(lat: float, lon: float, t: datetime) -> list[tuple[datetime, str]]:
 
 
 def phase(lat: float, lon: float, t: datetime, margin: timedelta = timedelta(0)) -> str:
+    """Cached per ~1 km and whole second (a city's PJU share a handful of keys per batch)."""
+    return _phase(round(lat, 2), round(lon, 2), t.replace(microsecond=0), margin)
+
+
+@lru_cache(maxsize=100_000)
+def _phase(lat: float, lon: float, t: datetime, margin: timedelta) -> str:
     """"night" between sunset + margin and the next sunrise − margin, "day"
     between sunrise + margin and sunset − margin, else "twilight" (no alarm
     either way). Polar day/night by the sun's elevation."""

@@ -18,6 +18,7 @@ class Command(BaseCommand):
         from live.worker import serve
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s pju_ingest %(levelname)s %(message)s")
+        logging.getLogger("live").setLevel(logging.INFO)  # connection news even when LOG_LEVEL is WARNING
         self.stderr.write("pju_ingest: starting")
         serve(url=opts["url"], client_id=opts["client_id"], root=opts["root"], batch_size=opts["batch_size"],
               batch_seconds=opts["batch_seconds"])
