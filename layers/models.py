@@ -118,7 +118,7 @@ class StreetLight(Asset):
     panel = models.ForeignKey(Panel, null=True, blank=True, on_delete=models.SET_NULL, related_name="lights")
     installed_on = models.DateField("tanggal pasang", null=True, blank=True)
     # Issue 16 (SPEC §7): the smart-light controller publishing on pju/{controller_id}/…; "" = none.
-    controller_id = models.CharField("ID kontroler", max_length=64, blank=True, default="")
+    controller_id = models.CharField("ID kontroler", max_length=64, blank=True, default="", db_default="")
     geom = models.PointField(srid=STORAGE_SRID)
     geom_3857 = mercator_copy(models.PointField)
 

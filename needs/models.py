@@ -186,7 +186,7 @@ class WorkOrder(models.Model):
     closing_photo = models.ForeignKey(Photo, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_pju = models.ForeignKey(StreetLight, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     version = models.PositiveIntegerField(default=1)
-    source = models.CharField("asal", max_length=20, choices=WORK_ORDER_SOURCES, default="planner")  # issue 16
+    source = models.CharField("asal", max_length=20, choices=WORK_ORDER_SOURCES, default="planner", db_default="planner")  # issue 16
     verified_at = models.DateTimeField(null=True, blank=True)  # issue 16: telemetry confirmed the repair
     geom = models.PointField("lokasi", srid=STORAGE_SRID)
     geom_3857 = mercator_copy(models.PointField)

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='streetlight',
             name='controller_id',
-            field=models.CharField(blank=True, default='', max_length=64, verbose_name='ID kontroler'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=64, verbose_name='ID kontroler'),
         ),
         migrations.AlterField(
             model_name='auditlog',

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='workorder',
             name='source',
-            field=models.CharField(choices=[('planner', 'Perencana'), ('sensor', 'Sensor')], default='planner', max_length=20, verbose_name='asal'),
+            field=models.CharField(choices=[('planner', 'Perencana'), ('sensor', 'Sensor')], db_default='planner', default='planner', max_length=20, verbose_name='asal'),
         ),
         migrations.AddField(
             model_name='workorder',
