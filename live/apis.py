@@ -30,6 +30,8 @@ def _when(request, name: str, default: datetime) -> datetime:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise ValidationError({name: [f"{name} must be an ISO 8601 date or time, got {raw[:40]!r}"]}) from None
+    if not 1970 <= value.year <= 2200:
+        raise ValidationError({name: [f"{name} must be between 1970 and 2200"]})
     return value.replace(tzinfo=dt_timezone.utc) if value.tzinfo is None else value
 
 
@@ -87,6 +89,8 @@ class CommandView(APIView):
 class CommandStateView(APIView):
     permission_classes = [IsPlanner]
 
+    @extend_schema(parameters=[OpenApiParameter("group", str)], responses={200: OpenApiTypes.OBJECT},
+                   summary="A command's state (queued, sent, acknowledged, failed), or the commands of a group")
     def get(self, request, pk=None):
         if pk is not None:
             c = Command.objects.filter(pk=pk).first()

@@ -81,6 +81,10 @@ def select_group(*, area: str | None = None, panel: int | None = None, ids: list
     chosen = [x for x in (area, panel, ids) if x not in (None, "", [])]
     if len(chosen) != 1:
         raise ValidationError({"non_field_errors": ["choose exactly one group: area (code), panel (id) or pju (list of ids)"]})
+    if area and not isinstance(area, str):
+        raise ValidationError({"area": ["area must be an area code (text)"]})
+    if panel and (isinstance(panel, bool) or not isinstance(panel, int)):
+        raise ValidationError({"panel": ["panel must be a panel id (integer)"]})
     if area:
         from layers.models import Area
 

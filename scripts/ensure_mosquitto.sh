@@ -30,7 +30,7 @@ if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mosquitto >/dev/null
 fi
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
-dir="$PWD/var/mosquitto"
+dir="${MOSQUITTO_DIR:-$PWD/var/mosquitto}"
 mkdir -p "$dir"
 sed -e "s|@PORT@|$port|g" -e "s|@HOST@|$host|g" -e "s|@DIR@|$dir|g" scripts/mosquitto.conf > "$dir/mosquitto.conf"
 if [ "$(id -u)" = 0 ] && id mosquitto >/dev/null 2>&1; then

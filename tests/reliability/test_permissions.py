@@ -103,6 +103,16 @@ def _matrix():
         ("work order reject", "post", "/api/work-orders/{order_assigned}/reject/", lambda ids: {"reason": "duplikat"}, "json",
          {"field_officer", "planner", "admin"}),
     ]
+    # issue 16: live PJU network (SPEC §7): commands and their states for planners and admins only
+    rows += [
+        ("live summary", "get", "/api/live/summary/", None, None, ALL),
+        ("pju telemetry", "get", "/api/pju/{pju}/telemetry/", None, None, ALL),
+        ("pju command", "post", "/api/pju/{pju}/command/", lambda ids: {"level": 50}, "json", PLANNERS),
+        ("group command", "post", "/api/pju/command/", lambda ids: {"pju": [ids["pju"]], "level": 50}, "json", PLANNERS),
+        ("command states", "get", "/api/live/commands/", None, None, PLANNERS),
+        ("command state", "get", "/api/live/commands/{command}/", None, None, PLANNERS),
+        ("energy", "get", "/api/energy/?level=kecamatan", None, None, LOGGED),
+    ]
     return rows
 
 
@@ -147,6 +157,7 @@ def world(db, tmp_path, settings):
         "officer": officer.pk, "dem_path": str(upload), "template": Template.objects.order_by("code").values_list("code", flat=True).first(),
         "order_open": order("open", None), "order_assigned": order("assigned", officer), "order_started": order("in_progress", officer),
         **{f"deleted_{k}": v.pk for k, v in deleted.items()},
+        "command": "00000000-0000-0000-0000-000000000000",  # issue 16: no such command (404 for those allowed)
     }
     return ids
 
