@@ -61,7 +61,9 @@ def topics(root: str) -> list[str]:
 
 
 class Worker:
-    def __init__(self, *, url=None, client_id=None, root=None, batch_size=None, batch_seconds=None, stats=None):
+    def __init__(self, *, url=None, client_id=None, root=None, batch_size=None, batch_seconds=None, stats=None,
+                 silence_every: float = 60.0):
+        self.silence_every = silence_every
         self.root = root or settings.MQTT_TOPIC_ROOT
         self.batch_size = batch_size or settings.LIVE_BATCH_SIZE
         self.batch_seconds = batch_seconds if batch_seconds is not None else settings.LIVE_BATCH_SECONDS
@@ -125,7 +127,7 @@ class Worker:
                     next_partitions = now + 3600
                 if now >= next_silence:
                     alarms.check_silence(timezone.now())
-                    next_silence = now + 60
+                    next_silence = now + self.silence_every
                 if now >= next_tick and self.connected.is_set():
                     self.publish_due()
                     next_tick = now + 0.5
