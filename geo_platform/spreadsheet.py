@@ -53,8 +53,11 @@ def neutralise_workbook(wb) -> None:
 
 def neutralise_dataframe(df):
     """A copy of a (Geo)DataFrame whose text columns are neutralised (CSV exports written by GDAL)."""
+    from pandas.api.types import is_string_dtype
+
     out = df.copy()
     for name in out.columns:
-        if name != getattr(out, "_geometry_column_name", None) and out[name].dtype == object:
+        column = out[name]
+        if name != getattr(out, "_geometry_column_name", None) and (column.dtype == object or is_string_dtype(column.dtype)):
             out[name] = out[name].map(neutralise)
     return out

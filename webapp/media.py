@@ -65,7 +65,8 @@ def media_view(request, path: str):
     file = (root / path).resolve()
     if root not in file.parents or not file.is_file():
         return _not_found(path)
-    if not (settings.PUBLIC_READ or _logged_in(request)):
+    logged_in = _logged_in(request)  # also sets request.user from an API token
+    if not (settings.PUBLIC_READ or logged_in):
         return JsonResponse({"detail": "login or an API token is needed", "errors": {"auth": ["login required"]}}, status=401)
     relative = file.relative_to(root).as_posix()
     imagery_root = Path(settings.IMAGERY_ROOT).resolve()
