@@ -20,10 +20,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "pole_height_m": (0.0, 60.0),
     # field positions
     "accuracy_m": (0.0, 100_000.0),
-    # estimates (IDR; quantities)
+    # estimates: unit prices in IDR (price lists, import_prices)
     "unit_price": (0.0, 1e13),
-    "price": (0.0, 1e13),
-    "budget": (0.0, 1e16),
 }
 
 

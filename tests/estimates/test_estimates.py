@@ -8,6 +8,7 @@ import math
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import LineString
 from openpyxl import load_workbook
 from shapely.geometry import Polygon, shape
@@ -267,6 +268,7 @@ def test_bad_input_gets_a_clear_4xx_and_writes_nothing(client):
         data = r.json()
         assert field in data["errors"], (field, data)
         assert words.lower() in data["detail"].lower(), (words, data)
+    client.force_login(get_user_model().objects.create_user("analis-ekspor"))  # exports need login (SPEC §4)
     r = client.post("/api/estimates/?format=xlsx", {"geometry": bowtie, "template": "FFF1"}, content_type="application/json")
     assert r.status_code == 400 and r["Content-Type"].startswith("application/json")
     assert (RoadSegment.objects.count(), PriceList.objects.count(), UnitPrice.objects.count()) == before

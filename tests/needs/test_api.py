@@ -8,6 +8,7 @@ import json
 import mapbox_vector_tile
 import mercantile
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
 from django.core.management import call_command
 from openpyxl import load_workbook
@@ -245,6 +246,7 @@ def test_compute_api_needs_a_planner(town):
 
 
 def test_musrenbang_export_xlsx_and_csv(town, client):
+    client.force_login(get_user_model().objects.create_user("analis-ekspor"))  # exports need login (SPEC §4)
     response = client.get("/api/needs/export/?format=xlsx")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
@@ -363,10 +365,11 @@ def test_admin_pages_of_the_needs_models_render(town, client):
 def test_need_layers_export_like_the_layers(town, client, tmp_path):
     import pyogrio
 
+    client.force_login(get_user_model().objects.create_user("analis-ekspor"))  # exports need login (SPEC §4)
     response = client.get(f"/api/needs/proposed-pju/?format=gpkg&road={town['curved'].pk}")
     assert response.status_code == 200
     path = tmp_path / "poles.gpkg"
-    path.write_bytes(response.content)
+    path.write_bytes(response.getvalue())
     df = pyogrio.read_dataframe(path)
     poles = {p.pk: p for p in ProposedPJU.objects.filter(road=town["curved"])}
     assert len(df) == len(poles) > 0
