@@ -9,8 +9,10 @@ refused from its header, before it is decoded (decompression bombs)."""
 from __future__ import annotations
 
 import io
+import re
 import uuid
 import warnings
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -75,7 +77,18 @@ def reencode_image(upload) -> ContentFile:
         raise ImageRejected(f"the image is too large to decode safely ({exc})") from None
     except (UnidentifiedImageError, SyntaxError, OSError, ValueError, EOFError) as exc:
         raise ImageRejected(f"the image cannot be read ({exc})") from None
-    return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.{ext}")
+    return ContentFile(out.getvalue(), name=server_name(getattr(upload, "name", "") or "", ext))
+
+
+_CLIENT_ID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+
+
+def server_name(client_name: str, ext: str) -> str:
+    """``<random hex>.<ext>``; a client file name that is exactly a UUID (the field app names each photo by
+    its outbox id, to recognise it after a lost answer) is kept after the random part, nothing else of it."""
+    stem = Path(client_name).stem
+    keep = f"-{stem.lower()}" if _CLIENT_ID.fullmatch(stem) else ""
+    return f"{uuid.uuid4().hex}{keep}.{ext}"
 
 
 def content_type_of(data: bytes) -> str | None:
