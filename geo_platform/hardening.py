@@ -242,7 +242,7 @@ def content_security_policy(script_hashes=()) -> str:
         "style-src 'self' 'unsafe-inline'",
         f"img-src 'self' data: blob:{' ' + basemap if basemap else ''}",
         "font-src 'self' data:",
-        "connect-src 'self'",
+        f"connect-src 'self'{' ' + basemap if basemap else ''}",  # the field app's service worker caches basemap tiles
         "worker-src 'self'",
         "manifest-src 'self'",
         "object-src 'none'",
