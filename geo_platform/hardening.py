@@ -243,7 +243,7 @@ def content_security_policy(script_hashes=()) -> str:
         f"img-src 'self' data: blob:{' ' + basemap if basemap else ''}",
         "font-src 'self' data:",
         f"connect-src 'self'{' ' + basemap if basemap else ''}",  # the field app's service worker caches basemap tiles
-        "worker-src 'self'",
+        "worker-src 'self' blob:",
         "manifest-src 'self'",
         "object-src 'none'",
         "base-uri 'self'",
