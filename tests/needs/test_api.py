@@ -285,6 +285,8 @@ def test_tiles_of_needs_hold_the_stored_features_and_change_with_a_run(town, cli
     etag = response["ETag"]
     lighting_needs_compute(road_ids=[road.pk])
     assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 200  # a run is a write: new ETag
+    assert client.get("/tiles/work_orders.json").status_code == 401  # work orders are never public (SPEC §4, issue 12)
+    client.force_login(get_user_model().objects.create_user("analis-peta"))
     assert client.get("/tiles/work_orders.json").json()["name"] == "work_orders"
 
 
