@@ -508,3 +508,11 @@ def test_work_order_tiles_need_login(db, path, settings):
 @pytest.fixture
 def city(db):
     return make_city(n_lights=12)
+
+
+def test_nul_in_a_json_text_value_is_a_400(city):
+    planner = client_for(user_in("planner", name="perencana"))
+    road = city["roads"][0]
+    r = planner.patch(f"/api/roads/{road.pk}/", {"properties": {"name": "Jl.\x00Utama", "version": road.version}}, format="json")
+    assert r.status_code == 400, r.content
+    assert RoadSegment.objects.get(pk=road.pk).name == road.name
