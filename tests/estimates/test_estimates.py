@@ -185,6 +185,7 @@ def test_price_list_including_overhead_sets_overhead_to_zero(client):
 
 
 def test_xlsx_opens_and_its_totals_equal_the_json(client):
+    client.force_login(get_user_model().objects.create_user("analis-ekspor"))  # exports need login (SPEC §4)
     body = {"geometry": geodesic_line(*TANGERANG, 750.0, n=3), "width_m": 7, "template": "RIGID-200"}
     js = estimate(client, **body).json()
     r = estimate(client, format="xlsx", **body)
@@ -210,6 +211,7 @@ def test_xlsx_opens_and_its_totals_equal_the_json(client):
 
 
 def test_csv_and_pdf_exports(client):
+    client.force_login(get_user_model().objects.create_user("analis-ekspor"))  # exports need login (SPEC §4)
     body = {"geometry": geodesic_line(*TANGERANG, 300.0), "width_m": 6, "template": "FFF1"}
     js = estimate(client, **body).json()
     r = estimate(client, format="csv", **body)

@@ -335,7 +335,8 @@ def test_work_order_tiles_show_the_orders_with_their_status(town, client):
     lamp = town["lamps"]["s130"]
     order = planner.post("/api/work-orders/", {"kind": "broken_pju", "target": lamp.pk}, format="json").json()
     tile = mercantile.tile(lamp.geom.x, lamp.geom.y, 15)
-    decoded = mapbox_vector_tile.decode(client.get(f"/tiles/work_orders/{tile.z}/{tile.x}/{tile.y}.pbf").content)
+    assert client.get(f"/tiles/work_orders/{tile.z}/{tile.x}/{tile.y}.pbf").status_code == 401  # never public (issue 12)
+    decoded = mapbox_vector_tile.decode(planner.get(f"/tiles/work_orders/{tile.z}/{tile.x}/{tile.y}.pbf").content)
     features = decoded["work_orders"]["features"]
     assert [(f["id"], f["properties"]["status"], f["properties"]["kind"]) for f in features] == [(order["id"], "open", "broken_pju")]
 
