@@ -17,7 +17,9 @@ from rest_framework.views import APIView
 from estimates import earthwork, exports, programme
 from estimates.errors import EstimateInputError
 from estimates.pricing import price_list_get
-from estimates.selectors import earthwork_bill, estimate_build, geometry_piece, road_pieces, template_get, template_list
+from estimates.selectors import (
+    earthwork_bill, estimate_build, geometry_piece, location_get, price_list_for_location, road_pieces, template_get, template_list,
+)
 from imagery.errors import MappedExceptionsMixin
 from imagery.selectors import elevation_get
 
@@ -164,12 +166,17 @@ class EstimateApi(_JsonErrors, APIView):
         s.is_valid(raise_exception=True)
         d = s.validated_data
         template = template_get(code=d["template"])
-        price_list = price_list_get(price_list_id=d.get("price_list"), region=d.get("region"), year=d.get("year"))
         if "geometry" in d:
-            pieces = [geometry_piece(geometry=_geojson_geometry(d["geometry"]), width_m=d.get("width_m"))]
+            geometry = _geojson_geometry(d["geometry"])
+            pieces = [geometry_piece(geometry=geometry, width_m=d.get("width_m"))]
+            location = location_get(geometry=geometry)
         else:
             pieces = road_pieces(road_ids=d["road_ids"])
-        est = estimate_build(template=template, pieces=pieces, price_list=price_list)
+            location = location_get(road_ids=[p.road_id for p in pieces])
+        chosen = any(d.get(k) for k in ("price_list", "region", "year"))
+        price_list = (price_list_get(price_list_id=d.get("price_list"), region=d.get("region"), year=d.get("year")) if chosen
+                      else price_list_for_location(location) or price_list_get())
+        est = estimate_build(template=template, pieces=pieces, price_list=price_list, location=location)
         response = Response(est)
         fmt = getattr(request.accepted_renderer, "format", "json")
         if fmt in ("xlsx", "csv", "pdf"):

@@ -4,6 +4,7 @@ Metres are computed by PostGIS on the spheroid (geography) when rows are
 written (`length_m`, `area_m2`), so they are right for any city."""
 
 from django.contrib.gis.db import models
+from django.core.validators import MinValueValidator
 from django.contrib.gis.db.models.functions import Transform
 
 from geo_platform import codes
@@ -74,6 +75,9 @@ class RoadSegment(Asset):
     sdi = models.FloatField(null=True, blank=True)
     iri = models.FloatField(null=True, blank=True)
     surveyed_on = models.DateField("tanggal survei", null=True, blank=True)
+    # issue 14: design traffic (million ESA, MDP 2017) picks a reconstruction's structure (SPEC §6)
+    design_esa = models.FloatField("beban lalu lintas rencana (juta ESA)", null=True, blank=True,
+                                   validators=[MinValueValidator(0)])
     approximate = models.BooleanField(default=False, help_text="Garis lurus dari titik awal–akhir")
     length_m = models.FloatField(null=True, blank=True, editable=False)
     geom = models.LineStringField(srid=STORAGE_SRID)
