@@ -120,10 +120,15 @@ class TemplateListApi(APIView):
                 "code": t.code, "name": t.name, "kind": t.kind, "description": t.description, "source": t.source,
                 "layers": [{"name": layer.name, "material": layer.material.code, "thickness_m": layer.thickness_m,
                             "density_t_m3": layer.material.density_t_m3, "loss_factor": layer.material.loss_factor,
+                            "material_kind": layer.material.kind, "bitumen_share": layer.material.binder_share,
+                            "bitumen_loss_factor": layer.material.binder_loss_factor if layer.material.binder_share else None,
                             "pay_item": layer.pay_item, "pay_basis": layer.pay_basis, "source": layer.source,
                             "density_source": layer.material.density_source, "loss_source": layer.material.loss_source}
                            for layer in t.layers.all()],
-                "coats": [{"name": c.name, "rate_l_m2": c.rate_l_m2, "pay_item": c.pay_item, "source": c.source} for c in t.coats.all()],
+                "coats": [{"name": c.name, "rate_l_m2": c.rate_l_m2, "on_surface": c.on_surface, "pay_item": c.pay_item,
+                           "source": c.source} for c in t.coats.all()],
+                "items": [{"name": i.name, "rate_per_m2": i.rate_per_m2, "unit": i.unit, "pay_item": i.pay_item, "source": i.source}
+                          for i in t.items.all()],
             })
         return Response(out)
 
@@ -263,23 +268,67 @@ class ProgrammeApi(_JsonErrors, APIView):
 
     class ProgrammeFilterSerializer(serializers.Serializer):
         level = serializers.ChoiceField(choices=programme.LEVELS, default="kecamatan")
-        budget = serializers.DecimalField(required=False, max_digits=20, decimal_places=2, min_value=0)
+        budget = serializers.DecimalField(required=False, max_digits=20, decimal_places=2, min_value=0,
+                                          help_text="per year; segments are funded in rank order while the year's total stays within it")
+        years = serializers.IntegerField(required=False, min_value=1, max_value=programme.MAX_YEARS, default=1)
         area = serializers.CharField(required=False, max_length=40)
+        bbox = serializers.CharField(required=False, max_length=200, help_text="minlon,minlat,maxlon,maxlat")
+        road_class = serializers.CharField(required=False, max_length=200, help_text="comma-separated codes")
+        condition = serializers.CharField(required=False, max_length=200, help_text="recorded condition codes, comma-separated")
+        authority = serializers.CharField(required=False, max_length=200,
+                                          help_text="default: the city's roads (city, village, unknown); 'all', or codes")
         source = serializers.CharField(required=False, max_length=100)
         limit = serializers.IntegerField(required=False, min_value=0, max_value=10000, default=100)
+        offset = serializers.IntegerField(required=False, min_value=0, default=0)
         price_list = serializers.IntegerField(required=False, min_value=1)
         region = serializers.CharField(required=False, max_length=100)
         year = serializers.IntegerField(required=False, min_value=1900, max_value=2200)
 
+        @staticmethod
+        def _codes(value, allowed, name):
+            items = [v.strip() for v in value.split(",") if v.strip()]
+            bad = [v for v in items if v not in allowed]
+            if bad:
+                raise serializers.ValidationError(f"unknown {name} {', '.join(bad)}; one of {', '.join(allowed)}")
+            return items
+
+        def validate_road_class(self, value):
+            return self._codes(value, programme.CLASSES, "road_class")
+
+        def validate_condition(self, value):
+            return self._codes(value, [c for c, _ in programme.codes.ROAD_CONDITIONS], "condition")
+
+        def validate_authority(self, value):
+            return self._codes(value, ["all", *programme.AUTHORITIES], "authority")
+
+        def validate_bbox(self, value):
+            try:
+                parts = [float(v) for v in value.split(",")]
+            except ValueError:
+                raise serializers.ValidationError("bbox must be minlon,minlat,maxlon,maxlat") from None
+            if len(parts) != 4 or not all(math.isfinite(v) for v in parts) or not (
+                    -180 <= parts[0] < parts[2] <= 180 and -90 <= parts[1] < parts[3] <= 90):
+                raise serializers.ValidationError("bbox must be minlon,minlat,maxlon,maxlat in WGS 84, min < max")
+            return tuple(parts)
+
     @extend_schema(operation_id="programme", parameters=[ProgrammeFilterSerializer], responses={200: OpenApiTypes.OBJECT},
-                   summary="Condition → treatment → cost for every road, ranked, cut at the budget, per area and road class")
+                   summary="Effective condition × surface → treatment → cost for every road segment, ranked, cut at the "
+                           "budget per year, per area, road class and treatment; the city's roads by default")
     def get(self, request):
         f = self.ProgrammeFilterSerializer(data=request.query_params)
         f.is_valid(raise_exception=True)
         d = f.validated_data
         price_list = price_list_get(price_list_id=d.get("price_list"), region=d.get("region"), year=d.get("year"))
-        out = programme.programme_build(level=d["level"], budget=d.get("budget"), price_list=price_list, area=d.get("area"),
-                                        source=d.get("source"), limit=d["limit"])
+        out = programme.programme_build(
+            level=d["level"], budget=d.get("budget"), price_list=price_list, area=d.get("area"), source=d.get("source"),
+            limit=d["limit"], offset=d["offset"], bbox=d.get("bbox"), road_class=d.get("road_class"),
+            condition=d.get("condition"), authority=d.get("authority"), years=d["years"])
+        nxt = None
+        if d["limit"] and d["offset"] + d["limit"] < out["count"]:
+            q = request.query_params.copy()
+            q["offset"] = str(d["offset"] + d["limit"])
+            nxt = request.build_absolute_uri(request.path + "?" + q.urlencode())
+        out["next"] = nxt
         response = Response(out)
         fmt = getattr(request.accepted_renderer, "format", "json")
         if fmt in ("csv", "xlsx"):
