@@ -229,9 +229,9 @@ def area_summary(*, level: str) -> dict:
                sum(length_m) FILTER (WHERE ec = 'unknown') AS unknown_m,
                sum(length_m) FILTER (WHERE ec IN ({damaged})) AS damaged_m,
                count(*) FILTER (WHERE ec IN ({damaged})) AS damaged_roads,
-               sum(length_m) FILTER (WHERE authority IN ({city}) AND ec IN ({mantap})) AS city_mantap_m,
-               sum(length_m) FILTER (WHERE authority IN ({city}) AND ec <> 'unknown') AS city_assessed_m,
-               sum(length_m) FILTER (WHERE authority IN ({city}) AND ec = 'unknown') AS city_unassessed_m
+               sum(length_m) FILTER (WHERE authority IN ({city}) AND ec IN ({mantap})) AS net_mantap_m,
+               sum(length_m) FILTER (WHERE authority IN ({city}) AND ec <> 'unknown') AS net_assessed_m,
+               sum(length_m) FILTER (WHERE authority IN ({city}) AND ec = 'unknown') AS net_unassessed_m
                {per_authority}
         FROM (SELECT {col}, length_m, authority, {ec} AS ec FROM {ROADS} WHERE deleted_at IS NULL) r GROUP BY 1
     ), ids AS (
@@ -246,7 +246,7 @@ def area_summary(*, level: str) -> dict:
            coalesce(roads.road_m, 0), coalesce(roads.good_m, 0), coalesce(roads.fair_m, 0),
            coalesce(roads.light_damage_m, 0), coalesce(roads.heavy_damage_m, 0), coalesce(roads.unknown_m, 0),
            coalesce(roads.damaged_m, 0), coalesce(roads.damaged_roads, 0),
-           coalesce(roads.city_mantap_m, 0), coalesce(roads.city_assessed_m, 0), coalesce(roads.city_unassessed_m, 0),
+           coalesce(roads.net_mantap_m, 0), coalesce(roads.net_assessed_m, 0), coalesce(roads.net_unassessed_m, 0),
            {per_authority_cols}
     FROM ids
     LEFT JOIN {AREA} a ON a.id = ids.area_id
@@ -279,7 +279,7 @@ def _km(m) -> float:
 def _summary_row(row, costs: dict | None) -> dict:
     (_, code, name, pju_count, working, broken_off, broken_damaged, gaps, underlit_m, proposed, cost, priced,
      road_m, good_m, fair_m, light_m, heavy_m, unknown_m, damaged_m, damaged_roads,
-     city_mantap_m, city_assessed_m, city_unassessed_m, *per_authority) = row
+     net_mantap_m, net_assessed_m, net_unassessed_m, *per_authority) = row
     repair = None
     if costs:
         repair = broken_off * costs["repair"]["off"] + broken_damaged * costs["repair"]["damaged"]
@@ -290,8 +290,8 @@ def _summary_row(row, costs: dict | None) -> dict:
         by_condition={"good": float(good_m), "fair": float(fair_m), "light_damage": float(light_m),
                       "heavy_damage": float(heavy_m), "unknown": float(unknown_m)},
         damaged_m=float(damaged_m), damaged_roads=damaged_roads,
-        kemantapan={"city": (float(city_mantap_m), float(city_assessed_m), float(city_unassessed_m)),
-                    **{a: (float(per_authority[2 * i]), float(per_authority[2 * i + 1]), None)
+        kemantapan={"network": (float(net_mantap_m), float(net_assessed_m), float(net_unassessed_m)),
+                    **{a: (float(per_authority[2 * i]), float(per_authority[2 * i + 1]), 0.0)
                        for i, a in enumerate(AUTHORITY_CODES)}},
     )
 
@@ -317,11 +317,11 @@ def _summary_fields(*, code, name, pju_count, pju_working, broken_pju, gaps, und
         "road_km": _km(road_m),
         "road_km_by_condition": {k: _km(v) for k, v in by_condition.items()},
         # SPEC §6: effective condition good or fair ÷ length assessed, the city's network (unknown apart)
-        "kemantapan_pct": _pct(kemantapan["city"][0], kemantapan["city"][1]),
-        "kemantapan_assessed_km": _km(kemantapan["city"][1]),
-        "kemantapan_unassessed_km": _km(kemantapan["city"][2]),
+        "kemantapan_pct": _pct(kemantapan["network"][0], kemantapan["network"][1]),
+        "kemantapan_assessed_km": _km(kemantapan["network"][1]),
+        "kemantapan_unassessed_km": _km(kemantapan["network"][2]),
         "kemantapan_by_authority": {a: {"pct": _pct(m, n), "assessed_km": _km(n)}
-                                    for a, (m, n, _) in kemantapan.items() if a != "city" and n},
+                                    for a, (m, n, _) in kemantapan.items() if a != "network" and n},
         "damaged_roads": damaged_roads,
         "damaged_km": _km(damaged_m),
         # IDR, priced by the estimates app (needs/costs.py); null without a price list
@@ -348,8 +348,8 @@ def _summary_totals(rows: list[dict]) -> dict:
         repair=None if any(r is None for r in repairs) else sum(repairs, Decimal(0)),
         road_m=sum(r["road_m"] for r in raw), by_condition=by_condition,
         damaged_m=sum(r["damaged_m"] for r in raw), damaged_roads=sum(r["damaged_roads"] for r in rows),
-        kemantapan={k: tuple(None if v[0] is None else sum(r["kemantapan"][k][i] for r in raw) for i in range(3))
-                    for k, v in raw[0]["kemantapan"].items()} if raw else {"city": (0.0, 0.0, 0.0)},
+        kemantapan={k: tuple(sum(r["kemantapan"][k][i] for r in raw) for i in range(3))
+                    for k in raw[0]["kemantapan"]} if raw else {"network": (0.0, 0.0, 0.0)},
     )
     return out
 
