@@ -202,7 +202,15 @@ class EarthworkApi(MappedExceptionsMixin, APIView):
         alignment = serializers.JSONField()
         width_m = serializers.FloatField()
         design = serializers.JSONField()
-        side_slope = serializers.FloatField(min_value=0, max_value=100, default=0.0)
+        side_slope = serializers.FloatField(min_value=0, max_value=100, required=False,
+                                            help_text="H:V for both sides (0 = vertical); else cut_slope / fill_slope")
+        cut_slope = serializers.FloatField(min_value=0, max_value=100, required=False, help_text=f"H:V, default {earthwork.DEFAULT_CUT_SLOPE:g}")
+        fill_slope = serializers.FloatField(min_value=0, max_value=100, required=False, help_text=f"H:V, default {earthwork.DEFAULT_FILL_SLOPE:g}")
+        crossfall_percent = serializers.FloatField(min_value=0, max_value=20, default=earthwork.DEFAULT_CROSSFALL_PERCENT)
+        topsoil_m = serializers.FloatField(min_value=0, max_value=2, default=earthwork.DEFAULT_TOPSOIL_M)
+        pavement_depth_m = serializers.FloatField(min_value=0, max_value=3, required=False,
+                                                  help_text="depth of the box; default: the template's layers")
+        template = serializers.CharField(max_length=40, required=False, default=earthwork.DEFAULT_TEMPLATE)
         method = serializers.ChoiceField(choices=earthwork.METHODS, default="average_end_area")
         station_interval_m = serializers.FloatField(required=False, min_value=0.1)
         swell = serializers.FloatField(required=False, min_value=0, max_value=1, default=earthwork.DEFAULT_SWELL)
@@ -241,12 +249,18 @@ class EarthworkApi(MappedExceptionsMixin, APIView):
         s = self.EarthworkInputSerializer(data=request.data if isinstance(request.data, dict) else {})
         s.is_valid(raise_exception=True)
         d = s.validated_data
+        depth = d.get("pavement_depth_m")
+        if depth is None:
+            depth = sum(layer.thickness_m for layer in template_get(code=d["template"]).layers.all())
         dem = elevation_get(imagery_id=pk)
         result = earthwork.earthwork(
             dem.path, alignment=d["alignment"], width_m=d["width_m"], start_elevation=d["design"]["start_elevation"],
-            grade_percent=d["design"]["grade_percent"], side_slope=d["side_slope"], method=d["method"],
+            grade_percent=d["design"]["grade_percent"], side_slope=d.get("side_slope"), method=d["method"],
             station_interval_m=d.get("station_interval_m"), swell=d["swell"], shrinkage=d["shrinkage"],
+            cut_slope=d.get("cut_slope"), fill_slope=d.get("fill_slope"), crossfall_percent=d["crossfall_percent"],
+            pavement_depth_m=depth, topsoil_m=d["topsoil_m"],
         )
+        result["template"] = None if d.get("pavement_depth_m") is not None else d["template"]
         return Response({"imagery": dem.pk, **result, "bill": earthwork_bill(result)})
 
 

@@ -213,16 +213,22 @@ def estimate_build(*, template: PavementTemplate, pieces: list[Piece], price_lis
     }
 
 
+TOPSOIL_ITEM = "3.1.(10)"  # Pengupasan tanah humus (m³)
 EXCAVATION_ITEM = "3.1.(1)"  # Galian biasa (m³ bank)
-EMBANKMENT_ITEM = "3.2.(1a)"  # Timbunan biasa dari sumber galian (m³ compacted)
+EMBANKMENT_ITEM = "3.2.(1a)"  # Timbunan biasa dari sumber galian: borrow (m³ compacted)
+REUSE_ITEM = "3.2.(1b)"  # Timbunan biasa dari hasil galian: cut reused (m³ compacted)
+DISPOSAL_ITEM = "3.1.(9)"  # Pembuangan bahan galian (m³ loose)
 
 
 def earthwork_bill(result: dict, *, price_list: PriceList | None = None) -> dict | None:
-    """Cost of an earthwork result: excavation of the cut (bank m³) and embankment of the fill
-    (compacted m³), priced with the price list; None when the list lacks these items."""
+    """Cost of an earthwork result (SPEC §6): topsoil stripping, excavation of the cut (bank m³), fill from
+    the cut reused first, then from borrow (compacted m³), disposal of the surplus and topsoil (loose m³);
+    None when the price list lacks these items."""
+    b = result["balance"]
+    lines = [(TOPSOIL_ITEM, b["topsoil_m3"]), (EXCAVATION_ITEM, result["cut_m3"]), (REUSE_ITEM, b["fill_from_cut_m3"]),
+             (EMBANKMENT_ITEM, b["fill_from_borrow_m3"]), (DISPOSAL_ITEM, b["disposal_loose_m3"])]
     try:
-        bill = price_items([{"code": EXCAVATION_ITEM, "quantity": result["cut_m3"]},
-                            {"code": EMBANKMENT_ITEM, "quantity": result["fill_m3"]}], price_list=price_list)
+        bill = price_items([{"code": c, "quantity": q} for c, q in lines if q > 0], price_list=price_list)
     except EstimateInputError:
         return None
     return {k: bill[k] for k in ("items", "subtotal", "overhead", "tax", "total", "total_words", "currency", "price_list")}
