@@ -293,7 +293,7 @@ class ProgrammeApi(_JsonErrors, APIView):
                                           help_text="default: the city's roads (city, village, unknown); 'all', or codes")
         source = serializers.CharField(required=False, max_length=100)
         limit = serializers.IntegerField(required=False, min_value=0, max_value=10000, default=100)
-        offset = serializers.IntegerField(required=False, min_value=0, default=0)
+        offset = serializers.IntegerField(required=False, min_value=0, max_value=2_000_000_000, default=0)
         price_list = serializers.IntegerField(required=False, min_value=1)
         region = serializers.CharField(required=False, max_length=100)
         year = serializers.IntegerField(required=False, min_value=1900, max_value=2200)

@@ -10,6 +10,7 @@ historical models) and from estimates.demo.load."""
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +32,7 @@ def _none(v):
     return None if v in ("", None) else v
 
 
+@functools.lru_cache(maxsize=1)
 def structures() -> dict:
     """Structure by design traffic (SPEC §6): ESA bands and class defaults per kind, data/structures.json."""
     return _json("structures.json")

@@ -89,9 +89,35 @@ def _template_cost_m2(template, price_list: PriceList, preload: dict) -> float:
     return float(bill["total_unrounded"]) / _REFERENCE_M2
 
 
+_TABLE_CACHE: dict[str, dict] = {}
+_DATA_TABLES = ("treatment", "pavementtemplate", "layer", "coat", "templateitem", "material", "concretemix")
+
+
+def _data_fingerprint(price_list: PriceList) -> str:
+    """md5 of every row the treatment table is priced from (a few hundred small rows, one query): an edit in
+    the admin changes it, so the cached table is never stale."""
+    parts = [f"(SELECT string_agg(t::text, ',' ORDER BY t.id) FROM estimates_{name} t)" for name in _DATA_TABLES]
+    parts += [f"(SELECT string_agg(t::text, ',' ORDER BY t.id) FROM estimates_{name} t WHERE t.price_list_id = %(pl)s)"
+              for name in ("unitprice", "generalitem")]
+    parts.append("(SELECT p::text FROM estimates_pricelist p WHERE p.id = %(pl)s)")
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT md5(concat_ws('|', {', '.join(parts)}))", {"pl": price_list.pk})
+        return cur.fetchone()[0]
+
+
 def treatment_table(*, price_list: PriceList) -> dict:
     """Treatments (rows of the data with their sources), the priced templates
-    and every (condition, surface, class, ESA band) → treatment/template combination."""
+    and every (condition, surface, class, ESA band) → treatment/template
+    combination; cached per process while the data's fingerprint holds."""
+    key = _data_fingerprint(price_list)
+    if key not in _TABLE_CACHE:
+        if len(_TABLE_CACHE) > 8:
+            _TABLE_CACHE.clear()
+        _TABLE_CACHE[key] = _treatment_table(price_list=price_list)
+    return _TABLE_CACHE[key]
+
+
+def _treatment_table(*, price_list: PriceList) -> dict:
     treatments = list(Treatment.objects.select_related("template").order_by("priority", "condition", "surface"))
     templates = {t.code: t for t in template_list(active_only=False)}
     edges = esa_edges()
@@ -155,7 +181,7 @@ WITH cls AS (
                 + r.class_rank - 1) * %(n_band)s + r.band + 1 AS key
     FROM r
 ), m AS (
-    SELECT k.*, (%(k_t)s::int[])[key] AS t_idx, (%(k_tpl)s::int[])[key] AS tpl_idx, (%(k_frac)s::float8[])[key] AS fraction,
+    SELECT k.*, NULLIF((%(k_t)s::int[])[key], 0) - 1 AS t_idx, (%(k_tpl)s::int[])[key] AS tpl_idx, (%(k_frac)s::float8[])[key] AS fraction,
            (%(k_prio)s::int[])[key] AS priority, k.length_m * k.width_m * (%(k_frac)s::float8[])[key] AS treated_m2,
            k.length_m * k.width_m * (%(k_frac)s::float8[])[key] * (%(k_cost)s::float8[])[key] AS cost
     FROM k
@@ -174,23 +200,25 @@ WITH cls AS (
     ) SELECT * FROM y
 ), lim AS (
     SELECT COALESCE((SELECT max(end_c) FROM yr), 'Infinity'::float8) AS funded_to
+), agg AS (  -- per group, per treatment and in total in one pass (GROUPING() bits: area_id, road_class, t_idx, tpl_idx)
+    SELECT GROUPING(area_id, road_class, t_idx, tpl_idx) AS gs, area_id, road_class, t_idx, tpl_idx, count(*) AS segments,
+           COALESCE(sum(length_m), 0) AS length_m, COALESCE(sum(treated_m2), 0) AS treated_m2, COALESCE(sum(cost), 0) AS cost,
+           count(*) FILTER (WHERE cumulative <= lim.funded_to) AS funded_segments,
+           COALESCE(sum(length_m) FILTER (WHERE cumulative <= lim.funded_to), 0) AS funded_length_m,
+           COALESCE(sum(cost) FILTER (WHERE cumulative <= lim.funded_to), 0) AS funded_cost, min(rank) AS first_rank
+    FROM f, lim GROUP BY GROUPING SETS ((area_id, road_class, t_idx, tpl_idx), (t_idx, tpl_idx), ())
 )
 SELECT json_build_object(
   'groups', (SELECT COALESCE(json_agg(g ORDER BY g.first_rank), '[]'::json) FROM (
-      SELECT area_id, road_class, t_idx, tpl_idx, count(*) AS segments, sum(length_m) AS length_m,
-             sum(treated_m2) AS treated_m2, sum(cost) AS cost, count(*) FILTER (WHERE cumulative <= lim.funded_to) AS funded_segments,
-             COALESCE(sum(length_m) FILTER (WHERE cumulative <= lim.funded_to), 0) AS funded_length_m,
-             COALESCE(sum(cost) FILTER (WHERE cumulative <= lim.funded_to), 0) AS funded_cost, min(rank) AS first_rank
-      FROM f, lim GROUP BY area_id, road_class, t_idx, tpl_idx) g),
+      SELECT area_id, road_class, t_idx, tpl_idx, segments, length_m, treated_m2, cost, funded_segments, funded_length_m,
+             funded_cost, first_rank FROM agg WHERE gs = 0) g),
   'by_treatment', (SELECT COALESCE(json_agg(g ORDER BY g.t_idx, g.tpl_idx), '[]'::json) FROM (
-      SELECT t_idx, tpl_idx, count(*) AS segments, sum(length_m) AS length_m, sum(treated_m2) AS treated_m2, sum(cost) AS cost,
-             COALESCE(sum(cost) FILTER (WHERE cumulative <= lim.funded_to), 0) AS funded_cost
-      FROM f, lim GROUP BY t_idx, tpl_idx) g),
-  'totals', (SELECT json_build_object('segments', count(*), 'length_m', COALESCE(sum(length_m), 0),
-             'treated_m2', COALESCE(sum(treated_m2), 0), 'cost', COALESCE(sum(cost), 0),
-             'funded_segments', count(*) FILTER (WHERE cumulative <= lim.funded_to),
-             'funded_length_m', COALESCE(sum(length_m) FILTER (WHERE cumulative <= lim.funded_to), 0),
-             'funded_cost', COALESCE(sum(cost) FILTER (WHERE cumulative <= lim.funded_to), 0)) FROM f, lim),
+      SELECT t_idx, tpl_idx, segments, length_m, treated_m2, cost, funded_cost FROM agg WHERE gs = 12) g),
+  'totals', COALESCE((SELECT json_build_object('segments', segments, 'length_m', length_m, 'treated_m2', treated_m2, 'cost', cost,
+             'funded_segments', funded_segments, 'funded_length_m', funded_length_m, 'funded_cost', funded_cost)
+             FROM agg WHERE gs = 15),
+             json_build_object('segments', 0, 'length_m', 0, 'treated_m2', 0, 'cost', 0, 'funded_segments', 0,
+                               'funded_length_m', 0, 'funded_cost', 0)),
   'years', (SELECT COALESCE(json_agg(x ORDER BY x.year), '[]'::json) FROM (
       SELECT yr.year, yr.end_c - yr.start_c AS cost, yr.end_c AS cumulative,
              (SELECT count(*) FROM f WHERE f.cumulative > yr.start_c AND f.cumulative <= yr.end_c) AS segments,
@@ -233,10 +261,11 @@ def programme_build(*, level: str = "kecamatan", budget: Decimal | None = None, 
         authorities = list(authority)
     n_band = len(table["edges"]) + 2
     size = len(CONDITIONS) * len(SURFACES) * len(CLASSES) * n_band
-    dense = {name: [None] * size for name in ("t", "tpl", "cost", "frac", "prio")}
+    # no NULLs in the arrays: PostgreSQL then reads element i directly (with NULLs it walks the null bitmap)
+    dense = {"t": [0] * size, "tpl": [0] * size, "cost": [0.0] * size, "frac": [0.0] * size, "prio": [0] * size}
     for cond, surf, cls, band, t_idx, tpl_idx, cost, frac, prio in table["combos"]:
         key = (((CONDITIONS.index(cond)) * len(SURFACES) + SURFACES.index(surf)) * len(CLASSES) + CLASSES.index(cls)) * n_band + band + 1
-        for name, value in zip(("t", "tpl", "cost", "frac", "prio"), (t_idx, tpl_idx, cost, frac, prio)):
+        for name, value in zip(("t", "tpl", "cost", "frac", "prio"), (t_idx + 1, tpl_idx, cost, frac, prio)):
             dense[name][key] = value
     params = {
         **{f"k_{name}": values for name, values in dense.items()},
