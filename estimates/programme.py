@@ -185,11 +185,13 @@ WITH cls AS (
            (%(k_prio)s::int[])[key] AS priority, k.length_m * k.width_m * (%(k_frac)s::float8[])[key] AS treated_m2,
            k.length_m * k.width_m * (%(k_frac)s::float8[])[key] * (%(k_cost)s::float8[])[key] AS cost
     FROM k
-), f AS MATERIALIZED (
-    SELECT m.id, m.road_class, m.condition, m.surface, m.area_id, m.length_m, m.width_m, m.t_idx, m.tpl_idx, m.fraction, m.treated_m2,
-           m.cost, row_number() OVER w AS rank, sum(m.cost) OVER w AS cumulative
-    FROM m WHERE m.in_programme AND m.t_idx IS NOT NULL
-    WINDOW w AS (ORDER BY m.priority, m.class_rank, m.cost, m.id)
+), a AS MATERIALIZED (  -- every matching road once; only the costed ones are ranked
+    SELECT m.id, m.road_class, m.authority, m.condition, m.surface, m.area_id, m.length_m, m.width_m, m.t_idx, m.tpl_idx, m.fraction,
+           m.treated_m2, m.cost, m.in_programme, m.costed, row_number() OVER w AS rank, sum(m.cost) OVER w AS cumulative
+    FROM (SELECT m.*, m.in_programme AND m.t_idx IS NOT NULL AS costed FROM m) m
+    WINDOW w AS (PARTITION BY m.costed ORDER BY m.priority, m.class_rank, m.cost, m.id)
+), f AS NOT MATERIALIZED (
+    SELECT * FROM a WHERE costed
 ), yr AS (
     WITH RECURSIVE y(year, start_c, end_c) AS (
         SELECT 1, 0::float8, (SELECT COALESCE(max(cumulative), 0) FROM f WHERE cumulative <= %(budget)s::float8)
@@ -225,11 +227,11 @@ SELECT json_build_object(
              (SELECT COALESCE(sum(length_m), 0) FROM f WHERE f.cumulative > yr.start_c AND f.cumulative <= yr.end_c) AS length_m
       FROM yr) x),
   'unassessed', (SELECT json_build_object('segments', count(*), 'length_m', COALESCE(sum(length_m), 0))
-                 FROM m WHERE m.in_programme AND m.t_idx IS NULL),
+                 FROM a WHERE a.in_programme AND a.t_idx IS NULL),
   'excluded', (SELECT COALESCE(json_agg(e ORDER BY e.authority), '[]'::json) FROM (
       SELECT authority, count(*) AS segments, COALESCE(sum(length_m), 0) AS length_m, COALESCE(sum(cost), 0) AS cost,
              count(*) FILTER (WHERE t_idx IS NULL) AS unassessed_segments
-      FROM m WHERE NOT m.in_programme GROUP BY authority) e),
+      FROM a WHERE NOT a.in_programme GROUP BY authority) e),
   'segments', (SELECT COALESCE(json_agg(s ORDER BY s.rank), '[]'::json) FROM (
       SELECT f.id, r.name, f.road_class, r.authority, f.condition, r.condition AS condition_recorded, r.sdi, r.iri,
              f.surface, r.surface AS surface_recorded, r.design_esa, f.area_id, f.t_idx, f.tpl_idx, f.length_m, f.width_m, f.fraction,
