@@ -108,6 +108,13 @@ def _geojson_geometry(data):
     return {"type": data["type"], "coordinates": coords}
 
 
+def _mix_loss_factor(m) -> float:
+    """The whole layer's loss factor: for an asphalt mix the aggregate and bitumen shares' factors blended."""
+    if m.binder_share:
+        return (1 - m.binder_share) * m.loss_factor + m.binder_share * m.binder_loss_factor
+    return m.loss_factor
+
+
 class TemplateListApi(APIView):
     permission_classes = [ReadLike]
 
@@ -119,7 +126,8 @@ class TemplateListApi(APIView):
             out.append({
                 "code": t.code, "name": t.name, "kind": t.kind, "description": t.description, "source": t.source,
                 "layers": [{"name": layer.name, "material": layer.material.code, "thickness_m": layer.thickness_m,
-                            "density_t_m3": layer.material.density_t_m3, "loss_factor": layer.material.loss_factor,
+                            "density_t_m3": layer.material.density_t_m3, "loss_factor": _mix_loss_factor(layer.material),
+                            "aggregate_loss_factor": layer.material.loss_factor,
                             "material_kind": layer.material.kind, "bitumen_share": layer.material.binder_share,
                             "bitumen_loss_factor": layer.material.binder_loss_factor if layer.material.binder_share else None,
                             "pay_item": layer.pay_item, "pay_basis": layer.pay_basis, "source": layer.source,

@@ -82,7 +82,8 @@ def test_1km_by_7m_line_gives_7000_m2_and_layer_volumes_and_masses(client, code)
         mass = volume * spec["density_t_m3"]
         if spec["bitumen_share"]:  # SPEC §6: aggregate share × its loss, bitumen share × its loss
             b = spec["bitumen_share"]
-            expected = mass * (1 - b) * spec["loss_factor"] + mass * b * spec["bitumen_loss_factor"]
+            expected = mass * (1 - b) * spec["aggregate_loss_factor"] + mass * b * spec["bitumen_loss_factor"]
+            assert spec["loss_factor"] == pytest.approx((1 - b) * spec["aggregate_loss_factor"] + b * spec["bitumen_loss_factor"])
         else:
             expected = mass * spec["loss_factor"]
         assert got["mass_with_loss_t"] == pytest.approx(expected, rel=1e-3)
