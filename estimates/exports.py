@@ -3,18 +3,33 @@ CSV and PDF (fpdf2). Numbers are the JSON's own Decimals, written as values,
 so a workbook's totals equal the API's to the sen."""
 from __future__ import annotations
 
-import csv
 import io
+import re
 from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
+
+from geo_platform.spreadsheet import FORMULA_PREFIXES, csv_writer, neutralise_workbook
 
 # Indonesian number format: the [$-421] locale tag (Bahasa Indonesia) makes LibreOffice and an Indonesian
 # Excel show 1.234.567,89; the values stay numbers, so formulas work.
 MONEY_FMT = '[$-421]#,##0.00'
 QTY_FMT = '[$-421]#,##0.00'
 NUM_FMT = '[$-421]#,##0.000'
+# The RAB's own formulas (issue 14): arithmetic over this workbook's cells with ROUND/ROUNDDOWN/SUM only. Any
+# other text starting like a formula (a road name, a description) is neutralised as issue 12 requires.
+OWN_FORMULA = re.compile(r"^=(?:ROUNDDOWN\(|ROUND\(|SUM\(|[A-Z]{1,2}\d+|[0-9.]+|[-+*/(),:]|\s)+$")
+
+
+def _neutralise_keeping_own_formulas(wb) -> None:
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                value = cell.value
+                if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not OWN_FORMULA.match(value):
+                    cell.value = "'" + value
+                    cell.data_type = "s"
 
 
 def _f(v):
@@ -183,6 +198,7 @@ def estimate_xlsx(est: dict, *, title: str = "Rencana Anggaran Biaya (RAB)") -> 
     _quantities_sheet(wb, est, bold)
     _assumptions_sheet(wb, est, bold)
     out = io.BytesIO()
+    _neutralise_keeping_own_formulas(wb)  # issue 12: no live formulas from names; issue 14: the RAB's own stay
     wb.save(out)
     return out.getvalue()
 
@@ -317,7 +333,7 @@ def _assumptions_sheet(wb, est: dict, bold) -> None:
 
 def estimate_csv(est: dict) -> str:
     out = io.StringIO()
-    w = csv.writer(out)
+    w = csv_writer(out)  # issue 12: formulas neutralised
     w.writerow(["no", "code", "description", "unit", "quantity", "unit_price", "amount"])
     for i, item in enumerate(est["items"], 1):
         w.writerow([i, item["code"], item["description"], item["unit"], item["quantity"], item["unit_price"], item["amount"]])
@@ -393,7 +409,7 @@ def estimate_pdf(est: dict, *, title: str = "Rencana Anggaran Biaya (RAB)") -> b
 
 def programme_csv(prog: dict) -> str:
     out = io.StringIO()
-    w = csv.writer(out)
+    w = csv_writer(out)  # issue 12: formulas neutralised
     w.writerow(["area_code", "area_name", "road_class", "treatment", "template", "segments", "length_m", "treated_m2", "cost",
                 "funded_segments", "funded_length_m", "funded_cost"])
     for g in prog["groups"]:
@@ -458,5 +474,6 @@ def programme_xlsx(prog: dict) -> bytes:
         for c in range(1, sheet.max_column + 1):
             sheet.cell(1, c).font = bold
     out = io.BytesIO()
+    neutralise_workbook(wb)  # issue 12: no live formulas from names
     wb.save(out)
     return out.getvalue()
