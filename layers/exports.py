@@ -36,3 +36,27 @@ def export_response(spec: LayerSpec, features: bytes, fmt: str) -> HttpResponse:
     response = HttpResponse(data, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{spec.slug}.{fmt}"'
     return response
+
+
+# --- issue 20: FlatGeobuf (PostGIS ST_AsFlatGeobuf, see selectors.flatgeobuf) ---
+FLATGEOBUF = "application/flatgeobuf"
+
+
+def require_login(request) -> None:
+    """Exports need login (SPEC §4): FlatGeobuf downloads of whole layers too."""
+    from rest_framework.exceptions import NotAuthenticated
+
+    if not (request.user and request.user.is_authenticated):
+        raise NotAuthenticated("exports (format=fgb) need login or an API token")
+
+
+def empty_flatgeobuf(layer: str, columns: list[str], geometry_type: str) -> bytes:
+    """A FlatGeobuf with no features (PostGIS's ST_AsFlatGeobuf of no rows is
+    NULL): the layer's columns as text, EPSG:4326, written by GDAL."""
+    import geopandas as gpd
+
+    df = gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=4326))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{layer}.fgb"
+        pyogrio.write_dataframe(df, out, driver="FlatGeobuf", layer=layer, geometry_type=geometry_type)
+        return out.read_bytes()
