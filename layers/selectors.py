@@ -243,26 +243,34 @@ def feature_collection(spec: LayerSpec, qs: QuerySet, *, limit: int, offset: int
 
 def flatgeobuf(spec: LayerSpec, qs: QuerySet, *, limit: int, offset: int = 0, after: int | None = None,
                properties: tuple[str, ...] | None = None) -> tuple[bytes, int, int | None]:
-    """(FlatGeobuf bytes with its packed Hilbert R-tree index, number of
-    features, last id) of one page of `qs`, written by PostGIS
-    (ST_AsFlatGeobuf). `id` is an ordinary column (FlatGeobuf has no feature
-    ids); area codes are text columns. An empty page is a header-only file."""
+    """(FlatGeobuf bytes with a packed Hilbert R-tree index, number of
+    features, last id) of one page of `qs`. PostGIS selects the rows (area
+    codes, dates as ISO text as in the GeoJSON); GDAL's ogr2ogr reads them
+    from PostgreSQL and writes the file (layers.exports.flatgeobuf_from_sql).
+    `id` is an ordinary column (FlatGeobuf has no feature ids).
+
+    Not PostGIS's own ST_AsFlatGeobuf: in PostGIS 3.3.2 (Debian 12) every
+    property after a NULL one is written under the wrong column index (and
+    varchar/date values with lengths GDAL rejects), so real rows (NULL
+    wattage, panel …) give files GDAL cannot read, or reads wrongly."""
+    from layers.exports import flatgeobuf_from_sql
+
     page = page_queryset(qs, limit=limit, offset=offset, after=after)
     props, columns = _property_columns(spec, properties)
     sql, params = page.values("id", *columns, "geom").query.sql_with_params()
-    # The area codes come out of the id → code map as JSON strings: `#>> '{}'` makes them text.
-    select = ", ".join(["t.id", *(f"(({expr}) #>> '{{}}') AS \"{name}\"" if "jsonb_object_agg" in expr else f'{expr} AS "{name}"'
-                                  for name, expr in props), "t.geom"])
+    dates = {OUTPUT_NAMES.get(c, c) for c in spec.properties if _model_field(spec, c).get_internal_type() == "DateField"}
+    select = ", ".join(["t.id", *(f"(({expr}) #>> '{{}}') AS \"{name}\"" if "jsonb_object_agg" in expr
+                                  else f"{expr}{'::text' if name in dates else ''} AS \"{name}\"" for name, expr in props),
+                        "t.geom::geometry AS geom"])  # Django selects geometries as EWKB bytea
     with connection.cursor() as cur:
-        cur.execute(
-            f"SELECT ST_AsFlatGeobuf(f, true, 'geom'), count(*), max(f.id) FROM (SELECT {select} FROM ({sql}) t) f", params
-        )
-        data, n, last_id = cur.fetchone()
-    if data is None:
-        from layers.exports import empty_flatgeobuf
+        cur.execute(f"SELECT count(*), max(t.id) FROM ({sql}) t", params)
+        n, last_id = cur.fetchone()
+        full_sql = cur.cursor.mogrify(f"SELECT {select} FROM ({sql}) t ORDER BY t.id", params).decode()
+    return flatgeobuf_from_sql(spec.slug, full_sql, spec.geometry_types[-1]), n, last_id
 
-        data = empty_flatgeobuf(spec.slug, ["id", *(name for name, _ in props)], spec.geometry_types[-1])
-    return bytes(data), n, last_id
+
+def _model_field(spec: LayerSpec, column: str):
+    return spec.model._meta.get_field(column.removesuffix("_id") if column in OUTPUT_NAMES else column)
 
 
 def feature_text(spec: LayerSpec, pk: int, *, include_deleted: bool = False) -> str | None:
