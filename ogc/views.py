@@ -340,7 +340,11 @@ class ItemsView(OgcView):
             {"href": self.url(f"collections/{collection}"), "rel": "collection", "type": "application/json", "title": "the collection"},
         ]
         if page.more:
-            links.append({"href": self._next(page.last_id, limit), "rel": "next", "type": GEOJSON, "title": "next page"})
+            # Each next page is twice as large, up to the maximum: GDAL 3.6 starts at limit=10 (it
+            # does not read the OpenAPI limit), QGIS at 1,000; both follow next links as given, so a
+            # whole-collection harvest takes ~20 requests instead of 13,000 or 133.
+            links.append({"href": self._next(page.last_id, min(2 * limit, MAX_LIMIT)), "rel": "next", "type": GEOJSON,
+                          "title": "next page"})
         if offset > 0 and after is None:
             links.append({"href": self._page(max(0, offset - limit), limit), "rel": "prev", "type": GEOJSON, "title": "previous page"})
         head = {

@@ -45,21 +45,35 @@ def local(url):
 
 
 # ---------------------------------------------------------------- keyset paging
-@pytest.mark.parametrize("start", ["/ogc/collections/pju/items?limit=20", "/api/pju/?limit=20"])
-def test_next_links_carry_the_last_id_and_walk_every_feature_once(client, city, start):
-    url, seen, pages = start, [], 0
+@pytest.mark.parametrize("start, sizes", [
+    # /ogc/: each next page doubles, up to 10,000 (GDAL 3.6 starts at limit=10 and follows next links as given)
+    ("/ogc/collections/pju/items?limit=20", [20, 37]),
+    ("/api/pju/?limit=20", [20, 20, 17]),  # /api/ keeps the page size
+])
+def test_next_links_carry_the_last_id_and_walk_every_feature_once(client, city, start, sizes):
+    url, seen, pages = start, [], []
     while url:
         doc = get_json(client, url)
         ids = [f["id"] for f in doc["features"]]
         seen += ids
-        pages += 1
+        pages.append(len(ids))
         url = next_link(doc)
         if url:
             query = parse_qs(urlsplit(url).query)
             assert query["after"] == [str(ids[-1])] and "offset" not in query  # keyset, not offset
             url = local(url)
     assert seen == sorted(StreetLight.objects.values_list("id", flat=True))
-    assert pages == 3  # 20 + 20 + 17: the short last page has no next link
+    assert pages == sizes  # the short last page has no next link
+
+
+def test_ogc_next_pages_grow_to_the_maximum(client, city):
+    doc = get_json(client, "/ogc/collections/pju/items?limit=10")
+    assert parse_qs(urlsplit(next_link(doc)).query)["limit"] == ["20"]
+    doc = get_json(client, "/ogc/collections/pju/items?limit=10000&after=0")
+    assert next_link(doc) is None  # 57 < 10,000
+    ids = sorted(StreetLight.objects.values_list("id", flat=True))
+    doc = get_json(client, f"/ogc/collections/pju/items?limit=6000&after={ids[0] - 1}")
+    assert doc["numberReturned"] == N
 
 
 def test_after_and_offset_both_accepted_and_combine(client, city):
