@@ -8,6 +8,7 @@ import json
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework.authentication import BasicAuthentication
 from rest_framework.exceptions import NotFound, ValidationError
@@ -88,8 +89,12 @@ class OgcView(APIView):
         """The JSON document, or its HTML page for browsers (OGC API – Features HTML encoding)."""
         if self.output_format(("json", "html")) == "html":
             html = render_to_string(self.html_template, {"doc": doc, **self.html_context(), **context}, request=self.request)
-            return HttpResponse(html, content_type="text/html; charset=utf-8")
-        return Response(doc)
+            response = HttpResponse(html, content_type="text/html; charset=utf-8")
+            response["Cache-Control"] = "private, no-store"  # may show the user's token
+        else:
+            response = Response(doc)
+        patch_vary_headers(response, ("Accept",))
+        return response
 
     def html_context(self) -> dict:
         """What the how-to pages need: the URLs, and the user's API token if
@@ -105,12 +110,6 @@ class OgcView(APIView):
         return {"ogc_url": self.url(), "api_url": self.request.build_absolute_uri("/api/"),
                 "docs_url": self.request.build_absolute_uri("/api/docs/"), "token": token,
                 "public_read": settings.PUBLIC_READ, "page_size": DEFAULT_LIMIT, "max_limit": MAX_LIMIT}
-
-    def alternates(self, path: str, json_type: str = "application/json") -> list[dict]:
-        return [
-            {"href": self.url(path) + "?f=json", "rel": "alternate", "type": json_type, "title": "this document as JSON"},
-            {"href": self.url(path) + "?f=html", "rel": "alternate", "type": HTML, "title": "this document as HTML"},
-        ]
 
     def spec(self, collection: str):
         if collection not in COLLECTIONS:
