@@ -328,7 +328,8 @@ class ItemsView(OgcView):
             limit, offset = parse_paging(query, default_limit=exports.MAX_FEATURES, max_limit=exports.MAX_FEATURES)
             data, n, last_id = selectors.flatgeobuf(spec, qs, limit=limit, offset=offset, after=after, properties=properties)
             return flatgeobuf_response(data, collection, next_url=self._next(last_id, limit) if n == limit else None)
-        if query.get("limit", "").isdigit() and int(query["limit"]) > MAX_LIMIT:
+        limit_text = query.get("limit", "")
+        if limit_text.isascii() and limit_text.isdigit() and (len(limit_text) > 18 or int(limit_text) > MAX_LIMIT):  # issue 12: "²", 5000 digits
             query = query.copy()
             query["limit"] = str(MAX_LIMIT)  # OGC clients may ask for more; serve the maximum page
         limit, offset = parse_paging(query, default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT)
@@ -373,7 +374,7 @@ class ItemsView(OgcView):
 class ItemView(OgcView):
     def get(self, request, collection, fid):
         spec = self.spec(collection)
-        feature = selectors.feature_dict(spec, int(fid)) if int(fid) <= MAX_ID else None
+        feature = selectors.feature_dict(spec, int(fid)) if len(fid) <= 19 and int(fid) <= MAX_ID else None  # issue 12: 5000 digits
         if feature is None:
             raise NotFound(f"no feature {fid} in collection {collection}")
         feature["links"] = [
