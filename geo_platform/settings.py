@@ -160,6 +160,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+# issue 20: the interactive docs point QGIS/GDAL users to the OGC API's how-to page.
+SPECTACULAR_SETTINGS["DESCRIPTION"] += (
+    "\n\nQGIS / GDAL: [OGC API – Features](/ogc/?f=html) (how to add the layers, with your token); "
+    "FlatGeobuf: `?format=fgb`."
+)
 
 LOGGING = {
     "version": 1,
