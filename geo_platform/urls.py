@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("estimates.urls")),
     path("", include("needs.urls")),
     path("", include("webapp.urls")),
+    path("", include("imports.urls")),  # issue 18: /api/imports/, /api/uploads/ (tus), /imports/
 ]
 
 handler404 = "geo_platform.errors.not_found"
