@@ -395,8 +395,9 @@ def _validate_into_stage(layer, rows, total, mp, ctx, is_osm, default_level, sta
                 raise m.RowError(row.problem)
             geom = _clean_geometry(row.geom, layer)
             values = _map_row(layer, row.attrs, cols, mp, row, ctx)
-            wkb = shapely.to_wkb(geom, hex=False)
-            digest = hashlib.sha1(wkb + repr(sorted(row.attrs.items(), key=str)).encode()).digest()
+            # One EWKB serves both the duplicate check and the COPY.
+            ewkb = shapely.to_wkb(shapely.set_srid(geom, STORAGE_SRID), hex=False, include_srid=True)
+            digest = hashlib.sha1(ewkb + repr(sorted(row.attrs.items(), key=str)).encode()).digest()
             if digest in digests:
                 raise SkipRow("identical duplicate row")
             if row.source_id in seen:
@@ -407,7 +408,6 @@ def _validate_into_stage(layer, rows, total, mp, ctx, is_osm, default_level, sta
                 area_codes.add(values["code"])
             seen[row.source_id] = digest
             digests.add(digest)
-            ewkb = shapely.to_wkb(shapely.set_srid(geom, STORAGE_SRID), hex=False, include_srid=True)
             batch.append((source, row.source_id, *[values[c] for c in COLUMNS[layer]], ewkb))
         except SkipRow as exc:
             report["skipped"] += 1
