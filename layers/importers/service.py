@@ -11,6 +11,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import shapely
 from django.conf import settings
 from django.db import connection, transaction
@@ -368,20 +369,57 @@ def import_layer(path, layer: str, *, source: str | None = None, id_field: str |
     return report
 
 
+PREVALIDATE_CHUNK = 5000
+
+
+def _prevalidated(rows, layer: str):
+    """(row, EWKB or None) for each row. The common case — a point or line
+    of the layer's type with finite lon/lat in range (and, for a line, two
+    distinct points) — is checked on whole chunks with shapely's vectorised
+    functions, by the same rules as _clean_geometry; any other row gets None
+    and goes through _clean_geometry alone (its exact reason, or a repair)."""
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= PREVALIDATE_CHUNK:
+            yield from _prevalidate_chunk(chunk, EXPECTED_GEOM[layer])
+            chunk = []
+    yield from _prevalidate_chunk(chunk, EXPECTED_GEOM[layer])
+
+
+def _prevalidate_chunk(chunk: list, want: str):
+    out = np.full(len(chunk), None, dtype=object)
+    if chunk and want in ("Point", "LineString"):
+        geoms = np.array([r.geom if isinstance(r.geom, shapely.Geometry) else None for r in chunk], dtype=object)
+        ok = (shapely.get_type_id(geoms) == (0 if want == "Point" else 1)) & ~shapely.is_empty(geoms)
+        if ok.any():
+            g = shapely.force_2d(geoms[ok])
+            coords, index = shapely.get_coordinates(g, return_index=True)
+            bad = ~np.isfinite(coords).all(axis=1) | (np.abs(coords[:, 0]) > 180) | (np.abs(coords[:, 1]) > 90)
+            good = np.bincount(index[bad], minlength=len(g)) == 0
+            if want == "LineString":
+                g = shapely.remove_repeated_points(g)
+                good &= (shapely.get_num_coordinates(g) >= 2) & (shapely.length(g) > 0)
+            if good.any():
+                out[np.flatnonzero(ok)[good]] = shapely.to_wkb(shapely.set_srid(g[good], STORAGE_SRID), hex=False, include_srid=True)
+    yield from zip(chunk, out)
+
+
 def _validate_into_stage(layer, rows, total, mp, ctx, is_osm, default_level, stage_cols,
                          report, reasons, rejects, progress, on_progress, cancelled) -> int:
     """Validate and map each row; COPY the good ones to the staging table in
     batches. Returns the number of rows staged."""
     batch: list[tuple] = []
     staged = 0
-    seen: dict[str, bytes] = {}
+    seen: set[str] = set()
     digests: set[bytes] = set()
     area_codes: set[str] = set()
     cols = None
     source = ctx["source"]
     step = max(1, min(STAGE_BATCH, total // 50 or 1))
     on_progress("validate", 0.0)
-    for i, row in enumerate(tqdm(rows, total=total, desc=f"import {layer}", unit="feat", disable=not progress, file=sys.stderr), 1):
+    rows = _prevalidated(rows, layer)
+    for i, (row, ewkb) in enumerate(tqdm(rows, total=total, desc=f"import {layer}", unit="feat", disable=not progress, file=sys.stderr), 1):
         if cols is None:
             # OSM tags vary per element: SPEC §3 names the tags read.
             cols = OSM_TAGS if is_osm else m.resolve_columns(mp, list(row.attrs.keys()))
@@ -393,10 +431,11 @@ def _validate_into_stage(layer, rows, total, mp, ctx, is_osm, default_level, sta
                 raise SkipRow(row.skip)
             if row.problem:
                 raise m.RowError(row.problem)
-            geom = _clean_geometry(row.geom, layer)
+            if ewkb is None:  # not the common case: checked (and repaired) one by one, for the exact reason
+                geom = _clean_geometry(row.geom, layer)
+                ewkb = shapely.to_wkb(shapely.set_srid(geom, STORAGE_SRID), hex=False, include_srid=True)
             values = _map_row(layer, row.attrs, cols, mp, row, ctx)
             # One EWKB serves both the duplicate check and the COPY.
-            ewkb = shapely.to_wkb(shapely.set_srid(geom, STORAGE_SRID), hex=False, include_srid=True)
             digest = hashlib.sha1(ewkb + repr(sorted(row.attrs.items(), key=str)).encode()).digest()
             if digest in digests:
                 raise SkipRow("identical duplicate row")
@@ -406,7 +445,7 @@ def _validate_into_stage(layer, rows, total, mp, ctx, is_osm, default_level, sta
                 if values["code"] in area_codes:
                     raise m.RowError("duplicate area code", values["code"])
                 area_codes.add(values["code"])
-            seen[row.source_id] = digest
+            seen.add(row.source_id)
             digests.add(digest)
             batch.append((source, row.source_id, *[values[c] for c in COLUMNS[layer]], ewkb))
         except SkipRow as exc:
