@@ -46,7 +46,7 @@ def web_server():
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url(), "PGAPPNAME": APP_NAME, "HOST": "127.0.0.1", "PORT": str(port),
            "WEB_WORKERS": str(WORKERS), "WEB_MAX_CONCURRENT_REQUESTS": str(PER_WORKER), "BASEMAP_URL": "",
-           "PUBLIC_READ": "1", "DJANGO_DEBUG": "1"}
+           "PUBLIC_READ": "1", "DJANGO_DEBUG": "1", "DB_CONN_MAX_AGE": "3600"}  # no reconnects mid-test
     env.pop("GEO_PLATFORM_TEST_DB", None)
     proc = subprocess.Popen(["/bin/sh", "-c", procfile_command("web")], cwd=ROOT, env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
