@@ -96,7 +96,8 @@ def test_map_in_several_browsers_stays_within_the_connection_bound(web_server):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             # A browser context each: Chromium's six connections per host are per context.
-            pages = [browser.new_context(viewport={"width": 1400, "height": 900}).new_page() for _ in range(4)]
+            # bypass_csp: wait_for_function evaluates strings, which the platform's CSP forbids (as tests/webapp).
+            pages = [browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True).new_page() for _ in range(4)]
             for page in pages:
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 page.on("response", lambda r: tiles.append(r.status) if "/tiles/roads/" in r.url else None)
