@@ -161,7 +161,9 @@ def live_stream(request):
     if not user.is_authenticated and not settings.PUBLIC_READ:
         return JsonResponse({"detail": "Authentication credentials were not provided.", "errors": {}}, status=401)
     public = not user.is_authenticated
-    resp = StreamingHttpResponse(stream.event_stream(public=public), content_type="text/event-stream")
+    asgi = hasattr(request, "scope")  # under ASGI Django must get an async iterator (it would drain a sync one first)
+    body = stream.event_stream_async(public=public) if asgi else stream.event_stream(public=public)
+    resp = StreamingHttpResponse(body, content_type="text/event-stream")
     resp["Cache-Control"] = "no-cache"
     resp["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
     resp["Content-Encoding"] = "identity"  # GZipMiddleware would hold events back in its buffer

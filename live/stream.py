@@ -8,6 +8,7 @@ database connection, not a hundred. Under a threaded WSGI server each
 stream holds a thread; under ASGI (uvicorn/daphne) the same view works."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import queue
@@ -85,25 +86,51 @@ class Hub:
 hub = Hub()
 
 
+def _format(payload: str, public: bool) -> str:
+    out = []
+    for ev in json.loads(payload):
+        if public:  # work orders are never public (SPEC §4)
+            ev = {k: v for k, v in ev.items() if not k.startswith("work_order")}
+            if ev.get("type") == "work_order":
+                continue
+        out.append(f"event: {ev.get('type', 'message')}\ndata: {json.dumps(ev, separators=(',', ':'))}\n\n")
+    return "".join(out)
+
+
+HELLO = "retry: 2000\n: connected\n\n"
+
+
 def event_stream(*, public: bool):
-    """SSE text: `event: <type>` + `data: <json>` per live event; comments as keep-alives."""
+    """SSE text for WSGI servers: `event: <type>` + `data: <json>` per live event; comments as keep-alives."""
     q = hub.subscribe()
     try:
-        yield "retry: 2000\n: connected\n\n"
+        yield HELLO
         while True:
             try:
                 payload = q.get(timeout=KEEPALIVE_S)
             except queue.Empty:
                 yield ": keep-alive\n\n"
                 continue
-            out = []
-            for ev in json.loads(payload):
-                if public:  # work orders are never public (SPEC §4)
-                    ev = {k: v for k, v in ev.items() if not k.startswith("work_order")}
-                    if ev.get("type") == "work_order":
-                        continue
-                out.append(f"event: {ev.get('type', 'message')}\ndata: {json.dumps(ev, separators=(',', ':'))}\n\n")
-            if out:
-                yield "".join(out)
+            text = _format(payload, public)
+            if text:
+                yield text
+    finally:
+        hub.unsubscribe(q)
+
+
+async def event_stream_async(*, public: bool):
+    """The same for ASGI servers (uvicorn): an async iterator holds no worker thread while idle."""
+    q = await asyncio.to_thread(hub.subscribe)
+    try:
+        yield HELLO
+        while True:
+            try:
+                payload = await asyncio.to_thread(q.get, True, KEEPALIVE_S)
+            except queue.Empty:
+                yield ": keep-alive\n\n"
+                continue
+            text = _format(payload, public)
+            if text:
+                yield text
     finally:
         hub.unsubscribe(q)
