@@ -19,6 +19,7 @@ LIT_STATUSES = ["working", "unknown"]  # presumed working until reported off/dam
 BROKEN_STATUSES = ["off", "damaged"]
 MIN_PIECE_M = 1.0  # under-lit pieces shorter than this are ignored
 EPS_M = 0.01  # 1 cm: poles "exactly S apart" on the ground, either way
+SLIVER_M = 0.02  # discs this close meet: no sliver of road between them (1 cm either way + float noise)
 KINDS = ("missing", "weak", "dark")
 
 # Priority score (0–100), documented in docs/needs.md

@@ -63,6 +63,7 @@ def _params() -> dict:
         "pole_offset": rules.POLE_OFFSET_M,
         "lit_statuses": rules.LIT_STATUSES,
         "eps": rules.EPS_M,
+        "sliver": rules.SLIVER_M,
         "min_piece": rules.MIN_PIECE_M,
         "storage_srid": STORAGE_SRID,
         "class_points": [float(weights["class_points"].get(c, 0)) for c in classes],

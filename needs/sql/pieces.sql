@@ -3,7 +3,7 @@
 -- and those of working/unknown PJU (cl) over each elementary interval:
 -- cs = 0 → missing, else ca = 0 → weak, else cl = 0 → dark, else lit (the
 -- three sets nest, so the kinds are disjoint). Neighbouring intervals of one
--- kind join into pieces, cut from the road in its zone.
+-- kind join into pieces (across slivers of < 2 cm), cut from the road in its zone.
 CREATE TEMPORARY TABLE needs_run_piece ON COMMIT DROP AS
 WITH ev AS (
     SELECT iv.road_id, e.pos, e.ds, e.da, e.dl
@@ -20,9 +20,10 @@ WITH ev AS (
            sum(ds) OVER w AS cs, sum(da) OVER w AS ca, sum(dl) OVER w AS cl
     FROM pts WINDOW w AS (PARTITION BY road_id ORDER BY pos)
 ), kinds AS (
-    SELECT road_id, pos, nxt,
+    SELECT s.road_id, s.pos, s.nxt,
            CASE WHEN cs <= 0 THEN 'missing' WHEN ca <= 0 THEN 'weak' WHEN cl <= 0 THEN 'dark' ELSE 'lit' END AS kind
-    FROM sweep WHERE nxt IS NOT NULL
+    FROM sweep s JOIN needs_run_road r ON r.id = s.road_id
+    WHERE s.nxt IS NOT NULL AND (s.nxt - s.pos) * r.l > %(sliver)s  -- slivers between discs that meet are dropped
 ), islands AS (
     SELECT road_id, kind, pos, nxt,
            row_number() OVER (PARTITION BY road_id ORDER BY pos)
