@@ -140,23 +140,66 @@ def test_summary_totals_equal_the_sums_of_the_layers(town, client):
     assert b["road_km_by_condition"]["heavy_damage"] == pytest.approx(lc / 1000, abs=1e-5) and b["kemantapan_pct"] == 0.0
     assert summary["unassigned"]["road_km_by_condition"]["fair"] == pytest.approx(la / 1000, abs=1e-5)
     assert (a["pju_count"], a["pju_working"], a["broken_pju"]) == (3, 2, 1)
-    # straight road: lamps at 20 and 100 → start 2.5 m, internal 80−35 = 45 m, end L−100−17.5
+    # straight road (local, ρ 17.5): discs 20 [2.5, 37.5], 100 [82.5, 117.5], off 130 [112.5, 147.5]:
+    # missing 0–2.5, 37.5–82.5, 147.5–L; dark 117.5–147.5 (30 m)
+    assert a["underlit_km_by_kind"]["missing"] * 1000 == pytest.approx(2.5 + 45 + (ls - 147.5), abs=0.01)
+    assert a["underlit_km_by_kind"]["dark"] * 1000 == pytest.approx(30, abs=0.01)
     assert a["underlit_km"] * 1000 == pytest.approx(2.5 + 45 + (ls - 117.5), abs=0.01)
-    # cost (estimates' active price list, + overhead + PPN): per proposed pole, pole + LED lamp + arm +
-    # installation + S m of cable; repairs: off = lamp + installation, damaged = lamp + arm + installation
+    for kind in ("missing", "weak", "dark"):  # totals by kind = sums of the layer by kind
+        layer = sum(f["properties"]["length_m"] for f in gaps if f["properties"]["kind"] == kind)
+        assert totals["underlit_km_by_kind"][kind] == pytest.approx(layer / 1000, abs=1e-6), kind
+        assert sum(r["underlit_km_by_kind"][kind] for r in rows) == pytest.approx(layer / 1000, abs=1e-5), kind
+    # costs (estimates' active price list, + overhead + PPN), per class standard lamp (SPEC §5 table):
+    # new pole = pole + LED lamp + arm + foundation + installation + S m of cable; repairs: off =
+    # lamp + installation, damaged = lamp + arm + installation (the class lamp of its road: local 40 W)
     from estimates.models import PriceList
 
     pl = PriceList.objects.filter(is_active=True).order_by("-year").first()
     price = {p.code: float(p.price) for p in pl.prices.all()}
     factor = (1 + (0 if pl.prices_include_overhead else float(pl.overhead_pct)) / 100) * (1 + float(pl.tax_pct) / 100)
-    pole = price["PJU-POLE-9M"] + price["PJU-LAMP-LED-90W"] + price["PJU-ARM"] + price["PJU-INSTALL"] + 35 * price["PJU-CABLE-M"]
-    off = price["PJU-LAMP-LED-90W"] + price["PJU-INSTALL"]
+    pole = {
+        "local": price["PJU-POLE-7M"] + price["PJU-LAMP-LED-40W"] + 35 * price["PJU-CABLE-M"],
+        "arterial": price["PJU-POLE-10M"] + price["PJU-LAMP-LED-150W"] + 35 * price["PJU-CABLE-M"],
+    }
+    common = price["PJU-ARM"] + price["PJU-FOUNDATION"] + price["PJU-INSTALL"]
+    off = price["PJU-LAMP-LED-40W"] + price["PJU-INSTALL"]
     damaged = off + price["PJU-ARM"]
-    n = totals["proposed_pju"]
-    assert totals["cost_breakdown"]["proposed_pju"] == pytest.approx(n * pole * factor, abs=0.01 * n)
-    assert totals["cost_breakdown"]["broken_pju"] == pytest.approx((off + damaged) * factor, abs=0.02)
-    assert totals["estimated_cost"] == pytest.approx((n * pole + off + damaged) * factor, abs=0.01 * n + 0.02)
+    by_class = {c: sum(1 for f in poles if f["properties"]["road_class"] == c) for c in pole}
+    assert sum(by_class.values()) == len(poles)
+    new_poles = sum(n * (pole[c] + common) for c, n in by_class.items()) * factor
+    assert totals["cost_breakdown"]["proposed_pju"] == pytest.approx(new_poles, abs=0.01 * len(poles))
+    assert sum(f["properties"]["cost"] for f in poles) == pytest.approx(new_poles, abs=0.01 * len(poles))
+    assert totals["cost_breakdown"]["repairs"] == pytest.approx((off + damaged) * factor, abs=0.02)
+    assert sum(f["properties"]["repair_cost"] for f in broken) == pytest.approx((off + damaged) * factor, abs=0.02)
+    assert totals["lamp_upgrades"] == 0 and totals["cost_breakdown"]["lamp_upgrades"] == 0
+    assert totals["repairs"] == 2
+    assert totals["estimated_cost"] == pytest.approx(new_poles + (off + damaged) * factor, abs=0.01 * len(poles) + 0.02)
     assert sum(r["estimated_cost"] for r in rows) == pytest.approx(totals["estimated_cost"], abs=0.01)
+
+
+def test_lamp_upgrades_and_repairs_are_counted_once(client):
+    """A 20 W LED beside a local road (ρ = ½·min(35, 2600·0.32/12 = 69.3) = 17.5: not
+    weak) and on an arterial row (weak) — and one off 20 W lamp there: it is an
+    upgrade (the new standard lamp also repairs it), not a repair as well."""
+    from tests.needs.test_coverage_v2 import JAKARTA, _row, beside  # noqa: PLC0415
+
+    r, lamps = _row(JAKARTA, middle={"lamp_type": "led", "wattage_w": 20}, middle_status="off")
+    lighting_needs_compute()
+    upgrades = all_features(client, "/api/needs/lamp-upgrades/")
+    assert [f["id"] for f in upgrades] == [lamps[87.5].pk]
+    props = upgrades[0]["properties"]
+    assert props["road"] == r.pk and props["road_class"] == "arterial"
+    assert props["lamp"] == {"type": "led", "wattage_w": 150, "lumen": 19500, "pole_height_m": 10}
+    # weak: 35 − 5.40 = 29.60 m (its own disc, off, gives the 5.40 m in the middle: dark)
+    assert props["weak_m"] == pytest.approx(29.60, abs=0.02)
+    broken = all_features(client, "/api/needs/broken-pju/")
+    assert [f["properties"]["upgrade"] for f in broken] == [True] and broken[0]["properties"]["repair_cost"] is None
+    assert broken[0]["properties"]["dark_m"] == pytest.approx(5.40, abs=0.02)
+    totals = get_json(client, "/api/needs/summary/")["totals"]
+    assert (totals["lamp_upgrades"], totals["repairs"], totals["proposed_pju"]) == (1, 0, 0)
+    assert totals["cost_breakdown"]["lamp_upgrades"] == pytest.approx(props["cost"])
+    assert totals["underlit_km_by_kind"]["weak"] * 1000 == pytest.approx(29.60, abs=0.02)
+    assert totals["underlit_km_by_kind"]["dark"] * 1000 == pytest.approx(5.40, abs=0.02)
 
 
 def test_summary_level_must_be_kecamatan_or_kelurahan(client):
