@@ -243,10 +243,12 @@ def test_needs_are_current_after_edits_through_the_layers_api(town, django_captu
         r = planner.patch(f"/api/pju/{lamp.pk}/", {"properties": {"status": "off", "version": lamp.version}}, format="json")
     assert r.status_code == 200, r.content
     gaps = sorted(all_features(client_for(None), f"/api/needs/lighting-gaps/?road={road.pk}"), key=lambda g: g["properties"]["start_m"])
-    # only the lamp at 20 m is left: start 2.5 m and end from 37.5 m
-    assert [(g["properties"]["kind"]) for g in gaps] == ["start", "end"]
-    assert gaps[1]["properties"]["start_m"] == pytest.approx(37.5, abs=0.01)
-    assert before == 3
+    # only the lamp at 20 m works: missing 0–2.5, 37.5–82.5, 147.5–L; the discs of the off lamps at
+    # 100 and 130 m (82.5–147.5) are dark
+    assert [(g["properties"]["kind"]) for g in gaps] == ["missing", "missing", "dark", "missing"]
+    assert [g["properties"]["start_m"] for g in gaps[1:3]] == [pytest.approx(37.5, abs=0.01), pytest.approx(82.5, abs=0.01)]
+    assert gaps[2]["properties"]["end_m"] == pytest.approx(147.5, abs=0.01)
+    assert before == 4  # missing 0–2.5, 37.5–82.5, 147.5–L; dark 117.5–147.5
     # a new lamp through the API at 60 m splits the end gap
     sc = road_coords(JAKARTA_STRAIGHT)
     with django_capture_on_commit_callbacks(execute=True):
@@ -254,7 +256,7 @@ def test_needs_are_current_after_edits_through_the_layers_api(town, django_captu
                                        "properties": {"status": "working"}}, format="json")
     assert r.status_code == 201, r.content
     kinds = [g.kind for g in LightingGap.objects.filter(road=road).order_by("start_m")]
-    assert kinds == ["start", "internal", "end"]
+    assert kinds == ["missing", "missing", "missing", "dark", "missing"]  # 37.5–82.5 split by the disc 42.5–77.5
     # moving the lamp at 20 m far away: the road it lit before is refreshed too
     first = town["lamps"]["s20"]
     first.refresh_from_db()
@@ -263,7 +265,7 @@ def test_needs_are_current_after_edits_through_the_layers_api(town, django_captu
                                                     "properties": {"version": first.version}}, format="json")
     assert r.status_code == 200, r.content
     gaps = list(LightingGap.objects.filter(road=road).order_by("start_m"))
-    assert [g.kind for g in gaps] == ["start", "end"]
+    assert [g.kind for g in gaps] == ["missing", "missing", "dark", "missing"]
     assert gaps[0].end_m == pytest.approx(60 - 17.5, abs=0.01)
 
 
@@ -292,7 +294,7 @@ def test_musrenbang_export_xlsx_and_csv(town, client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     wb = load_workbook(io.BytesIO(response.content))
-    assert wb.sheetnames == ["Usulan", "Titik PJU usulan", "Keterangan"]
+    assert wb.sheetnames == ["Usulan", "Titik PJU usulan", "Peningkatan lampu", "Perbaikan PJU", "Keterangan"]
     rows = list(wb["Usulan"].iter_rows(values_only=True))
     header, body = rows[0], rows[1:]
     assert len(body) == 3  # three roads with under-lit stretches
@@ -301,6 +303,12 @@ def test_musrenbang_export_xlsx_and_csv(town, client):
     under = header.index("Panjang kurang terang (m)")
     assert sum(r[under] for r in body) == pytest.approx(sum(LightingGap.objects.values_list("length_m", flat=True)), abs=0.2)
     assert len(list(wb["Titik PJU usulan"].iter_rows())) - 1 == ProposedPJU.objects.count()
+    for kind, label in (("missing", "Belum ada PJU (m)"), ("weak", "Lampu kurang kuat (m)"), ("dark", "PJU mati/rusak (m)")):
+        stored = sum(LightingGap.objects.filter(kind=kind).values_list("length_m", flat=True))
+        assert sum(r[header.index(label)] for r in body) == pytest.approx(stored, abs=0.2), kind
+    repairs = list(wb["Perbaikan PJU"].iter_rows(values_only=True))
+    assert len(repairs) - 1 == 2  # the off and the damaged lamp; no upgrades here
+    assert len(list(wb["Peningkatan lampu"].iter_rows())) == 1
     only_b = client.get("/api/needs/export/?format=csv&area=99.02")
     assert only_b.status_code == 200 and only_b["Content-Type"].startswith("text/csv")
     table = list(csv.reader(io.StringIO(only_b.content.decode("utf-8-sig"))))
@@ -316,10 +324,10 @@ def test_tiles_of_needs_hold_the_stored_features_and_change_with_a_run(town, cli
     response = client.get(url)
     assert response.status_code == 200
     layer = mapbox_vector_tile.decode(response.content)["lighting_gaps"]
-    end_gap = LightingGap.objects.get(road=road, kind="end")
+    end_gap = LightingGap.objects.get(road=road, kind="missing", start_m__lte=200, end_m__gte=200)
     assert end_gap.pk in {f["id"] for f in layer["features"]}
     props = next(f["properties"] for f in layer["features"] if f["id"] == end_gap.pk)
-    assert props["kind"] == "end" and props["road_id"] == road.pk
+    assert props["kind"] == "missing" and props["road_id"] == road.pk
     poles = mapbox_vector_tile.decode(client.get(f"/tiles/proposed_pju/{tile.z}/{tile.x}/{tile.y}.pbf").content)
     in_tile = [p for p in ProposedPJU.objects.filter(road=road) if mercantile.tile(p.geom.x, p.geom.y, 16) == tile]
     assert len(poles["proposed_pju"]["features"]) >= len(in_tile) > 0
@@ -355,16 +363,17 @@ def test_deleting_a_road_through_the_api_removes_its_needs(town, django_capture_
 def test_a_school_within_300_m_raises_the_priority_by_30(town):
     from needs.models import Facility
 
-    gap = LightingGap.objects.filter(road=town["straight"], kind="end").get()
+    end = {"road": town["straight"], "kind": "missing", "end_m__gt": 200}  # 147.5–L
+    gap = LightingGap.objects.filter(**end).get()
     base = gap.priority
     # local 24 + min(length/10, 30)
     assert base == pytest.approx(24 + min(gap.length_m / 10, 30), abs=1e-9)
     sc = road_coords(JAKARTA_STRAIGHT)
     Facility.objects.create(kind="school", name="SDN 1", geom=Point(*point_at(sc, 250, 290, "left"), srid=4326))
     lighting_needs_compute(road_ids=[town["straight"].pk])
-    gap = LightingGap.objects.filter(road=town["straight"], kind="end").get()
+    gap = LightingGap.objects.filter(**end).get()
     assert gap.priority == pytest.approx(base + 30, abs=1e-9)
-    start = LightingGap.objects.filter(road=town["straight"], kind="start").get()  # 0–2.5 m: the school is > 300 m away
+    start = LightingGap.objects.filter(road=town["straight"], kind="missing", start_m=0).get()  # 0–2.5 m: the school is > 300 m away
     assert start.priority == pytest.approx(24 + start.length_m / 10, abs=1e-9)
     assert {p.priority for p in ProposedPJU.objects.filter(gap=gap)} == {gap.priority}
 
