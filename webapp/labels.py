@@ -33,6 +33,10 @@ CODE_LABELS = {
         "provinsi": _("Province"), "kabupaten_kota": _("Regency/City"),
         "kecamatan": _("Kecamatan"), "kelurahan": _("Kelurahan/Desa"),
     },
+    # SPEC §5 v2 kinds of under-lit road (issue 13)
+    "gap_kind": {
+        "missing": _("No PJU (new poles)"), "weak": _("Lamps too weak (upgrades)"), "dark": _("PJU off/damaged (repairs)"),
+    },
     "wo_status": {
         "open": _("Open"), "assigned": _("Assigned"), "in_progress": _("In progress"),
         "done": _("Done"), "rejected": _("Rejected"),

@@ -59,6 +59,7 @@
       }
       return { radius: zoom >= 16 ? 6 : zoom >= 14 ? 4 : 3, fill: true, fillColor: fill, fillOpacity: 0.95, color: "#ffffff", weight: zoom >= 15 ? 1.5 : 0.5 };
     }
+    var GAP_COLOURS = { missing: "#d7191c", weak: "#ff7f00", dark: "#7b3294" };  // SPEC §5 kinds (issue 13)
     var STYLES = {
       status: function (p, z) { return pointStyle(p.count !== undefined ? "#2b83ba" : COL.status[p.status] || COL.status.unknown, p, z); },
       proposed: function (p, z) { var s = pointStyle("#ffd700", p, z); s.color = "#8a6d00"; s.weight = 1.5; return s; },
@@ -67,7 +68,7 @@
         var colour = p.condition ? COL.condition[p.condition] || COL.condition.unknown : "#607d8b";
         return { color: colour, weight: ROAD_WEIGHT[p.road_class] || 2, opacity: 0.9 };
       },
-      gap: function () { return { color: "#ff7f00", weight: 6, opacity: 0.75, dashArray: "6,4" }; },
+      gap: function (p) { return { color: GAP_COLOURS[p.kind] || "#ff7f00", weight: 6, opacity: 0.75, dashArray: p.kind === "missing" ? "6,4" : p.kind === "dark" ? "2,4" : null }; },
       area: function (p) {
         return { color: "#6a3d9a", weight: p.level === "kecamatan" ? 2 : p.level === "kelurahan" ? 0.8 : 3,
                  fill: true, fillColor: "#6a3d9a", fillOpacity: 0.03, dashArray: p.level === "kelurahan" ? "3,3" : null };
@@ -179,7 +180,9 @@
         html += "<div><i class='gp-line' style='background:" + COL.condition[k] + "'></i>" + esc(label("condition", k)) + "</div>";
       });
       html += "</div><div class='gp-legend-group'>";
-      if (GP.layers.lighting_gaps) html += "<div><i class='gp-line gp-line-gap'></i>" + esc(S.gap) + "</div>";
+      if (GP.layers.lighting_gaps) ["missing", "weak", "dark"].forEach(function (k) {
+        html += "<div><i class='gp-line gp-line-gap-" + k + "'></i>" + esc(S.gap) + ": " + esc(label("gap_kind", k)) + "</div>";
+      });
       if (GP.layers.proposed_pju) html += "<div><i class='gp-dot' style='background:#ffd700;border-color:#8a6d00'></i>" + esc(S.proposed) + "</div>";
       if (GP.layers.work_orders) html += "<div><i class='gp-dot' style='background:#e31a1c;border-color:#000'></i>" + esc(S.work_order) + "</div>";
       html += "<div><i class='gp-area'></i>" + esc(label("level", "kecamatan")) + "</div></div>";
