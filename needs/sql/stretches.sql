@@ -1,19 +1,25 @@
--- SPEC §5.4: pieces of one kind and class joined where they meet end to end
+-- SPEC §5.4: `missing` pieces of one class joined where they meet end to end
 -- at a node of two (ST_LineMerge; per UTM zone). Each piece belongs to the
 -- stretch holding its midpoint; u = the stretch's ground length (the sum of
--- its pieces). A stretch "ends at a segment end" when one of its end points
+-- its pieces). `weak`/`dark` pieces stand alone. A stretch "ends at a segment end" when one of its end points
 -- is a road end point (a junction or a dead end) rather than a disc's edge.
 CREATE TEMPORARY TABLE needs_run_stretch ON COMMIT DROP AS
 SELECT row_number() OVER () AS sid, x.srid, x.road_class, x.kind, d.geom AS sg
-FROM (SELECT srid, road_class, kind, ST_LineMerge(ST_Collect(geom)) AS mg FROM needs_run_piece GROUP BY 1, 2, 3) x
+FROM (SELECT srid, road_class, kind, ST_LineMerge(ST_Collect(geom)) AS mg
+      FROM needs_run_piece WHERE kind = 'missing' AND (a = 0 OR b = 1) GROUP BY 1, 2, 3) x
 CROSS JOIN LATERAL ST_Dump(x.mg) d;
 CREATE INDEX ON needs_run_stretch USING gist (sg);
 ANALYZE needs_run_stretch;
 
+-- only `missing` pieces reaching a road end can meet another road's piece;
+-- every other piece is a stretch of its own (sid = −piece id)
 CREATE TEMPORARY TABLE needs_run_member ON COMMIT DROP AS
-SELECT p.id, (SELECT s.sid FROM needs_run_stretch s
-              WHERE s.srid = p.srid AND s.road_class = p.road_class AND s.kind = p.kind
-              ORDER BY s.sg <-> ST_LineInterpolatePoint(p.geom, 0.5) LIMIT 1) AS sid
+SELECT p.id,
+       CASE WHEN p.kind = 'missing' AND (p.a = 0 OR p.b = 1)
+            THEN (SELECT s.sid FROM needs_run_stretch s
+                  WHERE s.srid = p.srid AND s.road_class = p.road_class AND s.kind = p.kind
+                  ORDER BY s.sg <-> ST_LineInterpolatePoint(p.geom, 0.5) LIMIT 1)
+            ELSE -p.id END AS sid
 FROM needs_run_piece p;
 
 CREATE TEMPORARY TABLE needs_run_span ON COMMIT DROP AS
@@ -26,7 +32,11 @@ FROM needs_run_stretch s
 JOIN needs_run_member mb ON mb.sid = s.sid
 JOIN needs_run_piece p ON p.id = mb.id
 JOIN needs_run_road r ON r.id = p.road_id
-GROUP BY s.sid, s.kind, s.road_class, s.srid, s.sg;
+GROUP BY s.sid, s.kind, s.road_class, s.srid, s.sg
+UNION ALL
+SELECT mb.sid, p.kind, p.road_class, p.srid, p.geom, p.len_m, p.a = 0 OR p.b = 1
+FROM needs_run_member mb JOIN needs_run_piece p ON p.id = mb.id
+WHERE mb.sid < 0;
 
 -- proposed poles on `missing` stretches of at least 1 m: n = ⌈u/S⌉ at equal
 -- steps u/n, half a step at each end (1 cm tolerance: "exactly S"), none on a
