@@ -90,6 +90,9 @@ def test_map_loads_offline_offers_registered_layers_and_toggles_them(browser, li
     for layer in expected:
         assert any(str(layer.label) in text for text in labels), (layer.label, labels)
     assert "Legenda" in page.inner_text(".gp-legend") and "Menyala" in page.inner_text(".gp-legend")
+    # issue 13: the three kinds of under-lit road, each with its own style
+    for kind in ("Belum ada PJU", "Lampu kurang kuat", "PJU mati/rusak"):
+        assert kind in page.inner_text(".gp-legend")
 
     # The default layers drew tiles that hold our features.
     assert any(p.startswith("/tiles/pju/16/") for p in log.paths("/tiles/"))
