@@ -117,17 +117,14 @@ def lighting_needs_compute(*, road_ids: Iterable[int] | None = None) -> dict:
         cur.execute(_sql("lamps.sql"), params)
         cur.execute("CREATE INDEX ON needs_run_lamp USING gist (pu)")
         if not full:
-            # context: the other roads lit by a PJU near these, for its anchor
+            # context: the other roads a PJU near these may light (within twice the
+            # widest reach), for its anchor
             cur.execute("CREATE INDEX ON needs_run_road USING gist (g)")
             cur.execute("ANALYZE needs_run_road")
             cur.execute("ANALYZE needs_run_lamp")
             cur.execute(
-                f"""WITH near AS MATERIALIZED (
-                        SELECT DISTINCT l.id, ST_Transform(ST_Expand(l.pu, %(box)s), %(storage_srid)s) AS b
-                        FROM needs_run_lamp l
-                        JOIN needs_run_road rr ON rr.srid = l.srid AND ST_DWithin(l.pu, rr.g, (rr.w / 2 + %(reach_extra)s) * rr.f)
-                    )
-                    SELECT DISTINCT r.id FROM near JOIN {TABLES['{roads}']} r ON r.geom && near.b
+                f"""SELECT DISTINCT r.id FROM needs_run_road rr
+                    JOIN {TABLES['{roads}']} r ON r.geom && ST_Transform(ST_Expand(rr.g, %(box)s * rr.f), %(storage_srid)s)
                     WHERE r.deleted_at IS NULL AND r.id <> ALL(%(ids)s)""",
                 {**params, "box": 2 * _max_reach()},
             )
