@@ -281,7 +281,9 @@ def area_summary(*, level: str) -> dict:
         SELECT m.pju_id, bool_or(m.upgrade) AS upgrade,
                (array_agg(r.road_class ORDER BY {rank}) FILTER (WHERE m.upgrade))[1] AS upgrade_class,
                (array_agg(r.road_class ORDER BY {rank}))[1] AS road_class
-        FROM {MATCHES} m JOIN {ROADS} r ON r.id = m.road_id GROUP BY m.pju_id
+        FROM {MATCHES} m JOIN {ROADS} r ON r.id = m.road_id
+        WHERE m.upgrade OR m.pju_id IN (SELECT id FROM {StreetLight._meta.db_table} WHERE status IN ('off', 'damaged'))
+        GROUP BY m.pju_id
     ), pju AS (
         SELECT p.{col} AS area_id, count(*) AS pju_count,
                count(*) FILTER (WHERE p.status = 'working') AS pju_working,
