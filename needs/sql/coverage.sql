@@ -25,7 +25,7 @@ FROM (
 -- [as_, bs] of the standard disc and [ar, br] of the recorded one (null when
 -- it misses the segment)
 CREATE TEMPORARY TABLE needs_run_iv ON COMMIT DROP AS
-WITH disc AS (
+WITH disc AS MATERIALIZED (
     SELECT m.road_id, m.pju_id, m.lit, m.rs * r.f AS rs, m.rr * r.f AS rr,
            ST_X(p.ap) AS ax, ST_Y(p.ap) AS ay
     FROM needs_run_match m
@@ -33,7 +33,7 @@ WITH disc AS (
     JOIN needs_run_anchor a ON a.pju_id = m.pju_id
     CROSS JOIN LATERAL (SELECT CASE WHEN a.srid = r.srid THEN a.ap ELSE ST_Transform(a.ap, r.srid) END AS ap) p
     WHERE m.run
-), cut AS (
+), cut AS MATERIALIZED (
     SELECT d.road_id, d.pju_id, d.lit, s.c0, s.sl, s.lu,
            s.dx * s.dx + s.dy * s.dy AS dd,
            (s.x0 - d.ax) * s.dx + (s.y0 - d.ay) * s.dy AS fd,
