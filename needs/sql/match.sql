@@ -15,7 +15,7 @@ SELECT r.id AS road_id, l.id AS pju_id, r.srid, r.run, l.status = ANY(%(lit_stat
        0.5 * least(r.k * hh.h, lm.phi * %(uf)s * lm.mf / (r.e * r.w)) AS rr
 FROM needs_run_road r
 JOIN needs_run_lamp l ON l.srid = r.srid AND ST_DWithin(l.pu, r.g, (r.w / 2 + %(reach_extra)s) * r.f)
-CROSS JOIN LATERAL (SELECT coalesce(nullif(l.pole_height_m, 0), r.h) AS h) hh
+CROSS JOIN LATERAL (SELECT coalesce(nullif(l.pole_height_m, 0), r.h) AS h OFFSET 0) hh
 CROSS JOIN LATERAL (
     SELECT CASE WHEN l.wattage_w > 0
                 THEN l.wattage_w * coalesce((SELECT v.eff FROM unnest(%(eff_types)s::text[], %(eff_values)s::float8[]) v(t, eff)
@@ -23,10 +23,12 @@ CROSS JOIN LATERAL (
                 ELSE r.lm END AS phi,
            CASE WHEN l.wattage_w > 0 THEN CASE WHEN l.lamp_type = 'led' THEN %(mf_led)s ELSE %(mf_other)s END
                 ELSE r.mf END AS mf
+    OFFSET 0
 ) lm
-CROSS JOIN LATERAL (SELECT ST_LineLocatePoint(r.g, l.pu) AS frac) f
+CROSS JOIN LATERAL (SELECT ST_LineLocatePoint(r.g, l.pu) AS frac OFFSET 0) f
 CROSS JOIN LATERAL (
     SELECT ST_LineInterpolatePoint(r.g, f.frac) AS q,
            ST_LineInterpolatePoint(r.g, greatest(0, f.frac - 0.5 / r.lu)) AS a,
            ST_LineInterpolatePoint(r.g, least(1, f.frac + 0.5 / r.lu)) AS b
+    OFFSET 0  -- evaluated once per pair, not once per reference
 ) d;

@@ -11,12 +11,12 @@ JOIN needs_run_span sp ON sp.sid = mb.sid
 LEFT JOIN (SELECT gap_id, count(*) AS n FROM needs_run_pole GROUP BY gap_id) po ON po.gap_id = p.id
 WHERE sp.u >= %(min_piece)s;
 
-WITH scored AS (
+WITH points AS MATERIALIZED (
+    SELECT * FROM unnest(%(classes)s::text[], %(class_points)s::float8[]) v(cls, points)
+), scored AS (
     SELECT k.*, r.kecamatan_id, r.kelurahan_id, r.h, r.k AS kk, r.s, r.w, r.l,
-           coalesce((SELECT min(v.points) FROM unnest(%(classes)s::text[], %(class_points)s::float8[]) v(cls, points)
-                     WHERE v.cls = k.road_class), 0)
-           + least(k.len_m / %(length_divisor)s, %(length_points)s) AS base
-    FROM needs_run_kept k JOIN needs_run_road r ON r.id = k.road_id
+           coalesce(pt.points, 0) + least(k.len_m / %(length_divisor)s, %(length_points)s) AS base
+    FROM needs_run_kept k JOIN needs_run_road r ON r.id = k.road_id LEFT JOIN points pt ON pt.cls = k.road_class
 )
 INSERT INTO {gaps} (id, road_id, road_class, kind, start_m, end_m, length_m, gap_m, proposed_count,
                     pole_height_m, spacing_factor, spacing_m, width_m, reach_m, offset_m, road_length_m,
@@ -31,7 +31,9 @@ SELECT id, road_id, road_class, kind, a * l, b * l, len_m, u, n_poles,
        kecamatan_id, kelurahan_id, now(), ST_Transform(geom, %(storage_srid)s)
 FROM scored;
 
-WITH majority AS (
+WITH cls AS MATERIALIZED (
+    SELECT * FROM unnest(%(classes)s::text[], %(pole_costs)s::numeric[], %(lamps)s::jsonb[]) v(cls, cost, lamp)
+), majority AS (
     SELECT m.road_id, CASE WHEN count(*) FILTER (WHERE side = 'right') > count(*) FILTER (WHERE side = 'left')
                            THEN 'right' ELSE 'left' END AS side
     FROM needs_run_match m WHERE m.run
@@ -42,7 +44,7 @@ WITH majority AS (
     FROM needs_run_pole po
     JOIN needs_run_road r ON r.id = po.road_id
     JOIN {gaps} g ON g.id = po.gap_id
-), sided AS (
+), sided AS MATERIALIZED (
     SELECT poles.*,
            CASE WHEN poles.w > poles.h
                 THEN CASE WHEN row_number() OVER (PARTITION BY poles.sid ORDER BY poles.i) %% 2 = 1 THEN 'left' ELSE 'right' END
@@ -51,7 +53,7 @@ WITH majority AS (
            ST_LineInterpolatePoint(poles.g, greatest(0, poles.frac - 0.5 / poles.lu)) AS pa,
            ST_LineInterpolatePoint(poles.g, least(1, poles.frac + 0.5 / poles.lu)) AS pb
     FROM poles LEFT JOIN majority mj ON mj.road_id = poles.road_id
-), placed AS (
+), placed AS MATERIALIZED (
     SELECT sided.*,
            (CASE side WHEN 'left' THEN 1 ELSE -1 END) * (w / 2 + %(pole_offset)s) * f
                / nullif(sqrt((ST_X(pb) - ST_X(pa)) ^ 2 + (ST_Y(pb) - ST_Y(pa)) ^ 2), 0) AS fo
@@ -62,11 +64,10 @@ INSERT INTO {proposed} (road_id, gap_id, road_class, chainage_m, side, pole_heig
                         computed_at, estimated_cost, lamp, geom)
 SELECT road_id, gap_id, road_class, frac * l, side, h, k, s, w, w / 2 + %(reach_extra)s, w / 2 + %(pole_offset)s, l,
        priority, kecamatan_id, kelurahan_id, now(),
-       (SELECT v.cost FROM unnest(%(classes)s::text[], %(pole_costs)s::numeric[]) v(cls, cost) WHERE v.cls = placed.road_class),
-       (SELECT v.lamp FROM unnest(%(classes)s::text[], %(lamps)s::jsonb[]) v(cls, lamp) WHERE v.cls = placed.road_class),
+       cls.cost, cls.lamp,
        ST_Transform(ST_Translate(on_line, -coalesce(fo, 0) * (ST_Y(pb) - ST_Y(pa)), coalesce(fo, 0) * (ST_X(pb) - ST_X(pa))),
                     %(storage_srid)s)
-FROM placed;
+FROM placed LEFT JOIN cls ON cls.cls = placed.road_class;
 
 WITH over AS (
     SELECT iv.road_id, iv.pju_id,
