@@ -88,6 +88,7 @@ def _matrix():
         ("programme", "get", "/api/programme/?level=kecamatan", None, None, ALL),
         ("lighting gaps", "get", "/api/needs/lighting-gaps/", None, None, ALL),
         ("proposed pju", "get", "/api/needs/proposed-pju/", None, None, ALL),
+        ("lamp upgrades", "get", "/api/needs/lamp-upgrades/", None, None, ALL),  # issue 13
         ("broken pju", "get", "/api/needs/broken-pju/", None, None, ALL),
         ("damaged roads", "get", "/api/needs/damaged-roads/", None, None, ALL),
         ("needs summary", "get", "/api/needs/summary/?level=kecamatan", None, None, ALL),
