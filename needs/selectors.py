@@ -14,6 +14,8 @@ from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db import connection
 from django.db.models import Case, CharField, Q, QuerySet, Value, When
 
+from geo_platform import codes
+from geo_platform import condition as road_condition
 from layers.models import Area, RoadSegment, StreetLight
 from layers.selectors import GEOJSON_DECIMALS
 from needs import rule as rules
@@ -26,7 +28,8 @@ FACILITIES = Facility._meta.db_table
 MATCHES = LampMatch._meta.db_table
 BROKEN_STATUSES = tuple(rules.BROKEN_STATUSES)
 REPAIR_DEFAULT_CLASS = "collector"  # a broken PJU lighting no road is priced with this class's lamp
-DAMAGE_CODES = ("light_damage", "heavy_damage")
+DAMAGE_CODES = road_condition.DAMAGED
+AUTHORITY_CODES = tuple(code for code, _ in codes.ROAD_AUTHORITIES)
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,7 @@ DAMAGED_ROADS = NeedLayer(
             "kelurahan_id", "version", "geom", "need"),
     properties=(
         ("name", "t.name"), ("road_class", "t.road_class"), ("condition", "t.condition"),
-        ("need_condition", "t.need"), ("sdi", "t.sdi"), ("iri", "t.iri"), ("surveyed_on", "t.surveyed_on"),
+        ("need_condition", "t.need"), ("effective_condition", "t.need"), ("sdi", "t.sdi"), ("iri", "t.iri"), ("surveyed_on", "t.surveyed_on"),
         ("length_m", "t.length_m"), ("width_m", "t.width_m"),
         ("treatment", _treatment_sql("t.need", 0)), ("treatment_label", _treatment_sql("t.need", 1)),
         ("priority", f"{_class_points_sql('t.road_class')} + {_damage_points_sql('t.need')} + {_facility_points_sql('t.geom')}"),
@@ -206,21 +209,17 @@ def broken_pju_list() -> QuerySet[StreetLight]:
 
 
 def need_condition_expression() -> Case:
-    """The condition a road needs treating for (DOMAIN §4): its code, or
-    worse when SDI/IRI lie beyond the thresholds; None when no damage."""
-    return Case(
-        When(Q(condition="heavy_damage") | Q(sdi__gt=rules.SDI_HEAVY) | Q(iri__gt=rules.IRI_HEAVY), then=Value("heavy_damage")),
-        When(Q(condition="light_damage") | Q(sdi__gt=rules.SDI_LIGHT) | Q(iri__gt=rules.IRI_LIGHT), then=Value("light_damage")),
-        default=None,
-        output_field=CharField(),
-    )
+    """The effective condition of a road (geo_platform.condition, SPEC §6):
+    the worst of its code, its SDI class and its IRI class."""
+    return road_condition.effective_condition_expression()
 
 
 def damaged_road_list() -> QuerySet[RoadSegment]:
+    """Roads whose effective condition is light or heavy damage."""
     return (
         RoadSegment.objects.filter(deleted_at__isnull=True)
         .annotate(need=need_condition_expression())
-        .filter(need__isnull=False)
+        .filter(need__in=road_condition.DAMAGED)
     )
 
 
@@ -269,11 +268,19 @@ def area_summary(*, level: str) -> dict:
     count, working %, under-lit km by kind (SPEC §5: missing, weak, dark), new
     poles, lamp upgrades and repairs — each with its cost, no PJU counted twice
     (a broken PJU listed as an upgrade is priced as the upgrade) — road km by
-    condition, kemantapan % (good + fair share of all road km), damaged km
-    (need condition, DOMAIN §4), estimated cost. Assets without an area of
+    effective condition (geo_platform.condition), kemantapan % (SPEC §6:
+    effective good + fair ÷ assessed length of the city's network, unknown
+    reported apart; also per authority), damaged km, estimated cost. Assets without an area of
     that level are summed in `unassigned`; `totals` sums every row."""
     col = f"{level}_id"
-    need_sql, need_params = _need_condition_sql()
+    ec = road_condition.effective_condition_sql()
+    city = ", ".join(f"'{a}'" for a in road_condition.city_authorities() if a in AUTHORITY_CODES) or "NULL"
+    damaged = ", ".join(f"'{c}'" for c in road_condition.DAMAGED)
+    mantap = ", ".join(f"'{c}'" for c in road_condition.MANTAP)
+    per_authority = "".join(
+        f", sum(length_m) FILTER (WHERE authority = '{a}' AND ec IN ({mantap})) AS {a}_mantap_m"
+        f", sum(length_m) FILTER (WHERE authority = '{a}' AND ec <> 'unknown') AS {a}_assessed_m" for a in AUTHORITY_CODES)
+    per_authority_cols = ", ".join(f"coalesce(roads.{a}_mantap_m, 0), coalesce(roads.{a}_assessed_m, 0)" for a in AUTHORITY_CODES)
     costs = unit_costs()
     rank = _class_rank_sql("r.road_class")
     sql = f"""
@@ -307,14 +314,18 @@ def area_summary(*, level: str) -> dict:
         FROM {ProposedPJU._meta.db_table} GROUP BY 1
     ), roads AS (
         SELECT {col} AS area_id, sum(length_m) AS road_m,
-               sum(length_m) FILTER (WHERE condition = 'good') AS good_m,
-               sum(length_m) FILTER (WHERE condition = 'fair') AS fair_m,
-               sum(length_m) FILTER (WHERE condition = 'light_damage') AS light_damage_m,
-               sum(length_m) FILTER (WHERE condition = 'heavy_damage') AS heavy_damage_m,
-               sum(length_m) FILTER (WHERE condition = 'unknown') AS unknown_m,
-               sum(length_m) FILTER (WHERE ({need_sql}) IS NOT NULL) AS damaged_m,
-               count(*) FILTER (WHERE ({need_sql}) IS NOT NULL) AS damaged_roads
-        FROM {ROADS} WHERE deleted_at IS NULL GROUP BY 1
+               sum(length_m) FILTER (WHERE ec = 'good') AS good_m,
+               sum(length_m) FILTER (WHERE ec = 'fair') AS fair_m,
+               sum(length_m) FILTER (WHERE ec = 'light_damage') AS light_damage_m,
+               sum(length_m) FILTER (WHERE ec = 'heavy_damage') AS heavy_damage_m,
+               sum(length_m) FILTER (WHERE ec = 'unknown') AS unknown_m,
+               sum(length_m) FILTER (WHERE ec IN ({damaged})) AS damaged_m,
+               count(*) FILTER (WHERE ec IN ({damaged})) AS damaged_roads,
+               sum(length_m) FILTER (WHERE authority IN ({city}) AND ec IN ({mantap})) AS net_mantap_m,
+               sum(length_m) FILTER (WHERE authority IN ({city}) AND ec <> 'unknown') AS net_assessed_m,
+               sum(length_m) FILTER (WHERE authority IN ({city}) AND ec = 'unknown') AS net_unassessed_m
+               {per_authority}
+        FROM (SELECT {col}, length_m, authority, {ec} AS ec FROM {ROADS} WHERE deleted_at IS NULL) r GROUP BY 1
     ), ids AS (
         SELECT area_id FROM pju UNION SELECT area_id FROM gaps UNION SELECT area_id FROM proposed
         UNION SELECT area_id FROM roads UNION SELECT id FROM {AREA} WHERE level = %s
@@ -326,7 +337,9 @@ def area_summary(*, level: str) -> dict:
            coalesce(proposed.proposed_pju, 0), proposed.proposed_cost, coalesce(proposed.priced, 0),
            coalesce(roads.road_m, 0), coalesce(roads.good_m, 0), coalesce(roads.fair_m, 0),
            coalesce(roads.light_damage_m, 0), coalesce(roads.heavy_damage_m, 0), coalesce(roads.unknown_m, 0),
-           coalesce(roads.damaged_m, 0), coalesce(roads.damaged_roads, 0)
+           coalesce(roads.damaged_m, 0), coalesce(roads.damaged_roads, 0),
+           coalesce(roads.net_mantap_m, 0), coalesce(roads.net_assessed_m, 0), coalesce(roads.net_unassessed_m, 0),
+           {per_authority_cols}
     FROM ids
     LEFT JOIN {AREA} a ON a.id = ids.area_id
     LEFT JOIN pju ON pju.area_id IS NOT DISTINCT FROM ids.area_id
@@ -336,7 +349,7 @@ def area_summary(*, level: str) -> dict:
     ORDER BY a.code NULLS LAST
     """
     with connection.cursor() as cur:
-        cur.execute(sql, [*need_params, *need_params, level])
+        cur.execute(sql, [level])
         rows = cur.fetchall()
     areas, unassigned = [], None
     for row in rows:
@@ -350,38 +363,36 @@ def area_summary(*, level: str) -> dict:
     return {"level": level, "areas": areas, "unassigned": unassigned, "totals": totals}
 
 
-def _need_condition_sql() -> tuple[str, list]:
-    sql = (
-        "CASE WHEN condition = 'heavy_damage' OR sdi > %s OR iri > %s THEN 'heavy_damage' "
-        "WHEN condition = 'light_damage' OR sdi > %s OR iri > %s THEN 'light_damage' END"
-    )
-    return sql, [rules.SDI_HEAVY, rules.IRI_HEAVY, rules.SDI_LIGHT, rules.IRI_LIGHT]
-
-
 def _km(m) -> float:
     return round(float(m) / 1000.0, 6)
 
 
-CONDITIONS = ("good", "fair", "light_damage", "heavy_damage", "unknown")
-
-
 def _summary_row(row, *, priced: bool) -> dict:
     (_, code, name, pju_count, working, broken, upgrades, upgrade_cost, repairs, repair_cost, gaps, missing_m, weak_m,
-     dark_m, proposed, cost, n_priced, road_m, good_m, fair_m, light_m, heavy_m, unknown_m, damaged_m, damaged_roads) = row
+     dark_m, proposed, cost, n_priced, road_m, good_m, fair_m, light_m, heavy_m, unknown_m, damaged_m, damaged_roads,
+     net_mantap_m, net_assessed_m, net_unassessed_m, *per_authority) = row
     return _summary_fields(
         code=code, name=name, pju_count=pju_count, pju_working=working, broken_pju=broken, gaps=gaps,
         by_kind={"missing": float(missing_m), "weak": float(weak_m), "dark": float(dark_m)},
         proposed=proposed, cost=cost, n_priced=n_priced, upgrades=upgrades,
         upgrade_cost=(upgrade_cost or Decimal(0)) if priced else None, repairs=repairs,
         repair_cost=(repair_cost or Decimal(0)) if priced else None, road_m=float(road_m),
-        by_condition=dict(zip(CONDITIONS, (float(good_m), float(fair_m), float(light_m), float(heavy_m), float(unknown_m)))),
+        by_condition={"good": float(good_m), "fair": float(fair_m), "light_damage": float(light_m),
+                      "heavy_damage": float(heavy_m), "unknown": float(unknown_m)},
         damaged_m=float(damaged_m), damaged_roads=damaged_roads,
+        kemantapan={"network": (float(net_mantap_m), float(net_assessed_m), float(net_unassessed_m)),
+                    **{a: (float(per_authority[2 * i]), float(per_authority[2 * i + 1]), 0.0)
+                       for i, a in enumerate(AUTHORITY_CODES)}},
     )
 
 
+def _pct(part: float, whole: float) -> float | None:
+    return round(100.0 * part / whole, 2) if whole else None
+
+
 def _summary_fields(*, code, name, pju_count, pju_working, broken_pju, gaps, by_kind, proposed, cost, n_priced,
-                    upgrades, upgrade_cost, repairs, repair_cost, road_m, by_condition, damaged_m,
-                    damaged_roads) -> dict:
+                    upgrades, upgrade_cost, repairs, repair_cost, road_m, by_condition, damaged_m, damaged_roads,
+                    kemantapan) -> dict:
     proposed_cost = (cost or Decimal(0)) if n_priced == proposed else None
     parts = (proposed_cost, upgrade_cost, repair_cost)
     total_cost = sum(parts, Decimal(0)) if all(p is not None for p in parts) else None
@@ -402,7 +413,12 @@ def _summary_fields(*, code, name, pju_count, pju_working, broken_pju, gaps, by_
         "repairs": repairs,  # dark: off/damaged PJU not already upgrades
         "road_km": _km(road_m),
         "road_km_by_condition": {k: _km(v) for k, v in by_condition.items()},
-        "kemantapan_pct": round(100.0 * (by_condition["good"] + by_condition["fair"]) / road_m, 2) if road_m else None,
+        # SPEC §6: effective condition good or fair ÷ length assessed, the city's network (unknown apart)
+        "kemantapan_pct": _pct(kemantapan["network"][0], kemantapan["network"][1]),
+        "kemantapan_assessed_km": _km(kemantapan["network"][1]),
+        "kemantapan_unassessed_km": _km(kemantapan["network"][2]),
+        "kemantapan_by_authority": {a: {"pct": _pct(m, n), "assessed_km": _km(n)}
+                                    for a, (m, n, _) in kemantapan.items() if a != "network" and n},
         "damaged_roads": damaged_roads,
         "damaged_km": _km(damaged_m),
         # IDR, priced by the estimates app (needs/costs.py); null without a price list
@@ -410,14 +426,16 @@ def _summary_fields(*, code, name, pju_count, pju_working, broken_pju, gaps, by_
         "cost_breakdown": {"proposed_pju": as_float(proposed_cost), "lamp_upgrades": as_float(upgrade_cost),
                            "repairs": as_float(repair_cost)},
         "_raw": {"by_kind": by_kind, "road_m": road_m, "by_condition": by_condition, "damaged_m": damaged_m,
-                 "cost": cost, "n_priced": n_priced, "upgrade_cost": upgrade_cost, "repair_cost": repair_cost},
+                 "kemantapan": kemantapan, "cost": cost, "n_priced": n_priced, "upgrade_cost": upgrade_cost,
+                 "repair_cost": repair_cost},
     }
 
 
 def _summary_totals(rows: list[dict], *, priced: bool) -> dict:
     raw = [r["_raw"] for r in rows]
+    by_condition = {k: sum(r["by_condition"][k] for r in raw) for k in ("good", "fair", "light_damage", "heavy_damage", "unknown")}
     costs = [r["cost"] for r in raw if r["cost"] is not None]
-    return _summary_fields(
+    out = _summary_fields(
         code=None, name="Total", pju_count=sum(r["pju_count"] for r in rows),
         pju_working=sum(r["pju_working"] for r in rows), broken_pju=sum(r["broken_pju"] for r in rows),
         gaps=sum(r["lighting_gaps"] for r in rows),
@@ -427,10 +445,12 @@ def _summary_totals(rows: list[dict], *, priced: bool) -> dict:
         upgrade_cost=sum((r["upgrade_cost"] for r in raw), Decimal(0)) if priced else None,
         repairs=sum(r["repairs"] for r in rows),
         repair_cost=sum((r["repair_cost"] for r in raw), Decimal(0)) if priced else None,
-        road_m=sum(r["road_m"] for r in raw),
-        by_condition={k: sum(r["by_condition"][k] for r in raw) for k in CONDITIONS},
+        road_m=sum(r["road_m"] for r in raw), by_condition=by_condition,
         damaged_m=sum(r["damaged_m"] for r in raw), damaged_roads=sum(r["damaged_roads"] for r in rows),
+        kemantapan={k: tuple(sum(r["kemantapan"][k][i] for r in raw) for i in range(3))
+                    for k in raw[0]["kemantapan"]} if raw else {"network": (0.0, 0.0, 0.0)},
     )
+    return out
 
 
 def strip_raw(summary: dict) -> dict:

@@ -19,7 +19,7 @@ CLEAR = "DELETE FROM needs_proposedpju; DELETE FROM needs_lightinggap; DELETE FR
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("estimates", "0003_earthwork_price_items"),
+        ("estimates", "0005_i14_programme_v2_data"),  # after issue 14: load_defaults needs its schema
         ('needs', '0007_lampmatch_unlogged'),
     ]
 

@@ -139,7 +139,9 @@ def test_summary_totals_equal_the_sums_of_the_layers(town, client):
     ls, lc, la = (geodesic_length(road_coords(f)) for f in (JAKARTA_STRAIGHT, JAKARTA_CURVED, JAKARTA_ARTERIAL))
     assert a["road_km"] == pytest.approx(ls / 1000, abs=1e-5) and a["kemantapan_pct"] == 100.0
     assert b["road_km_by_condition"]["heavy_damage"] == pytest.approx(lc / 1000, abs=1e-5) and b["kemantapan_pct"] == 0.0
-    assert summary["unassigned"]["road_km_by_condition"]["fair"] == pytest.approx(la / 1000, abs=1e-5)
+    # road km by the effective condition (SPEC §6): the "fair" arterial with IRI 9 counts as light damage
+    assert summary["unassigned"]["road_km_by_condition"]["light_damage"] == pytest.approx(la / 1000, abs=1e-5)
+    assert summary["unassigned"]["road_km_by_condition"]["fair"] == 0
     assert (a["pju_count"], a["pju_working"], a["broken_pju"]) == (3, 2, 1)
     # straight road (local, ρ 17.5): discs 20 [2.5, 37.5], 100 [82.5, 117.5], off 130 [112.5, 147.5]:
     # missing 0–2.5, 37.5–82.5, 147.5–L; dark 117.5–147.5 (30 m)

@@ -65,7 +65,8 @@
       proposed: function (p, z) { var s = pointStyle("#ffd700", p, z); s.color = "#8a6d00"; s.weight = 1.5; return s; },
       work_order: function (p) { return { radius: 7, fill: true, fillColor: WO_COLOURS[p.status] || "#999", fillOpacity: 0.9, color: "#000", weight: 1.5 }; },
       condition: function (p) {
-        var colour = p.condition ? COL.condition[p.condition] || COL.condition.unknown : "#607d8b";
+        var c = p.effective_condition || p.condition; /* issue 14: SDI/IRI count (geo_platform/condition.py) */
+        var colour = c ? COL.condition[c] || COL.condition.unknown : "#607d8b";
         return { color: colour, weight: ROAD_WEIGHT[p.road_class] || 2, opacity: 0.9 };
       },
       gap: function (p) { return { color: GAP_COLOURS[p.kind] || "#ff7f00", weight: 6, opacity: 0.75, dashArray: p.kind === "missing" ? "6,4" : p.kind === "dark" ? "2,4" : null }; },
@@ -177,7 +178,8 @@
       html += "<div><i class='gp-dot gp-dot-cluster'></i>" + esc(S.cluster) + "</div></div>";
       html += "<div class='gp-legend-group'><b>" + esc(S.roads_by_condition) + "</b>";
       ["good", "fair", "light_damage", "heavy_damage", "unknown"].forEach(function (k) {
-        html += "<div><i class='gp-line' style='background:" + COL.condition[k] + "'></i>" + esc(label("condition", k)) + "</div>";
+        html += "<div><i class='gp-line' style='background:" + COL.condition[k] + "'></i>" + esc(label("condition", k)) +
+          (cfg.condition_bands && cfg.condition_bands[k] ? " <small>" + esc(cfg.condition_bands[k]) + "</small>" : "") + "</div>";
       });
       html += "</div><div class='gp-legend-group'>";
       if (GP.layers.lighting_gaps) ["missing", "weak", "dark"].forEach(function (k) {
