@@ -101,6 +101,17 @@ def _matrix():
         ("work order start", "post", "/api/work-orders/{order_assigned}/start/", None, None, {"field_officer"}),
         ("work order close", "post", "/api/work-orders/{order_started}/close/",
          lambda ids: {"photo": png(), "lon": 106.62, "lat": -6.2, "accuracy_m": 5}, "multipart", {"field_officer"}),
+        ("road survey", "post", "/api/roads/{roads}/survey/", lambda ids: {"crack_area_pct": 5, "crack_width_mm": 1},
+         "json", {"field_officer", "planner", "admin"}),  # issue 14: as the road's PATCH
+        ("imports", "get", "/api/imports/", None, None, PLANNERS),  # issue 18 (SPEC §9)
+        ("import create", "post", "/api/imports/", lambda ids: {}, "multipart", PLANNERS),
+        ("import detail", "get", "/api/imports/{no_uuid}/", None, None, PLANNERS),
+        ("import rejects", "get", "/api/imports/{no_uuid}/rejects/", None, None, PLANNERS),
+        ("import cancel", "delete", "/api/imports/{no_uuid}/", None, None, PLANNERS),
+        ("upload patch", "patch", "/api/uploads/{no_uuid}/", lambda ids: {}, "json", PLANNERS),
+        ("upload delete", "delete", "/api/uploads/{no_uuid}/", None, None, PLANNERS),
+        ("upload create", "post", "/api/uploads/", lambda ids: {}, "json", PLANNERS),
+        ("upload detail", "get", "/api/uploads/{no_uuid}/", None, None, PLANNERS),
         ("work order reject", "post", "/api/work-orders/{order_assigned}/reject/", lambda ids: {"reason": "duplikat"}, "json",
          {"field_officer", "planner", "admin"}),
     ]
@@ -149,6 +160,7 @@ def world(db, tmp_path, settings):
         "officer": officer.pk, "dem_path": str(upload), "template": Template.objects.order_by("code").values_list("code", flat=True).first(),
         "order_open": order("open", None), "order_assigned": order("assigned", officer), "order_started": order("in_progress", officer),
         **{f"deleted_{k}": v.pk for k, v in deleted.items()},
+        "no_uuid": "00000000-0000-0000-0000-000000000000",  # imports/uploads that do not exist: 404 once allowed
     }
     return ids
 
