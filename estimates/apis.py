@@ -168,7 +168,7 @@ class EstimateApi(_JsonErrors, APIView):
         if "geometry" in d:
             pieces = [geometry_piece(geometry=_geojson_geometry(d["geometry"]), width_m=d.get("width_m"))]
         else:
-            pieces = road_pieces(road_ids=d["road_ids"])
+            pieces = road_pieces(road_ids=d["road_ids"], width_m=d.get("width_m"))  # issue 19: a typed width wins
         est = estimate_build(template=template, pieces=pieces, price_list=price_list)
         response = Response(est)
         fmt = getattr(request.accepted_renderer, "format", "json")

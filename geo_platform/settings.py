@@ -165,3 +165,9 @@ LOGGING = {
 # Parallel developers/CI jobs on one server can each use their own test database.
 if os.environ.get("GEO_PLATFORM_TEST_DB"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["GEO_PLATFORM_TEST_DB"]}
+
+# Issue 19 (pages): where /map/ and /dashboard/ open — an area code or a bbox "minlon,minlat,maxlon,maxlat";
+# empty = the kabupaten/kota with the most PJU, else the densest cluster of PJU. The dashboard polls the
+# summary every DASHBOARD_POLL_MS while /api/live/ is not there.
+CITY_HOME = os.environ.get("CITY_HOME", "")
+DASHBOARD_POLL_MS = int(os.environ.get("DASHBOARD_POLL_MS", 1000))
