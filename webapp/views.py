@@ -24,7 +24,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
 from layers.permissions import can_read
-from needs.work_orders import is_planner
+from needs.work_orders import close_radius_m, is_planner
 from webapp import labels, selectors
 from webapp.maps import PLUGIN_CSS, PLUGIN_JS, planner_map_html
 
@@ -113,6 +113,7 @@ def field_page(request):
         "fields": labels.strings(labels.FIELD_NAMES),
         "colours": {"status": labels.STATUS_COLOURS, "condition": labels.CONDITION_COLOURS},
         "max_accuracy_m": field_max_accuracy_m(),
+        "close_radius_m": close_radius_m(),
         "basemap_url": settings.BASEMAP_URL,
         "user": {"username": user.get_username(), "groups": list(user.groups.values_list("name", flat=True))},
         "language": _languages(request),
