@@ -66,9 +66,14 @@ def map_extents() -> dict:
     key = f"webapp:extents:{revisions(DATA_TABLES)}"
     found = cache.get(key)
     if found is None:
-        found = {"kecamatan": kecamatan_list(), "bounds": initial_bounds()}
+        found = {"kecamatan": kecamatan_list(), "bounds": initial_bounds(), "area_names": area_names()}
         cache.set(key, found, timeout=3600)
     return found
+
+
+def area_names() -> dict[str, str]:
+    """{code: name} of kecamatan and kelurahan: popups show names, never codes."""
+    return dict(Area.objects.filter(level__in=("kecamatan", "kelurahan")).values_list("code", "name"))
 
 
 def kecamatan_list() -> list[dict]:
@@ -98,7 +103,7 @@ def map_search(*, q: str, limit: int = 10) -> list[dict]:
         return []
     roads = (
         RoadSegment.objects.filter(deleted_at__isnull=True, name__icontains=q)
-        .values("name").annotate(ext=Extent("geom"), n=Count("id"), ids=ArrayAgg("id", ordering="id")).order_by("name")[:limit]
+        .values("name").annotate(ext=Extent("geom"), n=Count("id"), ids=ArrayAgg("id", order_by="id")).order_by("name")[:limit]
     )
     lights = (
         StreetLight.objects.filter(deleted_at__isnull=True, code__icontains=q)

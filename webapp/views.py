@@ -65,6 +65,7 @@ def map_page(request):
     config = {
         "layers": selectors.map_layer_list(),
         "kecamatan": extents["kecamatan"],
+        "area_names": extents.get("area_names", {}),
         "bounds": extents["bounds"],
         "strings": strings,
         "codes": labels.code_labels(),

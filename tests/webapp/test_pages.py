@@ -309,7 +309,8 @@ def test_selected_road_is_estimated_at_the_typed_width_shown_in_the_xlsx(browser
     page.locator(".gp-est-result .gp-total").wait_for()
     assert page.is_visible(".gp-width input"), "the width field is shown for selected roads"
     assert page.inner_text(".gp-selected") == "Gang Uji 2"  # named, not numbered
-    assert page.evaluate("GP.map.getPane('gp-selection').querySelectorAll('path').length") >= 1  # highlighted
+    page.wait_for_function("GP.selection.getLayers().length >= 1")  # highlighted, in the pane above every layer
+    assert page.evaluate("GP.selection.getLayers()[0].getLayers()[0].options.pane") == "gp-selection"
     with page.expect_response(lambda r: r.url.endswith("/api/estimates/") and r.request.method == "POST") as answer:
         page.fill(".gp-width input", "6.5")
         page.press(".gp-width input", "Enter")
@@ -375,7 +376,7 @@ def test_popups_are_translated_named_and_hide_internal_fields(browser, live_serv
     context, page, log = open_map(browser, live_server)
     go_to(page, light.geom.x, light.geom.y, 18)
     click_at(page, light.geom.x, light.geom.y)
-    page.wait_for_function("document.querySelector('.gp-popup') && document.querySelector('.gp-popup').innerText.includes('Versi')")
+    page.wait_for_function("document.querySelector('.gp-popup') && document.querySelector('.gp-popup').innerText.includes('Kecamatan')")
     text = page.inner_text(".gp-popup")
     for hidden in ("power_source", "status_origin", "source", "osm-123", "true", "PLN"):
         assert hidden not in text, hidden

@@ -370,7 +370,7 @@
       return isNaN(d) ? v : d.toLocaleString(document.documentElement.lang || "id", { dateStyle: "medium", timeStyle: "short" });
     }
     function shownValue(k, v, props) {
-      if (k === "kecamatan" || k === "kelurahan") return (kecByCode[v] && kecByCode[v].name) || (typeof v === "object" ? v.name : v);
+      if (k === "kecamatan" || k === "kelurahan") return (cfg.area_names || {})[v] || (kecByCode[v] && kecByCode[v].name) || (typeof v === "object" ? v.name : "");
       if (k === "road_id") return props._road_name || "…";
       if (/_at$/.test(k)) return localTime(v);
       if (k === "legal") return label("boolean", String(v));
@@ -554,6 +554,7 @@
     var pEl = panel.getContainer();
     var form = pEl.querySelector(".gp-est-form"), resultEl = pEl.querySelector(".gp-est-result");
     var highlight = L.featureGroup().addTo(map);
+    GP.selection = highlight;
     var state = { geometry: null, roadIds: [], drawn: null, names: {} };
     var templatesLoaded = fetch(cfg.urls.templates, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : []; }).then(function (list) {
       var sel = form.querySelector("select[name=template]");
@@ -679,10 +680,12 @@
       selectRoads([btn.dataset.id]);
     });
     /* Shareable view: #zoom/lat/lon in the address (set on every move; read at the top of initMap). */
-    map.on("moveend", function () {
+    function keepView() {
       var c = map.getCenter();
       history.replaceState(null, "", location.pathname + location.search + "#" + map.getZoom() + "/" + c.lat.toFixed(5) + "/" + c.lng.toFixed(5));
-    });
+    }
+    map.on("moveend", keepView);
+    keepView();  // the first view is shareable too
     GP.ready = true;
     readyCallbacks.splice(0).forEach(function (fn) { try { fn(map, cfg); } catch (e) { console.error(e); } });
     document.dispatchEvent(new CustomEvent("gp:ready"));
