@@ -480,3 +480,117 @@ def test_axe_finds_no_serious_violations(browser, live_server, needs_computed, p
     assert log.foreign_hosts() == set()
     assert [e for e in log.errors if "service worker" not in e.lower()] == []
     close_context(context)
+
+
+# ------------------------------------------------------------------ field app flows
+
+def field_phone(browser, live_server, user, where):
+    context = browser.new_context(**PHONE, locale="id-ID", permissions=["geolocation"],
+                                  geolocation={"longitude": where[0], "latitude": where[1], "accuracy": 4})
+    context.add_cookies([login_cookie(live_server, user)])
+    page = context.new_page()
+    log = PageLog(page, live_server.url)
+    page.goto(live_server.url + "/field/")
+    page.wait_for_function("document.getElementById('fix').dataset.accuracy !== ''")
+    page.wait_for_selector("body[data-nearby='loaded']", state="attached")
+    return context, page, log
+
+
+def move_phone(page, context, where):
+    context.set_geolocation({"longitude": where[0], "latitude": where[1], "accuracy": 4})
+    page.wait_for_function(f"document.getElementById('fix').textContent.includes('{where[1]:.6f}')")
+
+
+def submit_close(page, order_pk):
+    page.click(".tabs button[data-tab=orders]")
+    page.click(f"#orders li[data-id='{order_pk}'] .btn-close-wo")
+    page.wait_for_selector("#form-dialog[open]")
+    page.set_input_files("#record-form input[name=photo]", files=[{"name": "foto.png", "mimeType": "image/png", "buffer": png_bytes()}])
+    page.click("#form-save")
+
+
+def test_field_close_too_far_is_refused_before_queuing_then_closed_nearby(browser, live_server, officer, city):
+    from needs.models import WorkOrder
+
+    light = StreetLight.objects.get(code="PJU-2-0300")
+    order = WorkOrder.objects.create(kind="broken_pju", status="assigned", title="Perbaiki PJU-2-0300", pju=light, assigned_to=officer, geom=light.geom)
+    far = GEOD.fwd(light.geom.x, light.geom.y, 0, 162)[:2]  # 162 m north of the pole (pyproj)
+    context, page, log = field_phone(browser, live_server, officer, far)
+    submit_close(page, order.pk)
+    page.wait_for_selector("#form-error:not([hidden])")
+    error = page.inner_text("#form-error")
+    assert "Anda berada" in error and "dalam 50 m" in error  # translated, before anything is queued
+    shown = int(error.split("Anda berada ")[1].split(" m")[0])
+    assert abs(shown - 162) <= 2  # the phone measures on a sphere (Leaflet), pyproj on the ellipsoid: < 0.5 % apart
+    assert page.evaluate("GPQueue.all().then(rows => rows.length)") == 0
+    page.click("#form-cancel")
+
+    near = GEOD.fwd(light.geom.x, light.geom.y, 90, 6)[:2]
+    move_phone(page, context, near)
+    submit_close(page, order.pk)
+    page.wait_for_selector("#form-dialog:not([open])", state="attached")
+    page.wait_for_selector("#pending[data-count='0']", timeout=20000)
+    order.refresh_from_db()
+    assert order.status == "done" and order.closing_distance_m == pytest.approx(6, abs=0.5)
+    # The order list is refreshed after the sync: the closed order is gone without a reload.
+    page.wait_for_selector(f"#orders li[data-id='{order.pk}']", state="detached", timeout=10000)
+    assert log.foreign_hosts() == set()
+    close_context(context)
+
+
+def test_field_server_refusal_is_translated_retried_with_a_fresh_fix_and_superseded(browser, live_server, officer):
+    from needs.models import WorkOrder
+
+    origin = (106.8200, -6.1800)
+    a, b = GEOD.fwd(*origin, 90, 0)[:2], GEOD.fwd(*origin, 90, 200)[:2]
+    road = RoadSegment.objects.create(name="Jalan Uji Rusak", road_class="local", condition="heavy_damage", geom=LineString(a, b, srid=STORAGE_SRID))
+    mid = Point(*GEOD.fwd(*origin, 90, 100)[:2], srid=STORAGE_SRID)
+    first = WorkOrder.objects.create(kind="damaged_road", status="in_progress", title="Tambal Jalan Uji Rusak", road=road, assigned_to=officer, geom=mid)
+    far = GEOD.fwd(mid.x, mid.y, 0, 120)[:2]  # 120 m off the road (the server measures to the line)
+    context, page, log = field_phone(browser, live_server, officer, far)
+    submit_close(page, first.pk)
+    page.wait_for_selector("#form-dialog:not([open])", state="attached")
+    page.click(".tabs button[data-tab=queue]")
+    page.wait_for_selector("#queue li.record[data-state='failed']", timeout=20000)
+    text = page.inner_text("#queue li.record[data-state='failed']")
+    assert "Server menolak catatan ini" in text and "Posisi terlalu jauh dari aset" in text
+    assert "closing needs" not in text  # the server's English stays out of the Indonesian screen
+
+    # Retry after walking to the road: sent with a fresh fix, not the stored one.
+    near = GEOD.fwd(mid.x, mid.y, 0, 8)[:2]
+    move_phone(page, context, near)
+    page.click("#queue li.record[data-state='failed'] .retry")
+    page.wait_for_selector("#queue li.record[data-state='sent']", timeout=20000)
+    first.refresh_from_db()
+    assert first.status == "done" and first.closing_distance_m == pytest.approx(8, abs=0.5)
+
+    # A failure made moot by a later success for the same order is cleared.
+    second = WorkOrder.objects.create(kind="damaged_road", status="in_progress", title="Tambal lagi", road=road, assigned_to=officer, geom=mid)
+    page.evaluate("GPField.state.lastFetchAt = null")  # the next fix fetches the officer's orders again
+    move_phone(page, context, far)
+    submit_close(page, second.pk)
+    page.click(".tabs button[data-tab=queue]")
+    page.wait_for_selector("#queue li.record[data-state='failed']", timeout=20000)
+    move_phone(page, context, near)
+    submit_close(page, second.pk)
+    page.click(".tabs button[data-tab=queue]")
+    page.wait_for_function("document.querySelectorAll('#queue li.record[data-state=failed]').length === 0", timeout=20000)
+    second.refresh_from_db()
+    assert second.status == "done"
+    assert log.foreign_hosts() == set()
+    close_context(context)
+
+
+def test_field_road_damage_confirms_the_road_by_name_and_distance(browser, live_server, officer):
+    origin = (106.8300, -6.1900)
+    RoadSegment.objects.create(name="", road_class="path", condition="good",
+                               geom=LineString(GEOD.fwd(*origin, 0, 57)[:2], GEOD.fwd(*GEOD.fwd(*origin, 0, 57)[:2], 90, 80)[:2], srid=STORAGE_SRID))
+    context, page, log = field_phone(browser, live_server, officer, origin)
+    page.wait_for_selector("#nearby li.item-road", state="attached")
+    page.click("#btn-road-damage")
+    page.wait_for_selector("#form-dialog[open]")
+    subtitle = page.inner_text("#form-subtitle")
+    assert "Jalan tanpa nama" in subtitle and "57 m" in subtitle and "Benarkah ruas ini?" in subtitle
+    page.click("#form-cancel")
+    assert log.errors == []
+    close_context(context)

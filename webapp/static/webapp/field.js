@@ -301,11 +301,13 @@
     return S.too_far.replace("{dist}", Math.round(d)).replace("{max}", Math.round(cfg.close_radius_m));
   }
   /* A fresh GPS fix (never a cached one): for retrying a close. */
-  function freshFix() {
+  function freshFix(after) {
+    // The watched position counts when it was taken after `after` (the failed record's fix).
+    var watched = function () { return state.fix && (!after || state.fix.taken_at > after) ? state.fix : null; };
     return new Promise(function (resolve) {
-      if (!navigator.geolocation) { resolve(state.fix); return; }
+      if (!navigator.geolocation) { resolve(watched()); return; }
       navigator.geolocation.getCurrentPosition(function (pos) { onFix(pos); resolve(state.fix); },
-        function () { resolve(null); }, { enableHighAccuracy: true, maximumAge: 0, timeout: 20000 });
+        function () { resolve(watched()); }, { enableHighAccuracy: true, maximumAge: 0, timeout: 15000 });
     });
   }
   function numberOrNull(v) { return v === "" || v === undefined ? null : Number(v); }
@@ -387,7 +389,7 @@
   function retryRecord(r) {
     if (r.kind !== "wo_close") return Q.retry(r.id).then(refreshAfter);
     toast(S.retry_fix);
-    return freshFix().then(function (fix) {
+    return freshFix(r.fix && r.fix.taken_at).then(function (fix) {
       if (!fix) { toast(S.no_position); return null; }
       var order = { geometry: r.orderGeometry, properties: { kind: r.orderKind } };
       var far = tooFar(order, fix);
