@@ -175,6 +175,15 @@ def test_dashboard_updates_a_figure_within_two_seconds_of_an_api_change(browser,
     page.wait_for_function(f"{figure} === '{broken + 1}'", timeout=2000)
     page.wait_for_function("document.querySelector('#ticker li') !== null")
     assert str(broken + 1) in page.inner_text("#ticker")
+    # Hours on a wall: refreshes update the charts in place and the ticker stays bounded.
+    charts = page.evaluate("Object.keys(Chart.instances).length")
+    for status in ("off", "working") * 20:
+        light.refresh_from_db()
+        api.patch(f"/api/pju/{light.pk}/", {"properties": {"status": status, "version": light.version}}, content_type="application/json")
+        page.evaluate("GPDashboard.refresh()")
+    page.wait_for_function(f"{figure} === '{broken}'", timeout=5000)
+    assert page.evaluate("Object.keys(Chart.instances).length") == charts
+    assert page.evaluate("document.querySelectorAll('#ticker li').length") <= 30
     page.wait_for_load_state("networkidle")
     page.screenshot(path=str(output_dir / "pages_dashboard.png"))
     assert log.foreign_hosts() == set() and log.errors == []
