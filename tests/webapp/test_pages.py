@@ -441,6 +441,12 @@ def test_tap_targets_are_at_least_44_px_on_a_phone(browser, live_server, city, o
     for selector in ("#sync", ".lang select", ".leaflet-control-zoom-in", "#btn-new-pju", ".tabs button"):
         box = page.locator(selector).first.bounding_box()
         assert box["height"] >= 44 and box["width"] >= 44, (selector, box)
+    # Saving the area without imagery says so (not "saved (0)"), in a toast that leaves the footer readable.
+    page.click("#save-area")
+    page.wait_for_selector("#toast:not([hidden])")
+    assert page.inner_text("#toast") == "Data sekitar disimpan untuk luring (tidak ada citra untuk area ini)"
+    toast, footer = page.locator("#toast").bounding_box(), page.locator("footer.bottom").bounding_box()
+    assert toast["y"] + toast["height"] <= footer["y"] or toast["y"] >= footer["y"] + footer["height"]
     page.screenshot(path=str(output_dir / "pages_field_phone.png"))
     page.goto(live_server.url + "/")
     page.wait_for_function("document.body.dataset.ready === '1'")

@@ -183,7 +183,9 @@
       setTimeout(function () { note.remove(); }, 6000);
     }
     GP.showNote = showNote;
-    var control = L.control.layers(bases, overlays, { collapsed: false, position: "topright" }).addTo(map);
+    var narrow = map.getSize().x < 700;  // a phone: panels start folded so the map stays visible
+    GP.narrow = narrow;
+    var control = L.control.layers(bases, overlays, { collapsed: narrow, position: "topright" }).addTo(map);
     control.getContainer().classList.add("gp-layer-control");
     control.getContainer().setAttribute("aria-label", S.layers);
     GP.layerControl = control;
@@ -219,7 +221,7 @@
     /* ---------- legend: every symbol as drawn ---------- */
     var legend = L.control({ position: "bottomright" });
     function legendHtml() {
-      var html = "<h4>" + esc(S.legend) + "</h4><div class='gp-legend-group'><b>" + esc(S.pju_by_status) + "</b>";
+      var html = "<details" + (narrow ? "" : " open") + "><summary><h4>" + esc(S.legend) + "</h4></summary><div class='gp-legend-group'><b>" + esc(S.pju_by_status) + "</b>";
       ["working", "off", "damaged", "unknown"].forEach(function (k) {
         html += "<div><i class='gp-dot' style='background:" + COL.status[k] + "'></i>" + esc(label("status", k)) + "</div>";
       });
@@ -250,7 +252,7 @@
         html += "</div>";
       }
       GP.legendExtras.forEach(function (fn) { try { html += fn() || ""; } catch (e) { console.warn(e); } });
-      return html;
+      return html + "</details>";
     }
     legend.onAdd = function () {
       var div = L.DomUtil.create("div", "gp-legend leaflet-bar");

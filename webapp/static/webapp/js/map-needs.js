@@ -91,7 +91,7 @@ whenReady(async (map, cfg) => {
     const div = L.DomUtil.create("div", "gp-needs leaflet-bar");
     div.setAttribute("role", "region");
     div.setAttribute("aria-label", S.needs_panel);
-    const open = window.innerWidth >= 700;
+    const open = !GP.narrow;
     const exportAll = cfg.user ? "<a class='gp-export' href='" + esc(cfg.urls.export) + "?format=xlsx'>⬇ " + esc(S.export_musrenbang) + "</a>" : "";
     div.innerHTML = "<h4 id='gp-needs-title'>" + esc(S.needs_panel) + "</h4> <button type='button' class='gp-needs-toggle' aria-expanded='" + open + "' aria-controls='gp-needs-body'>" + esc(open ? S.hide_panel : S.show_panel) + "</button>" +
       "<div id='gp-needs-body'" + (open ? "" : " hidden") + "><div class='gp-needs-tools'><label>" + esc(S.choropleth) + " <select class='gp-shade'><option value=''>" + esc(S.none) + "</option>" +
