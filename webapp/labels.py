@@ -147,7 +147,7 @@ UI.update({
     "remove": _("Remove"), "unnamed_road": _("Unnamed road"), "broken_pju": _("Broken PJU"),
     "damaged_road": _("Damaged road"), "wo_status": _("Work orders by status"), "gap_kinds": _("Lighting gaps"),
     "summary": _("Summary"), "kecamatan": _("Kecamatan"), "cost": _("Cost"), "sort_by": _("Sort by"),
-    "hide_panel": _("Hide"), "show_panel": _("Where first?"), "login_for_wo": _("Log in as a planner to create work orders"),
+    "hide_panel": _("Hide"), "show_panel": _("Show"), "login_for_wo": _("Log in as a planner to create work orders"),
 })
 
 FIELD_UI.update({
