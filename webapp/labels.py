@@ -142,7 +142,7 @@ FIELD_NAMES.update({
 UI.update({
     "create_wo": _("Create work order"), "officer": _("Officer"), "unassigned": _("(not assigned yet)"),
     "wo_created": _("Work order created"), "needs_panel": _("Where first?"), "choropleth": _("Shade kecamatan by"),
-    "none": _("None"), "export_musrenbang": _("Musrenbang export (XLSX)"), "zoom_data": _("Zoom to all data"),
+    "none": _("No shading"), "export_musrenbang": _("Musrenbang export (XLSX)"), "zoom_data": _("Zoom to all data"),
     "zoom_city": _("Zoom to the city"), "add_all_segments": _("Add all segments to the estimate"),
     "remove": _("Remove"), "unnamed_road": _("Unnamed road"), "broken_pju": _("Broken PJU"),
     "damaged_road": _("Damaged road"), "wo_status": _("Work orders by status"), "gap_kinds": _("Lighting gaps"),

@@ -97,7 +97,7 @@ whenReady(async (map, cfg) => {
       "<div id='gp-needs-body'" + (open ? "" : " hidden") + "><div class='gp-needs-tools'><label>" + esc(S.choropleth) + " <select class='gp-shade'><option value=''>" + esc(S.none) + "</option>" +
       SHADES.map((k) => "<option value='" + k + "'>" + esc(F[k] || k) + "</option>").join("") + "</select></label>" + exportAll + "</div>" +
       "<div class='gp-choro-legend' aria-live='polite'></div><table aria-labelledby='gp-needs-title'><thead><tr><th scope='col'>" + esc(S.kecamatan) + "</th>" +
-      COLUMNS.map(([k]) => "<th scope='col' data-key='" + k + "'><button type='button' class='gp-sort' data-key='" + k + "'>" + esc(F[k] || k) + "</button></th>").join("") +
+      COLUMNS.map(([k]) => "<th scope='col' data-key='" + k + "'><button type='button' class='gp-sort' data-key='" + k + "'>" + esc(k === "estimated_cost" ? S.cost : F[k] || k) + "</button></th>").join("") +
       "</tr></thead><tbody></tbody></table></div>";
     L.DomEvent.disableClickPropagation(div);
     L.DomEvent.disableScrollPropagation(div);
