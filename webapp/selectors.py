@@ -216,3 +216,11 @@ def field_officers() -> list[dict]:
 
     users = get_user_model().objects.filter(is_active=True, groups__name="field_officer").order_by("username").distinct()
     return [{"id": u.pk, "username": u.username, "name": u.get_full_name() or u.username} for u in users]
+
+
+def data_revision() -> str:
+    """One cheap query: the revisions of every tile layer's tables (PJU,
+    roads, areas, needs, work orders). The dashboard polls this and fetches
+    the (heavier) summary only when it changed."""
+    tables = tuple(sorted({t for layer in TILE_LAYERS.values() for t in layer.tables}))
+    return revisions(tables)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.home_page, name="home"),
     path("dashboard/", views.dashboard_page, name="dashboard"),
     path("dashboard/extra.json", views.pages_extra, name="pages-extra"),
+    path("dashboard/revision.json", views.data_revision, name="pages-revision"),
     path("map/", views.map_page, name="map"),
     path("map/search/", views.map_search, name="map-search"),
     path("map/officers/", views.officers, name="map-officers"),

@@ -211,7 +211,7 @@ def _page_context(request) -> dict:
             "codes": labels.code_labels(),
             "colours": {"status": labels.STATUS_COLOURS, "condition": labels.CONDITION_COLOURS, "wo_status": labels.WO_COLOURS},
             "extra": extra,
-            "urls": {"summary": reverse("needs-summary"), "extra": reverse("pages-extra"), "live": LIVE_URL,
+            "urls": {"summary": reverse("needs-summary"), "extra": reverse("pages-extra"), "revision": reverse("pages-revision"), "live": LIVE_URL,
                      "live_available": _resolves(LIVE_URL)},
             "home": selectors.city_home(settings.CITY_HOME) or DEFAULT_HOME,
             "poll_ms": settings.DASHBOARD_POLL_MS,
@@ -291,6 +291,15 @@ def pages_extra(request):
         "pju_status": selectors.pju_status_by_area(level="kecamatan"),
         "work_orders": selectors.work_order_counts() if request.user.is_authenticated else None,
     })
+
+
+@require_GET
+@never_cache
+def data_revision(request):
+    """{"revision": "..."}: changes with every write to a map layer's table (the dashboard's cheap poll)."""
+    if not can_read(request):
+        return _error(403, "login is needed (PUBLIC_READ=0)")
+    return JsonResponse({"revision": selectors.data_revision()})
 
 
 @require_GET

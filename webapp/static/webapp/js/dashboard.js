@@ -106,6 +106,21 @@ async function refresh() {
   }
 }
 
+/* The cheap poll: one tiny query; the summary is fetched only when the data changed. */
+let revision = null;
+async function tick() {
+  try {
+    const r = await getJson(cfg.urls.revision);
+    if (r.revision !== revision || !previous) {
+      revision = r.revision;
+      await refresh();
+    }
+  } catch (err) {
+    liveState.textContent = S.connection_lost;
+    liveState.classList.add("lost");
+  }
+}
+
 let source = null;
 function start() {
   if (cfg.urls.live_available && window.EventSource) {
@@ -114,8 +129,8 @@ function start() {
     source.addEventListener("change", refresh);
   }
   const loop = async () => {
-    await refresh();
-    setTimeout(loop, source ? Math.max(cfg.poll_ms, 15000) : cfg.poll_ms);
+    await tick();
+    setTimeout(loop, cfg.poll_ms);
   };
   loop();
 }
