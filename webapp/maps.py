@@ -9,6 +9,8 @@ estimate panel. Every script and style sheet is a local static file
 works with no internet; folium's CDN defaults are replaced."""
 from __future__ import annotations
 
+import re
+
 import folium
 from branca.element import Element, MacroElement
 from folium import plugins
@@ -119,4 +121,6 @@ def planner_map_html(*, config: dict, basemap_url: str, title: str, lang: str) -
         root.header.add_child(Element(f'<script type="module" src="{static(path)}"></script>'), name=f"gp_module_{i}")
     PlannerApp(config).add_to(m)
     html = root.render()
+    # Let people zoom the page (WCAG 1.4.4): folium's viewport forbids it; the map's own pinch zoom is unaffected.
+    html = re.sub(r",\s*maximum-scale=1\.0,\s*user-scalable=no", "", html, count=1)
     return html.replace("<html>", f'<html lang="{lang}">', 1)
