@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from estimates import earthwork, exports, programme
+from geo_platform.permissions import ExportsNeedLogin  # issue 12
 from estimates.errors import EstimateInputError
 from estimates.pricing import price_list_get
 from estimates.selectors import earthwork_bill, estimate_build, geometry_piece, road_pieces, template_get, template_list
@@ -72,6 +73,9 @@ class _JsonErrors:
         return response
 
 
+MAX_VERTICES = 50_000
+
+
 def _geojson_geometry(data):
     if isinstance(data, dict) and data.get("type") == "Feature":
         data = data.get("geometry")
@@ -88,7 +92,11 @@ def _geojson_geometry(data):
         else:
             raise EstimateInputError("geometry has invalid coordinates", "geometry")
 
-    pts = list(positions(coords))
+    pts = []
+    for p in positions(coords):
+        pts.append(p)
+        if len(pts) > MAX_VERTICES:  # issue 12: bounded work per request
+            raise EstimateInputError(f"geometry has more than {MAX_VERTICES:,} vertices; simplify it", "geometry")
     if not pts:
         raise EstimateInputError("geometry is empty", "geometry")
     for p in pts:
@@ -128,7 +136,7 @@ class TemplateListApi(APIView):
 
 class EstimateApi(_JsonErrors, APIView):
     parser_classes = [JSONParser]
-    permission_classes = [ReadLike]
+    permission_classes = [ReadLike, ExportsNeedLogin]  # issue 12: ?format=xlsx|csv|pdf needs login
     renderer_classes = [JSONRenderer, XLSXRenderer, CSVRenderer, PDFRenderer]
 
     class EstimateInputSerializer(serializers.Serializer):
@@ -251,7 +259,7 @@ class ProgrammeXLSXRenderer(_FileRenderer):
 
 
 class ProgrammeApi(_JsonErrors, APIView):
-    permission_classes = [ReadLike]
+    permission_classes = [ReadLike, ExportsNeedLogin]  # issue 12: ?format=xlsx|csv needs login
     renderer_classes = [JSONRenderer, ProgrammeCSVRenderer, ProgrammeXLSXRenderer]
 
     class ProgrammeFilterSerializer(serializers.Serializer):

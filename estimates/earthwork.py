@@ -123,12 +123,25 @@ class Alignment:
         return z.reshape(np.shape(x))
 
 
+MAX_SAMPLES = 1_000_000  # issue 12: ground samples of one request (stations × cross-section points)
+
+
+def check_samples(n: int) -> None:
+    """Refuse (400) a request that would sample the DEM more than MAX_SAMPLES times, before allocating anything."""
+    if n > MAX_SAMPLES:
+        raise EstimateInputError(
+            f"this corridor needs {n:,} ground samples (stations × cross-section points), more than the {MAX_SAMPLES:,} "
+            "allowed: use a longer station_interval_m, a gentler side_slope or a shorter alignment", "station_interval_m")
+
+
 def _sections(al: Alignment, d: Design, chainages: np.ndarray, step: float, reach: float) -> list[dict]:
     """Cross-sections at the chainages: cut/fill areas and the sampled profile."""
     half = d.width_m / 2
     n_in = max(int(math.ceil(half / step)), 1)
     inner = np.linspace(0.0, half, n_in + 1)
-    outer = half + np.arange(1, int(math.ceil((reach - half) / step)) + 1) * step if d.side_slope > 0 else np.empty(0)
+    n_outer = int(math.ceil((reach - half) / step)) if d.side_slope > 0 else 0
+    check_samples(len(chainages) * 2 * (n_in + n_outer + 1))
+    outer = half + np.arange(1, n_outer + 1) * step if d.side_slope > 0 else np.empty(0)
     offsets_side = np.concatenate([inner, outer])
     signed = np.concatenate([-offsets_side[::-1], offsets_side[1:]])  # right (−) … left (+)
     xy, normal = al.frame(chainages)

@@ -3,12 +3,13 @@ CSV and PDF (fpdf2). Numbers are the JSON's own Decimals, written as values,
 so a workbook's totals equal the API's to the sen."""
 from __future__ import annotations
 
-import csv
 import io
 from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
+
+from geo_platform.spreadsheet import csv_writer, neutralise_workbook
 
 MONEY_FMT = '#,##0.00'
 QTY_FMT = '#,##0.000'
@@ -142,6 +143,7 @@ def estimate_xlsx(est: dict, *, title: str = "Rencana Anggaran Biaya (RAB)") -> 
     a.column_dimensions["A"].width = 40
     a.column_dimensions["B"].width = 100
     out = io.BytesIO()
+    neutralise_workbook(wb)  # issue 12: no live formulas from names
     wb.save(out)
     return out.getvalue()
 
@@ -162,7 +164,7 @@ def _flatten(obj, prefix=""):
 
 def estimate_csv(est: dict) -> str:
     out = io.StringIO()
-    w = csv.writer(out)
+    w = csv_writer(out)  # issue 12: formulas neutralised
     w.writerow(["no", "code", "description", "unit", "quantity", "unit_price", "amount"])
     for i, item in enumerate(est["items"], 1):
         w.writerow([i, item["code"], item["description"], item["unit"], item["quantity"], item["unit_price"], item["amount"]])
@@ -224,7 +226,7 @@ def estimate_pdf(est: dict, *, title: str = "Rencana Anggaran Biaya (RAB)") -> b
 
 def programme_csv(prog: dict) -> str:
     out = io.StringIO()
-    w = csv.writer(out)
+    w = csv_writer(out)  # issue 12: formulas neutralised
     w.writerow(["area_code", "area_name", "road_class", "treatment", "template", "segments", "length_m", "treated_m2", "cost",
                 "funded_segments", "funded_length_m", "funded_cost"])
     for g in prog["groups"]:
@@ -279,5 +281,6 @@ def programme_xlsx(prog: dict) -> bytes:
         for c in range(1, sheet.max_column + 1):
             sheet.cell(1, c).font = bold
     out = io.BytesIO()
+    neutralise_workbook(wb)  # issue 12: no live formulas from names
     wb.save(out)
     return out.getvalue()

@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from webapp.media import media_view  # issue 12
 
 urlpatterns = [
     # issue 19: "/" is the home page of webapp (webapp/urls.py); geo_platform.views.home is no longer routed
@@ -13,6 +14,8 @@ urlpatterns = [
     path("", include("imagery.urls")),
     path("", include("estimates.urls")),
     path("", include("needs.urls")),
+    # issue 12: /media/ behind the access policy of what the files belong to (before webapp's DEBUG-only static serving)
+    re_path(r"^media/(?P<path>.+)$", media_view, name="media"),
     path("", include("webapp.urls")),
 ]
 

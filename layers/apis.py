@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from geo_platform.permissions import ExportsNeedLogin
 from layers import exports, selectors, services
 from layers.filters import MAX_ID, filter_layer, parse_paging
 from layers.permissions import METHOD_ACTION, LayerPermission
@@ -115,6 +116,7 @@ class LayerView(APIView):
 
 
 class LayerListView(LayerView):
+    permission_classes = [LayerPermission, ExportsNeedLogin]  # issue 12: exports need login (SPEC §4)
     renderer_classes = [
         GeoJSONRenderer, JSONRenderer,
         _export_renderer("csv", "text/csv"),

@@ -72,6 +72,7 @@ class TileLayer:
     revision_tables: tuple[str, ...] = ()
     description: str = ""
     fields: dict = field(default_factory=dict)  # TileJSON vector_layers fields: name → description
+    public: bool = True  # issue 12: False = login or token needed whatever PUBLIC_READ says (work orders)
 
     @property
     def minzoom(self) -> int:
@@ -243,8 +244,10 @@ def _error(status: int, detail: str, **errors) -> JsonResponse:
     return JsonResponse({"detail": detail, "errors": errors}, status=status)
 
 
-def _authorised(request) -> bool:
-    if can_read(request):
+def _authorised(request, spec: TileLayer) -> bool:
+    if spec.public and can_read(request):
+        return True
+    if request.user.is_authenticated:
         return True
     from rest_framework.authentication import TokenAuthentication
     from rest_framework.exceptions import AuthenticationFailed
@@ -260,8 +263,8 @@ def tile_view(request, layer: str, z: int, x: int, y: int) -> HttpResponse:
     spec = TILE_LAYERS.get(layer)
     if spec is None:
         return _error(404, f"unknown tile layer {layer!r}", layer=[f"one of {', '.join(TILE_LAYERS)}"])
-    if not _authorised(request):
-        return _error(401, "login or an API token is needed (PUBLIC_READ=0)")
+    if not _authorised(request, spec):
+        return _error(401, "login or an API token is needed" + ("" if not spec.public else " (PUBLIC_READ=0)"))
     if not 0 <= z <= 30:
         return _error(400, f"zoom {z} is out of range 0..30", z=["0..30"])
     if not (0 <= x < 2**z and 0 <= y < 2**z):
@@ -301,8 +304,8 @@ def tilejson_view(request, layer: str) -> JsonResponse:
     spec = TILE_LAYERS.get(layer)
     if spec is None:
         return _error(404, f"unknown tile layer {layer!r}", layer=[f"one of {', '.join(TILE_LAYERS)}"])
-    if not _authorised(request):
-        return _error(401, "login or an API token is needed (PUBLIC_READ=0)")
+    if not _authorised(request, spec):
+        return _error(401, "login or an API token is needed" + ("" if not spec.public else " (PUBLIC_READ=0)"))
     bounds = None
     api = next((s for s in LAYERS.values() if s.table == spec.table), None)
     if api is not None:

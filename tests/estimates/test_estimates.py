@@ -8,6 +8,7 @@ import math
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import LineString
 from openpyxl import load_workbook
 from shapely.geometry import Polygon, shape
@@ -184,6 +185,7 @@ def test_price_list_including_overhead_sets_overhead_to_zero(client):
 
 
 def test_xlsx_opens_and_its_totals_equal_the_json(client):
+    client.force_login(get_user_model().objects.create_user("analis-ekspor"))  # exports need login (SPEC §4)
     body = {"geometry": geodesic_line(*TANGERANG, 750.0, n=3), "width_m": 7, "template": "RIGID-200"}
     js = estimate(client, **body).json()
     r = estimate(client, format="xlsx", **body)
@@ -209,6 +211,7 @@ def test_xlsx_opens_and_its_totals_equal_the_json(client):
 
 
 def test_csv_and_pdf_exports(client):
+    client.force_login(get_user_model().objects.create_user("analis-ekspor"))  # exports need login (SPEC §4)
     body = {"geometry": geodesic_line(*TANGERANG, 300.0), "width_m": 6, "template": "FFF1"}
     js = estimate(client, **body).json()
     r = estimate(client, format="csv", **body)
@@ -267,6 +270,7 @@ def test_bad_input_gets_a_clear_4xx_and_writes_nothing(client):
         data = r.json()
         assert field in data["errors"], (field, data)
         assert words.lower() in data["detail"].lower(), (words, data)
+    client.force_login(get_user_model().objects.create_user("analis-ekspor"))  # exports need login (SPEC §4)
     r = client.post("/api/estimates/?format=xlsx", {"geometry": bowtie, "template": "FFF1"}, content_type="application/json")
     assert r.status_code == 400 and r["Content-Type"].startswith("application/json")
     assert (RoadSegment.objects.count(), PriceList.objects.count(), UnitPrice.objects.count()) == before

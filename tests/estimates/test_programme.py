@@ -7,6 +7,7 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import LineString, MultiPolygon, Polygon
 from django.utils import timezone
 
@@ -133,6 +134,7 @@ def test_area_filter_level_kelurahan_and_csv(client, city):
     assert {s["name"] for s in out["segments"]} == {"light-col", "fair-loc", "good-loc"}
     out = client.get("/api/programme/", {"source": "prog-test", "level": "kelurahan"}).json()
     assert all(g["area_code"] is None for g in out["groups"]) and out["totals"]["segments"] == 5
+    client.force_login(get_user_model().objects.create_user("analis-ekspor"))  # exports need login (SPEC §4)
     r = client.get("/api/programme/", {"source": "prog-test", "format": "csv"})
     assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(r.content.decode())))
@@ -175,6 +177,7 @@ def test_programme_workbook_totals_equal_the_json(client, city):
     from openpyxl import load_workbook
 
     js = client.get("/api/programme/", {"source": "prog-test", "budget": "1000000000"}).json()
+    client.force_login(get_user_model().objects.create_user("analis-ekspor"))  # exports need login (SPEC §4)
     r = client.get("/api/programme/", {"source": "prog-test", "budget": "1000000000", "format": "xlsx"})
     assert r.status_code == 200 and "attachment" in r["Content-Disposition"]
     wb = load_workbook(io.BytesIO(r.content))
