@@ -308,11 +308,11 @@ def test_work_order_created_from_a_need_popup_with_an_officer(browser, live_serv
     close_context(context)
 
 
-def test_selected_road_is_estimated_at_the_typed_width_shown_in_the_xlsx(browser, live_server, city, output_dir):
+def test_selected_road_is_estimated_at_the_typed_width_shown_in_the_xlsx(browser, live_server, city, planner, output_dir):
     gang = RoadSegment.objects.get(name="Gang Uji 2")
     (x0, y0), (x1, y1) = gang.geom.coords
     length = GEOD.inv(x0, y0, x1, y1)[2]
-    context, page, log = open_map(browser, live_server)
+    context, page, log = open_map(browser, live_server, user=planner)  # exports need login (issue 12)
     lon, lat = offset(250, 80)
     go_to(page, lon, lat, 18, layer="roads")
     click_at(page, lon, lat)

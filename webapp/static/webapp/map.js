@@ -609,10 +609,15 @@
         link.addEventListener("click", function (ev) {
           if (link.dataset.ready) return;  // the blob URL is set: let the browser download it
           ev.preventDefault();
-          post(cfg.urls.estimates + "?format=xlsx", body).then(function (r) { return r.blob(); }).then(function (blob) {
+          post(cfg.urls.estimates + "?format=xlsx", body).then(function (r) {
+            if (r.ok) return r.blob();
+            return r.json().catch(function () { return {}; }).then(function (d) { throw new Error(d.detail || "HTTP " + r.status); });
+          }).then(function (blob) {
             link.href = URL.createObjectURL(blob);
             link.dataset.ready = "1";
             link.click();
+          }).catch(function (err) {  // e.g. exports need login: say so instead of saving an error as .xlsx
+            resultEl.appendChild(el("p", { "class": "gp-error", role: "alert" }, esc(S.error) + ": " + esc(err.message)));
           });
         });
       }).catch(function (err) { resultEl.innerHTML = "<p class='gp-error'>" + esc(S.error) + ": " + esc(err) + "</p>"; });
