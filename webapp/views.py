@@ -23,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
+from geo_platform import condition as road_condition
 from layers.permissions import can_read
 from needs.work_orders import close_radius_m, is_planner
 from webapp import labels, selectors
@@ -72,6 +73,8 @@ def map_page(request):
         "fields": labels.strings(labels.FIELD_NAMES),
         "colours": {"status": labels.STATUS_COLOURS, "condition": labels.CONDITION_COLOURS,
                     "wo_status": labels.WO_COLOURS, "gap": labels.GAP_COLOURS},
+        # issue 14: the legend's SDI/IRI ranges, from the one definition (geo_platform/condition.py)
+        "condition_bands": {row["code"]: f"SDI {row['sdi']} · IRI {row['iri']}" for row in road_condition.legend() if row["sdi"]},
         "home": selectors.city_home(settings.CITY_HOME),
         "planner": is_planner(request.user),
         "urls": {

@@ -139,7 +139,9 @@ def test_summary_totals_equal_the_sums_of_the_layers(town, client):
     ls, lc, la = (geodesic_length(road_coords(f)) for f in (JAKARTA_STRAIGHT, JAKARTA_CURVED, JAKARTA_ARTERIAL))
     assert a["road_km"] == pytest.approx(ls / 1000, abs=1e-5) and a["kemantapan_pct"] == 100.0
     assert b["road_km_by_condition"]["heavy_damage"] == pytest.approx(lc / 1000, abs=1e-5) and b["kemantapan_pct"] == 0.0
-    assert summary["unassigned"]["road_km_by_condition"]["fair"] == pytest.approx(la / 1000, abs=1e-5)
+    # road km by the effective condition (SPEC §6): the "fair" arterial with IRI 9 counts as light damage
+    assert summary["unassigned"]["road_km_by_condition"]["light_damage"] == pytest.approx(la / 1000, abs=1e-5)
+    assert summary["unassigned"]["road_km_by_condition"]["fair"] == 0
     assert (a["pju_count"], a["pju_working"], a["broken_pju"]) == (3, 2, 1)
     # straight road: lamps at 20 and 100 → start 2.5 m, internal 80−35 = 45 m, end L−100−17.5
     assert a["underlit_km"] * 1000 == pytest.approx(2.5 + 45 + (ls - 117.5), abs=0.01)

@@ -111,7 +111,8 @@
       proposed: function (p, z) { var s = pointStyle("#ffd700", p, z); s.color = "#8a6d00"; s.weight = 1.5; s.radius = Math.max(2.5, s.radius - 1); return s; },
       work_order: function (p) { return { radius: 8, fill: true, fillColor: WO_COLOURS[p.status] || "#757575", fillOpacity: 0.95, color: "#000", weight: 2 }; },
       condition: function (p) {
-        var colour = p.condition ? COL.condition[p.condition] || COL.condition.unknown : "#607d8b";
+        var c = p.effective_condition || p.condition; /* issue 14: SDI/IRI count (geo_platform/condition.py) */
+        var colour = c ? COL.condition[c] || COL.condition.unknown : "#607d8b";
         return { color: colour, weight: ROAD_WEIGHT[p.road_class] || 2, opacity: 0.9 };
       },
       gap: function (p) { return { color: GAP_COLOURS[p.kind] || GAP_COLOURS["default"], weight: 6, opacity: 0.8, dashArray: "8,5" }; },
@@ -229,7 +230,8 @@
       if (GP.layers.broken_pju) html += "<div><i class='gp-dot gp-dot-broken' style='background:" + COL.status.damaged + "'></i>" + esc(S.broken_pju) + "</div>";
       html += "</div><div class='gp-legend-group'><b>" + esc(S.roads_by_condition) + "</b>";
       ["good", "fair", "light_damage", "heavy_damage", "unknown"].forEach(function (k) {
-        html += "<div><i class='gp-line' style='background:" + COL.condition[k] + "'></i>" + esc(label("condition", k)) + "</div>";
+        html += "<div><i class='gp-line' style='background:" + COL.condition[k] + "'></i>" + esc(label("condition", k)) +
+          (cfg.condition_bands && cfg.condition_bands[k] ? " <small>" + esc(cfg.condition_bands[k]) + "</small>" : "") + "</div>";
       });
       html += "</div>";
       if (GP.layers.lighting_gaps) {
