@@ -336,7 +336,8 @@ def test_selected_road_is_estimated_at_the_typed_width_shown_in_the_xlsx(browser
         page.click(".gp-est-result .gp-xlsx")
     workbook = openpyxl.load_workbook(io.BytesIO(Path(download_info.value.path()).read_bytes()))
     values = [c.value for ws in workbook for row in ws.iter_rows() for c in row]
-    assert 6.5 in values or "6.5" in values, "the typed width is in the RAB workbook"
+    # the workbook's assumptions state each piece's "length × width" (Indonesian numbers: 6,50) or the number itself
+    assert 6.5 in values or any(isinstance(v, str) and ("× 6,50" in v or "× 6.50" in v) for v in values), "the typed width is in the RAB"
     page.screenshot(path=str(output_dir / "pages_map_estimate_width.png"))
     assert log.foreign_hosts() == set() and log.errors == []
     close_context(context)
