@@ -207,3 +207,9 @@ MIDDLEWARE += [
 DEFAULT_EXCEPTION_REPORTER = "geo_platform.hardening.LocalOnlyExceptionReporter"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", 50_000_000))
+
+# Issue 19 (pages): where /map/ and /dashboard/ open — an area code or a bbox "minlon,minlat,maxlon,maxlat";
+# empty = the kabupaten/kota with the most PJU, else the densest cluster of PJU. The dashboard polls the
+# summary every DASHBOARD_POLL_MS while /api/live/ is not there.
+CITY_HOME = os.environ.get("CITY_HOME", "")
+DASHBOARD_POLL_MS = int(os.environ.get("DASHBOARD_POLL_MS", 1000))
