@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "estimates",
     "needs",
     "webapp",
+    # issue 17: citizen reports (Open311 GeoReport v2, /lapor/)
+    "reports",
 ]
 
 MIDDLEWARE = [

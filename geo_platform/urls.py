@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("estimates.urls")),
     path("", include("needs.urls")),
     path("", include("webapp.urls")),
+    path("", include("reports.urls")),  # issue 17: /open311/v2/, /api/reports/, /lapor/
 ]
 
 handler404 = "geo_platform.errors.not_found"
