@@ -7,7 +7,6 @@ from django.conf import settings
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
@@ -49,12 +48,19 @@ STRINGS = {
 }
 
 
-def _strings() -> dict:
-    return STRINGS["en"] if (get_language() or "id").startswith("en") else STRINGS["id"]
+def _lang(request) -> str:
+    """Bahasa Indonesia unless the visitor chose English with the switch (the
+    language cookie); the browser's Accept-Language is not followed here."""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    return "en" if chosen.startswith("en") else "id"
+
+
+def _strings(request) -> dict:
+    return STRINGS[_lang(request)]
 
 
 def _language(request) -> dict:
-    return {"current": (get_language() or "id")[:2], "available": settings.LANGUAGES, "setlang": reverse("set_language"),
+    return {"current": _lang(request), "available": settings.LANGUAGES, "setlang": reverse("set_language"),
             "next": request.get_full_path()}
 
 
@@ -62,10 +68,10 @@ def _language(request) -> dict:
 @ensure_csrf_cookie
 def report_form(request):
     request.session["lapor"] = True  # the public form posts with this session (+ CSRF)
-    english = (get_language() or "id").startswith("en")
+    english = _lang(request) == "en"
     extent = layer_extent(LAYERS["pju"])
     config = {
-        "strings": _strings(),
+        "strings": _strings(request),
         "services": [{"code": s.code, "name": s.name_en if english else s.name, "asset": s.asset} for s in SERVICES.values()],
         "urls": {"post": "/open311/v2/requests.json", "pju": "/api/pju/", "status": "/lapor/"},
         "extent": list(extent) if extent else None,
@@ -86,7 +92,7 @@ def report_status(request, pk: int):
     owner = pk in request.session.get("lapor_reports", [])
     root = report.duplicate_of
     context = {
-        "report": report, "p": props, "s": _strings(), "lang": _language(request),
+        "report": report, "p": props, "s": _strings(request), "lang": _language(request),
         "service": SERVICES[report.service_code],
         "requested": selectors.iso(report.requested_at), "expected": selectors.iso(report.expected_at),
         "closed": selectors.iso(report.closed_at or (root.closed_at if root else None)),

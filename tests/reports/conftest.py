@@ -35,8 +35,7 @@ def _fresh_limits(settings, tmp_path):
     cache.clear()
 
 
-@pytest.fixture
-def scene(db):
+def build_scene() -> dict:
     coords = road_coords(JAKARTA_STRAIGHT)
     Area.objects.create(level="kabupaten_kota", code=CITY_CODE, name="Kota Uji", geom=_box(coords, 0.05))
     kec = Area.objects.create(level="kecamatan", code=KEC_CODE, name="Kecamatan Uji", geom=_box(coords, 0.01))
@@ -47,6 +46,11 @@ def scene(db):
     for lamp in lamps.values():
         lamp.refresh_from_db()
     return {"coords": coords, "road": road, "lamps": lamps, "kecamatan": kec}
+
+
+@pytest.fixture
+def scene(db):
+    return build_scene()
 
 
 @pytest.fixture
