@@ -167,3 +167,9 @@ LOGGING = {
 # Parallel developers/CI jobs on one server can each use their own test database.
 if os.environ.get("GEO_PLATFORM_TEST_DB"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["GEO_PLATFORM_TEST_DB"]}
+
+# issue 17: citizen reports (Open311). Abuse limits per client address and per device
+# (counted in the "default" cache), photo size; OPEN311_SLA_DAYS='{"pju_mati": 3}' overrides SLAs.
+REPORT_RATE_LIMIT = int(os.environ.get("REPORT_RATE_LIMIT", 10))
+REPORT_RATE_WINDOW = int(os.environ.get("REPORT_RATE_WINDOW", 3600))
+REPORT_PHOTO_MAX_BYTES = int(os.environ.get("REPORT_PHOTO_MAX_BYTES", 10 * 1024 * 1024))

@@ -225,10 +225,10 @@ def _attach(report: Report, service: Service, *, user=None) -> None:
         _attach_proposal(report, service)
         return
     if report.pju_id:
-        StreetLight.objects.select_for_update().get(pk=report.pju_id)  # serialise reports of one light
+        StreetLight.objects.select_for_update(no_key=True).get(pk=report.pju_id)  # serialise reports of one light
         first = _first_open(report, service, pju_id=report.pju_id)
     elif report.road_id:
-        RoadSegment.objects.select_for_update().get(pk=report.road_id)
+        RoadSegment.objects.select_for_update(no_key=True).get(pk=report.road_id)
         first = _first_open(report, service, road_id=report.road_id)
     else:
         return  # not snapped: the dispatcher places it (listed as new)
@@ -244,8 +244,15 @@ def _work_order_for(report: Report, service: Service, *, user=None) -> WorkOrder
     alarm, an earlier report) with its priority raised, else a new one on the
     need this report opens (the PJU off/damaged, the road damaged)."""
     actor = user if user is not None and getattr(user, "is_authenticated", False) else None
-    asset = {"pju_id": report.pju_id} if report.pju_id else {"road_id": report.road_id}
-    active = WorkOrder.objects.select_for_update().filter(status__in=work_orders.ACTIVE, **asset).order_by("created_at", "id").first()
+    # One intake at a time opens or joins orders: an order on a light also
+    # references its road (deferred FK check at commit) while a road report
+    # locks that road to mark it damaged; both write the work-order table.
+    # Taken in any other order those two deadlock.
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext('reports.work_order_route'))")
+    # the asset's orders: any order on the light (a planner's, a sensor alarm's…); a road's repair orders
+    asset = {"pju_id": report.pju_id} if report.pju_id else {"road_id": report.road_id, "kind": service.work_order_kind}
+    active = WorkOrder.objects.select_for_update(no_key=True).filter(status__in=work_orders.ACTIVE, **asset).order_by("created_at", "id").first()
     if active is not None:
         WorkOrder.objects.filter(pk=active.pk).update(priority=F("priority") + 1)
         return active
@@ -274,7 +281,7 @@ def _attach_proposal(report: Report, service: Service) -> None:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('reports.citizen_proposal'))")  # one proposal per place
     hit = _nearest_proposal(lon, lat)
     if hit is not None:
-        proposal = CitizenProposal.objects.select_for_update().get(pk=hit)
+        proposal = CitizenProposal.objects.select_for_update(no_key=True).get(pk=hit)
         CitizenProposal.objects.filter(pk=proposal.pk).update(citizens=F("citizens") + 1, updated_at=timezone.now())
         first = _first_open(report, service, proposal_id=proposal.pk)
         if first is not None:
