@@ -16,8 +16,10 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from layers.apis import page_url
-from layers.filters import parse_bbox
+from rest_framework.renderers import JSONRenderer
+
+from layers.apis import GeoJSONRenderer, page_url
+from layers.filters import MAX_ID, parse_bbox
 from layers.permissions import can_read
 from needs.work_orders import is_planner
 from reports import selectors, services
@@ -49,6 +51,12 @@ def _paging(query) -> tuple[int, int]:
     return limit, offset
 
 
+def _pk(pk: int, what: str) -> int:
+    if pk > MAX_ID:
+        raise NotFound(f"no {what} with id {pk}")
+    return pk
+
+
 class PublicRead(BasePermission):
     def has_permission(self, request, view):
         return can_read(request)
@@ -56,6 +64,7 @@ class PublicRead(BasePermission):
 
 class ReportLayerView(APIView):
     permission_classes = [PublicRead]
+    renderer_classes = [GeoJSONRenderer, JSONRenderer]
 
     @extend_schema(
         summary="Citizen reports as GeoJSON (the map layer and the dispatcher's list)", operation_id="reports_list",
@@ -97,10 +106,11 @@ class ReportLayerView(APIView):
 
 class ReportDetailView(APIView):
     permission_classes = [PublicRead]
+    renderer_classes = [GeoJSONRenderer, JSONRenderer]
 
     @extend_schema(summary="One citizen report (GeoJSON Feature)", operation_id="reports_retrieve", responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
-        report = selectors.report_list(ids=[pk]).first()
+        report = selectors.report_list(ids=[_pk(pk, "report")]).first()
         if report is None:
             raise NotFound(f"no report with id {pk}")
         return _json(selectors.report_feature(report, request.build_absolute_uri, with_contact=is_planner(request.user)), content_type=GEOJSON)
@@ -123,6 +133,7 @@ class ReportSummaryView(APIView):
 
 class ProposalListView(APIView):
     permission_classes = [PublicRead]
+    renderer_classes = [GeoJSONRenderer, JSONRenderer]
 
     @extend_schema(summary="Citizens' requests for new PJU (pju_usulan) for Musrenbang, with the number of citizens asking",
                    operation_id="reports_proposals", responses={200: OpenApiTypes.OBJECT})
@@ -145,24 +156,25 @@ class ReportReopenView(APIView):
     dispatcher reopens a report closed within the last 7 days."""
 
     permission_classes = [AllowAny]
-    authentication_classes = []  # session read below with an explicit CSRF check; keys in the body
+    renderer_classes = [GeoJSONRenderer, JSONRenderer]
 
     @extend_schema(request=ReopenSerializer, summary="Reopen a report closed within 7 days", operation_id="reports_reopen",
                    responses={200: OpenApiTypes.OBJECT})
     def post(self, request, pk: int):
-        report = Report.objects.filter(pk=pk).first()
+        report = Report.objects.filter(pk=_pk(pk, "report")).first()
         if report is None:
             raise NotFound(f"no report with id {pk}")
         data = ReopenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = getattr(request._request, "user", None)
+        user = request.user  # token or session (DRF checks CSRF for logged-in sessions)
         key = services.open311_key_lookup(data.validated_data["api_key"])
         owner_by_key = key is not None and report.api_key_id == key.pk
-        if not owner_by_key:
+        if not (owner_by_key or is_planner(user)):
+            # an anonymous citizen: the /lapor/ session that sent the report, CSRF-checked
             if CsrfViewMiddleware(lambda r: None).process_view(request._request, None, (), {}) is not None:
                 raise PermissionDenied("CSRF check failed")
             owner = pk in request._request.session.get("lapor_reports", [])
-            if not (owner or is_planner(user)):
+            if not owner:
                 raise PermissionDenied("only the reporter (same device or app) or a dispatcher reopens a report")
         try:
             report = services.report_reopen(report=report, user=user, note=data.validated_data["note"])
@@ -205,7 +217,7 @@ class Open311KeyDetailView(APIView):
     permission_classes = [IsAdmin]
 
     def _get(self, pk):
-        key = Open311Key.objects.filter(pk=pk).first()
+        key = Open311Key.objects.filter(pk=_pk(pk, "key")).first()
         if key is None:
             raise NotFound(f"no key with id {pk}")
         return key
