@@ -44,6 +44,13 @@ def live_scene(transactional_db, settings, tmp_path):
 
 
 @pytest.fixture
+def api_key_live(live_scene):
+    from reports.models import Open311Key
+
+    return Open311Key.objects.create(name="LAKSA").key
+
+
+@pytest.fixture
 def context(browser, live_scene):
     ctx = browser.new_context(**PHONE)
     yield ctx
@@ -109,3 +116,36 @@ def test_pick_a_light_send_offline_then_see_the_status(live_server, live_scene, 
     page.click("#reopen button")
     page.wait_for_selector('#status[data-status="open"]')
     assert log.foreign_hosts() == set()
+
+
+def test_planner_map_shows_overdue_reports_and_the_dispatchers_list(live_server, live_scene, browser, api_key_live):
+    from datetime import timedelta
+
+    from django.test import Client
+    from django.utils import timezone
+
+    from tests.webapp.conftest import login_cookie
+
+    lamp = live_scene["lamps"]["PJU-A"]
+    web = Client()
+    r = web.post("/open311/v2/requests.json", {
+        "api_key": api_key_live, "service_code": "pju_mati", "lat": lamp.geom.y, "long": lamp.geom.x, "description": "gelap",
+        "media": SimpleUploadedFile("a.jpg", jpeg_bytes(), content_type="image/jpeg")})
+    assert r.status_code == 201
+    late = Report.objects.get()
+    Report.objects.filter(pk=late.pk).update(expected_at=timezone.now() - timedelta(days=1))
+    context = browser.new_context(viewport={"width": 1200, "height": 800}, locale="id-ID")
+    context.add_cookies([login_cookie(live_server, user_in("planner", name="dispatcher"))])
+    page = context.new_page()
+    log = PageLog(page, live_server.url)
+    page.goto(live_server.url + "/map/")
+    page.wait_for_function("window.GP && GP.ready === true", timeout=30000)
+    page.locator(".gp-layer-control label", has_text="Laporan warga — terlambat").locator("input").check()
+    page.wait_for_function("GP.reportLayers.overdue.getLayers().length === 1", timeout=20000)
+    assert page.evaluate("GP.reportLayers.overdue.getLayers()[0].options.fillColor") == "#b71c1c"
+    page.click(".gp-reports-inbox a")
+    page.wait_for_selector(".gp-reports-inbox .list img")
+    assert f"#{late.pk}" in page.inner_text(".gp-reports-inbox .list")
+    assert log.foreign_hosts() == set()
+    assert log.errors == [], log.errors
+    close_context(context)
