@@ -118,6 +118,46 @@ def test_pick_a_light_send_offline_then_see_the_status(live_server, live_scene, 
     assert log.foreign_hosts() == set()
 
 
+def test_the_page_shows_the_abuse_limits(live_server, live_scene, context, settings):
+    """From the browser: a non-image "photo" is refused, the EXIF of a real one
+    is gone, and the third report from one address within the window is refused."""
+    import io
+
+    from PIL import Image
+
+    settings.REPORT_RATE_LIMIT = 2
+    page = context.new_page()
+    log = PageLog(page, live_server.url)
+    page.goto(f"{live_server.url}/lapor/")
+    page.wait_for_function("document.querySelectorAll('.pju-dot').length === 3", timeout=20000)
+
+    def send(photo):
+        page.click('.pju-dot[data-code="PJU-A"]', force=True)
+        page.wait_for_function("document.getElementById('picked').dataset.pju !== ''")
+        page.set_input_files("#photo", files=[photo])
+        page.click("#send")
+        page.wait_for_function("['result ok', 'result error'].includes(document.getElementById('result').className.trim())")
+        return page.get_attribute("#result", "class").split()[-1], page.inner_text("#result")
+
+    kind, text = send({"name": "foto.jpg", "mimeType": "image/jpeg", "buffer": b"MZ\x90\x00 not a picture"})
+    assert kind == "error" and "image" in text
+    exif = Image.Exif()
+    exif[0x010F] = "KameraWarga"
+    page.evaluate("document.getElementById('result').className = 'result'")
+    kind, _ = send({"name": "foto.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(exif=exif.tobytes())})
+    assert kind == "ok"
+    stored = ReportPhoto.objects.get()
+    with stored.image.open("rb") as fh:
+        data = fh.read()
+    assert b"KameraWarga" not in data and len(Image.open(io.BytesIO(data)).getexif()) == 0
+    page.evaluate("document.getElementById('result').className = 'result'")
+    send({"name": "foto.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()})  # the second of two allowed
+    page.evaluate("document.getElementById('result').className = 'result'")
+    kind, text = send({"name": "foto.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()})
+    assert kind == "error" and "too many reports" in text
+    assert Report.objects.count() == 2
+    assert log.foreign_hosts() == set()
+
 def test_planner_map_shows_overdue_reports_and_the_dispatchers_list(live_server, live_scene, browser, api_key_live):
     from datetime import timedelta
 
