@@ -159,6 +159,8 @@ def report_submit(*, sub: Submission) -> Report:
     work order / Musrenbang proposal. IntakeError for anything refused
     (nothing written)."""
     service = _service(sub.service_code)
+    if sub.media_url and not sub.media_url.startswith(("https://", "http://")):
+        raise IntakeError(400, "media_url", "media_url must be an http(s) URL")
     point, pju = _location(sub, service)
     encoded = []
     for upload in sub.photos:

@@ -141,7 +141,17 @@ def test_errors_are_the_spec_error_list(client, scene, api_key, fmt):
     errors(client.get(f"/open311/v2/requests/999999.{fmt}"), 404)
     errors(client.get(f"/open311/v2/services/nope.{fmt}"), 404)
     errors(client.get(f"/open311/v2/requests.{fmt}?start_date=yesterday"), 400)
+    errors(post_report(client, api_key, "pju_mati", at, fmt=fmt, media_url="javascript:alert(1)"), 400)
+    errors(client.get(f"/open311/v2/requests.{fmt}?status=pending"), 400)
+    errors(client.get(f"/open311/v2/requests.{fmt}?service_code=lampu_ungu"), 404)
     assert Report.objects.count() == 0  # nothing half-written
+
+
+def test_unknown_open311_paths_answer_with_the_error_list(client):
+    r = client.get("/open311/v2/nothing-here.json")
+    assert r.status_code == 404 and r.json()[0]["code"] == 404
+    r = client.get("/open311/v2/services.csv")
+    assert r.status_code == 404 and "format" in r.json()[0]["description"]
 
 
 def test_pju_code_alone_locates_the_report(client, scene, api_key):
