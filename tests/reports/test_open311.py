@@ -185,3 +185,20 @@ def test_json_body_is_accepted(client, scene, api_key):
     r = client.post("/open311/v2/requests.json", json.dumps(body), content_type="application/json")
     assert r.status_code == 201
     assert Report.objects.get().pju_id == lamp.pk
+
+
+def test_the_public_form_posts_with_its_session_and_csrf_token(scene):
+    web = Client(enforce_csrf_checks=True)
+    page = web.get("/lapor/")
+    assert page.status_code == 200 and 'lang="id"' in page.content.decode()
+    lamp = scene["lamps"]["PJU-A"]
+    data = {"service_code": "pju_mati", "lat": lamp.geom.y, "long": lamp.geom.x}
+    r = web.post("/open311/v2/requests.json", data)
+    assert r.status_code == 403 and "CSRF" in r.json()[0]["description"]
+    token = web.cookies["csrftoken"].value
+    r = web.post("/open311/v2/requests.json", data, HTTP_X_CSRFTOKEN=token)
+    assert r.status_code == 201
+    report = Report.objects.get()
+    assert report.channel == "web" and report.api_key is None
+    status_page = web.get(f"/lapor/{report.pk}/").content.decode()
+    assert "PJU mati" in status_page and "Buka kembali" not in status_page  # open: nothing to reopen
