@@ -5,6 +5,7 @@ an admin issued, or the session of the /lapor/ page (CSRF-checked)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from reports import open311, selectors, services
 from reports.catalogue import SERVICES
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 CHANGESET = "2026-12-03T00:00:00Z"
 
 
@@ -116,7 +118,7 @@ def _client_address(request) -> str | None:
 
 
 def _submission(request, params) -> services.Submission:
-    key_text = str(params.get("api_key") or request.GET.get("api_key") or "")
+    key_text = CONTROL.sub("", str(params.get("api_key") or request.GET.get("api_key") or ""))[:100]
     api_key = services.open311_key_lookup(key_text)
     if key_text and api_key is None:
         raise services.IntakeError(403, "api_key", "invalid api_key")
@@ -131,11 +133,12 @@ def _submission(request, params) -> services.Submission:
         attribute = params["attribute"].get("pju_code") or ""
 
     def text(name, limit=500):
-        return str(params.get(name) or "")[:limit]
+        # no control characters: PostgreSQL text cannot hold NUL, XML 1.0 no other C0 character
+        return CONTROL.sub("", str(params.get(name) or ""))[:limit]
 
     return services.Submission(
         service_code=text("service_code", 60), lat=_float(params.get("lat"), "lat"), lon=_float(params.get("long"), "long"),
-        pju_code=str(attribute).strip()[:100], description=text("description", 5000), address_string=text("address_string"),
+        pju_code=CONTROL.sub("", str(attribute)).strip()[:100], description=text("description", 5000), address_string=text("address_string"),
         email=text("email", 254), first_name=text("first_name", 100), last_name=text("last_name", 100),
         phone=text("phone", 40), account_id=text("account_id", 100), device_id=text("device_id", 100),
         media_url=text("media_url", 1000), photos=request.FILES.getlist("media")[:3],

@@ -202,3 +202,16 @@ def test_the_public_form_posts_with_its_session_and_csrf_token(scene):
     assert report.channel == "web" and report.api_key is None
     status_page = web.get(f"/lapor/{report.pk}/").content.decode()
     assert "PJU mati" in status_page and "Buka kembali" not in status_page  # open: nothing to reopen
+
+
+def test_control_characters_are_dropped_not_a_5xx(client, scene, api_key):
+    lamp = scene["lamps"]["PJU-A"]
+    body = {"api_key": api_key, "service_code": "pju_mati", "lat": lamp.geom.y, "long": lamp.geom.x,
+            "description": "mati\u0000 total\u000b", "attribute": {"pju_code": "PJU-A\u0000"}}
+    r = client.post("/open311/v2/requests.json", json.dumps(body), content_type="application/json")
+    assert r.status_code == 201, r.content
+    rid = r.json()[0]["service_request_id"]
+    assert Report.objects.get(pk=rid).description == "mati total"
+    bad_key = client.post("/open311/v2/requests.json", json.dumps({**body, "api_key": "x\u0000"}), content_type="application/json")
+    assert bad_key.status_code == 403
+    assert ET.fromstring(client.get(f"/open311/v2/requests/{rid}.xml").content).find("request/description").text == "mati total"
