@@ -194,7 +194,10 @@ def _date(request, name):
     raw = request.GET.get(name)
     if not raw:
         return None
-    value = parse_datetime(raw.replace(" ", "+")) if "T" in raw else None
+    try:
+        value = parse_datetime(raw.replace(" ", "+")) if "T" in raw else None
+    except ValueError:  # well-formed but impossible, e.g. month 13
+        value = None
     if value is None:
         raise services.IntakeError(400, name, f"{name} must be a W3C date-time such as 2026-12-01T00:00:00+07:00")
     if timezone.is_naive(value):
