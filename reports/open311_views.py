@@ -198,7 +198,7 @@ def _date(request, name):
         value = parse_datetime(raw.replace(" ", "+")) if "T" in raw else None
     except ValueError:  # well-formed but impossible, e.g. month 13
         value = None
-    if value is None:
+    if value is None or not 1900 <= value.year <= 9000:
         raise services.IntakeError(400, name, f"{name} must be a W3C date-time such as 2026-12-01T00:00:00+07:00")
     if timezone.is_naive(value):
         value = timezone.make_aware(value)

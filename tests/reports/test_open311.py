@@ -144,6 +144,7 @@ def test_errors_are_the_spec_error_list(client, scene, api_key, fmt):
     errors(post_report(client, api_key, "pju_mati", at, fmt=fmt, media_url="javascript:alert(1)"), 400)
     errors(client.get(f"/open311/v2/requests.{fmt}?status=pending"), 400)
     errors(client.get(f"/open311/v2/requests.{fmt}?end_date=2026-13-45T00:00:00Z"), 400)
+    errors(client.get(f"/open311/v2/requests.{fmt}?end_date=0001-01-01T00:00:00Z"), 400)
     errors(client.get(f"/open311/v2/requests.{fmt}?service_code=lampu_ungu"), 404)
     assert Report.objects.count() == 0  # nothing half-written
 
