@@ -81,6 +81,9 @@ class ReportLayerView(APIView):
     )
     def get(self, request):
         query = request.query_params
+        bad = [k for k, v in query.items() if "\x00" in v]
+        if bad:
+            raise ValidationError({bad[0]: ["NUL characters are not allowed"]})
         codes = [c for c in query.get("service_code", "").split(",") if c]
         if any(c not in SERVICES for c in codes):
             raise ValidationError({"service_code": [f"one of {', '.join(SERVICES)}"]})

@@ -114,3 +114,8 @@ def test_only_images_up_to_10_mb(client, scene, api_key):
     r = post_report(client, api_key, "pju_mati", at(scene), media=SimpleUploadedFile("big.png", noise, content_type="image/png"))
     assert r.status_code == 400 and "MB" in r.json()[0]["description"]
     assert Report.objects.count() == 0 and ReportPhoto.objects.count() == 0
+
+
+def test_layer_filters_refuse_nul(client, scene):
+    r = client.get("/api/reports/?area=99%00")
+    assert r.status_code == 400 and r.json()["errors"]["area"]
