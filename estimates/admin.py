@@ -1,7 +1,9 @@
 """Templates, materials, prices and treatments are data: edit them here."""
 from django.contrib import admin
 
-from estimates.models import Coat, ConcreteMix, Layer, Material, PavementTemplate, PriceList, Treatment, UnitPrice
+from estimates.models import (
+    Coat, ConcreteMix, GeneralItem, Layer, Material, PavementTemplate, PriceList, TemplateItem, Treatment, UnitPrice,
+)
 
 
 class LayerInline(admin.TabularInline):
@@ -13,7 +15,19 @@ class LayerInline(admin.TabularInline):
 class CoatInline(admin.TabularInline):
     model = Coat
     extra = 0
-    fields = ("position", "name", "rate_l_m2", "pay_item", "source")
+    fields = ("position", "name", "rate_l_m2", "on_surface", "pay_item", "source")
+
+
+class TemplateItemInline(admin.TabularInline):
+    model = TemplateItem
+    extra = 0
+    fields = ("position", "name", "rate_per_m2", "unit", "pay_item", "source")
+
+
+class GeneralItemInline(admin.TabularInline):
+    model = GeneralItem
+    extra = 0
+    fields = ("position", "code", "description", "basis", "value", "source")
 
 
 @admin.register(PavementTemplate)
@@ -21,7 +35,7 @@ class PavementTemplateAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "kind", "is_active", "source")
     list_filter = ("kind", "is_active")
     search_fields = ("code", "name")
-    inlines = [LayerInline, CoatInline]
+    inlines = [LayerInline, CoatInline, TemplateItemInline]
     fieldsets = [
         (None, {"fields": ("code", "name", "kind", "description", "source", "is_active")}),
         ("Perkerasan kaku: sambungan dan baja", {"classes": ("collapse",), "fields": (
@@ -32,7 +46,7 @@ class PavementTemplateAdmin(admin.ModelAdmin):
 
 @admin.register(Material)
 class MaterialAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "density_t_m3", "density_source", "loss_factor", "loss_source", "concrete_mix")
+    list_display = ("code", "name", "kind", "density_t_m3", "loss_factor", "binder_share", "binder_loss_factor", "loss_source", "concrete_mix")
     search_fields = ("code", "name")
 
 
@@ -49,9 +63,9 @@ class UnitPriceInline(admin.TabularInline):
 
 @admin.register(PriceList)
 class PriceListAdmin(admin.ModelAdmin):
-    list_display = ("name", "region", "year", "overhead_pct", "tax_pct", "prices_include_overhead", "is_active")
+    list_display = ("name", "region", "year", "overhead_pct", "tax_pct", "prices_include_overhead", "round_to", "rounding", "is_active")
     list_filter = ("region", "year", "is_active")
-    inlines = [UnitPriceInline]
+    inlines = [GeneralItemInline, UnitPriceInline]
 
 
 @admin.register(UnitPrice)
@@ -63,4 +77,5 @@ class UnitPriceAdmin(admin.ModelAdmin):
 
 @admin.register(Treatment)
 class TreatmentAdmin(admin.ModelAdmin):
-    list_display = ("condition", "surface", "name", "template", "area_fraction", "priority", "source")
+    list_display = ("condition", "surface", "name", "template", "structure", "is_upgrade", "area_fraction", "priority", "source")
+    list_filter = ("surface", "condition", "is_upgrade")

@@ -15,9 +15,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from estimates import earthwork, exports, programme
+from geo_platform.permissions import ExportsNeedLogin  # issue 12
 from estimates.errors import EstimateInputError
 from estimates.pricing import price_list_get
-from estimates.selectors import earthwork_bill, estimate_build, geometry_piece, road_pieces, template_get, template_list
+from estimates.selectors import (
+    earthwork_bill, estimate_build, geometry_piece, location_get, price_list_for_location, road_pieces, template_get, template_list,
+)
 from imagery.errors import MappedExceptionsMixin
 from imagery.selectors import elevation_get
 
@@ -72,6 +75,9 @@ class _JsonErrors:
         return response
 
 
+MAX_VERTICES = 50_000
+
+
 def _geojson_geometry(data):
     if isinstance(data, dict) and data.get("type") == "Feature":
         data = data.get("geometry")
@@ -88,7 +94,11 @@ def _geojson_geometry(data):
         else:
             raise EstimateInputError("geometry has invalid coordinates", "geometry")
 
-    pts = list(positions(coords))
+    pts = []
+    for p in positions(coords):
+        pts.append(p)
+        if len(pts) > MAX_VERTICES:  # issue 12: bounded work per request
+            raise EstimateInputError(f"geometry has more than {MAX_VERTICES:,} vertices; simplify it", "geometry")
     if not pts:
         raise EstimateInputError("geometry is empty", "geometry")
     for p in pts:
@@ -106,6 +116,13 @@ def _geojson_geometry(data):
     return {"type": data["type"], "coordinates": coords}
 
 
+def _mix_loss_factor(m) -> float:
+    """The whole layer's loss factor: for an asphalt mix the aggregate and bitumen shares' factors blended."""
+    if m.binder_share:
+        return (1 - m.binder_share) * m.loss_factor + m.binder_share * m.binder_loss_factor
+    return m.loss_factor
+
+
 class TemplateListApi(APIView):
     permission_classes = [ReadLike]
 
@@ -117,18 +134,24 @@ class TemplateListApi(APIView):
             out.append({
                 "code": t.code, "name": t.name, "kind": t.kind, "description": t.description, "source": t.source,
                 "layers": [{"name": layer.name, "material": layer.material.code, "thickness_m": layer.thickness_m,
-                            "density_t_m3": layer.material.density_t_m3, "loss_factor": layer.material.loss_factor,
+                            "density_t_m3": layer.material.density_t_m3, "loss_factor": _mix_loss_factor(layer.material),
+                            "aggregate_loss_factor": layer.material.loss_factor,
+                            "material_kind": layer.material.kind, "bitumen_share": layer.material.binder_share,
+                            "bitumen_loss_factor": layer.material.binder_loss_factor if layer.material.binder_share else None,
                             "pay_item": layer.pay_item, "pay_basis": layer.pay_basis, "source": layer.source,
                             "density_source": layer.material.density_source, "loss_source": layer.material.loss_source}
                            for layer in t.layers.all()],
-                "coats": [{"name": c.name, "rate_l_m2": c.rate_l_m2, "pay_item": c.pay_item, "source": c.source} for c in t.coats.all()],
+                "coats": [{"name": c.name, "rate_l_m2": c.rate_l_m2, "on_surface": c.on_surface, "pay_item": c.pay_item,
+                           "source": c.source} for c in t.coats.all()],
+                "items": [{"name": i.name, "rate_per_m2": i.rate_per_m2, "unit": i.unit, "pay_item": i.pay_item, "source": i.source}
+                          for i in t.items.all()],
             })
         return Response(out)
 
 
 class EstimateApi(_JsonErrors, APIView):
     parser_classes = [JSONParser]
-    permission_classes = [ReadLike]
+    permission_classes = [ReadLike, ExportsNeedLogin]  # issue 12: ?format=xlsx|csv|pdf needs login
     renderer_classes = [JSONRenderer, XLSXRenderer, CSVRenderer, PDFRenderer]
 
     class EstimateInputSerializer(serializers.Serializer):
@@ -164,12 +187,17 @@ class EstimateApi(_JsonErrors, APIView):
         s.is_valid(raise_exception=True)
         d = s.validated_data
         template = template_get(code=d["template"])
-        price_list = price_list_get(price_list_id=d.get("price_list"), region=d.get("region"), year=d.get("year"))
         if "geometry" in d:
-            pieces = [geometry_piece(geometry=_geojson_geometry(d["geometry"]), width_m=d.get("width_m"))]
+            geometry = _geojson_geometry(d["geometry"])
+            pieces = [geometry_piece(geometry=geometry, width_m=d.get("width_m"))]
+            location = location_get(geometry=geometry)
         else:
             pieces = road_pieces(road_ids=d["road_ids"])
-        est = estimate_build(template=template, pieces=pieces, price_list=price_list)
+            location = location_get(road_ids=[p.road_id for p in pieces])
+        chosen = any(d.get(k) for k in ("price_list", "region", "year"))
+        price_list = (price_list_get(price_list_id=d.get("price_list"), region=d.get("region"), year=d.get("year")) if chosen
+                      else price_list_for_location(location) or price_list_get())
+        est = estimate_build(template=template, pieces=pieces, price_list=price_list, location=location)
         response = Response(est)
         fmt = getattr(request.accepted_renderer, "format", "json")
         if fmt in ("xlsx", "csv", "pdf"):
@@ -190,7 +218,15 @@ class EarthworkApi(MappedExceptionsMixin, APIView):
         alignment = serializers.JSONField()
         width_m = serializers.FloatField()
         design = serializers.JSONField()
-        side_slope = serializers.FloatField(min_value=0, max_value=100, default=0.0)
+        side_slope = serializers.FloatField(min_value=0, max_value=100, required=False,
+                                            help_text="H:V for both sides (0 = vertical); else cut_slope / fill_slope")
+        cut_slope = serializers.FloatField(min_value=0, max_value=100, required=False, help_text=f"H:V, default {earthwork.DEFAULT_CUT_SLOPE:g}")
+        fill_slope = serializers.FloatField(min_value=0, max_value=100, required=False, help_text=f"H:V, default {earthwork.DEFAULT_FILL_SLOPE:g}")
+        crossfall_percent = serializers.FloatField(min_value=0, max_value=20, default=earthwork.DEFAULT_CROSSFALL_PERCENT)
+        topsoil_m = serializers.FloatField(min_value=0, max_value=2, default=earthwork.DEFAULT_TOPSOIL_M)
+        pavement_depth_m = serializers.FloatField(min_value=0, max_value=3, required=False,
+                                                  help_text="depth of the box; default: the template's layers")
+        template = serializers.CharField(max_length=40, required=False, default=earthwork.DEFAULT_TEMPLATE)
         method = serializers.ChoiceField(choices=earthwork.METHODS, default="average_end_area")
         station_interval_m = serializers.FloatField(required=False, min_value=0.1)
         swell = serializers.FloatField(required=False, min_value=0, max_value=1, default=earthwork.DEFAULT_SWELL)
@@ -229,12 +265,18 @@ class EarthworkApi(MappedExceptionsMixin, APIView):
         s = self.EarthworkInputSerializer(data=request.data if isinstance(request.data, dict) else {})
         s.is_valid(raise_exception=True)
         d = s.validated_data
+        depth = d.get("pavement_depth_m")
+        if depth is None:
+            depth = sum(layer.thickness_m for layer in template_get(code=d["template"]).layers.all())
         dem = elevation_get(imagery_id=pk)
         result = earthwork.earthwork(
             dem.path, alignment=d["alignment"], width_m=d["width_m"], start_elevation=d["design"]["start_elevation"],
-            grade_percent=d["design"]["grade_percent"], side_slope=d["side_slope"], method=d["method"],
+            grade_percent=d["design"]["grade_percent"], side_slope=d.get("side_slope"), method=d["method"],
             station_interval_m=d.get("station_interval_m"), swell=d["swell"], shrinkage=d["shrinkage"],
+            cut_slope=d.get("cut_slope"), fill_slope=d.get("fill_slope"), crossfall_percent=d["crossfall_percent"],
+            pavement_depth_m=depth, topsoil_m=d["topsoil_m"],
         )
+        result["template"] = None if d.get("pavement_depth_m") is not None else d["template"]
         return Response({"imagery": dem.pk, **result, "bill": earthwork_bill(result)})
 
 
@@ -251,28 +293,72 @@ class ProgrammeXLSXRenderer(_FileRenderer):
 
 
 class ProgrammeApi(_JsonErrors, APIView):
-    permission_classes = [ReadLike]
+    permission_classes = [ReadLike, ExportsNeedLogin]  # issue 12: ?format=xlsx|csv needs login
     renderer_classes = [JSONRenderer, ProgrammeCSVRenderer, ProgrammeXLSXRenderer]
 
     class ProgrammeFilterSerializer(serializers.Serializer):
         level = serializers.ChoiceField(choices=programme.LEVELS, default="kecamatan")
-        budget = serializers.DecimalField(required=False, max_digits=20, decimal_places=2, min_value=0)
+        budget = serializers.DecimalField(required=False, max_digits=20, decimal_places=2, min_value=0,
+                                          help_text="per year; segments are funded in rank order while the year's total stays within it")
+        years = serializers.IntegerField(required=False, min_value=1, max_value=programme.MAX_YEARS, default=1)
         area = serializers.CharField(required=False, max_length=40)
+        bbox = serializers.CharField(required=False, max_length=200, help_text="minlon,minlat,maxlon,maxlat")
+        road_class = serializers.CharField(required=False, max_length=200, help_text="comma-separated codes")
+        condition = serializers.CharField(required=False, max_length=200, help_text="recorded condition codes, comma-separated")
+        authority = serializers.CharField(required=False, max_length=200,
+                                          help_text="default: the city's roads (city, village, unknown); 'all', or codes")
         source = serializers.CharField(required=False, max_length=100)
         limit = serializers.IntegerField(required=False, min_value=0, max_value=10000, default=100)
+        offset = serializers.IntegerField(required=False, min_value=0, max_value=2_000_000_000, default=0)
         price_list = serializers.IntegerField(required=False, min_value=1)
         region = serializers.CharField(required=False, max_length=100)
         year = serializers.IntegerField(required=False, min_value=1900, max_value=2200)
 
+        @staticmethod
+        def _codes(value, allowed, name):
+            items = [v.strip() for v in value.split(",") if v.strip()]
+            bad = [v for v in items if v not in allowed]
+            if bad:
+                raise serializers.ValidationError(f"unknown {name} {', '.join(bad)}; one of {', '.join(allowed)}")
+            return items
+
+        def validate_road_class(self, value):
+            return self._codes(value, programme.CLASSES, "road_class")
+
+        def validate_condition(self, value):
+            return self._codes(value, [c for c, _ in programme.codes.ROAD_CONDITIONS], "condition")
+
+        def validate_authority(self, value):
+            return self._codes(value, ["all", *programme.AUTHORITIES], "authority")
+
+        def validate_bbox(self, value):
+            try:
+                parts = [float(v) for v in value.split(",")]
+            except ValueError:
+                raise serializers.ValidationError("bbox must be minlon,minlat,maxlon,maxlat") from None
+            if len(parts) != 4 or not all(math.isfinite(v) for v in parts) or not (
+                    -180 <= parts[0] < parts[2] <= 180 and -90 <= parts[1] < parts[3] <= 90):
+                raise serializers.ValidationError("bbox must be minlon,minlat,maxlon,maxlat in WGS 84, min < max")
+            return tuple(parts)
+
     @extend_schema(operation_id="programme", parameters=[ProgrammeFilterSerializer], responses={200: OpenApiTypes.OBJECT},
-                   summary="Condition → treatment → cost for every road, ranked, cut at the budget, per area and road class")
+                   summary="Effective condition × surface → treatment → cost for every road segment, ranked, cut at the "
+                           "budget per year, per area, road class and treatment; the city's roads by default")
     def get(self, request):
         f = self.ProgrammeFilterSerializer(data=request.query_params)
         f.is_valid(raise_exception=True)
         d = f.validated_data
         price_list = price_list_get(price_list_id=d.get("price_list"), region=d.get("region"), year=d.get("year"))
-        out = programme.programme_build(level=d["level"], budget=d.get("budget"), price_list=price_list, area=d.get("area"),
-                                        source=d.get("source"), limit=d["limit"])
+        out = programme.programme_build(
+            level=d["level"], budget=d.get("budget"), price_list=price_list, area=d.get("area"), source=d.get("source"),
+            limit=d["limit"], offset=d["offset"], bbox=d.get("bbox"), road_class=d.get("road_class"),
+            condition=d.get("condition"), authority=d.get("authority"), years=d["years"])
+        nxt = None
+        if d["limit"] and d["offset"] + d["limit"] < out["count"]:
+            q = request.query_params.copy()
+            q["offset"] = str(d["offset"] + d["limit"])
+            nxt = request.build_absolute_uri(request.path + "?" + q.urlencode())
+        out["next"] = nxt
         response = Response(out)
         fmt = getattr(request.accepted_renderer, "format", "json")
         if fmt in ("csv", "xlsx"):

@@ -10,6 +10,7 @@ historical models) and from estimates.demo.load."""
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -31,6 +32,12 @@ def _none(v):
     return None if v in ("", None) else v
 
 
+@functools.lru_cache(maxsize=1)
+def structures() -> dict:
+    """Structure by design traffic (SPEC §6): ESA bands and class defaults per kind, data/structures.json."""
+    return _json("structures.json")
+
+
 def load_defaults(get_model: Callable[[str], type], *, overwrite: bool = False) -> dict:
     ConcreteMix = get_model("ConcreteMix")
     Material = get_model("Material")
@@ -40,9 +47,19 @@ def load_defaults(get_model: Callable[[str], type], *, overwrite: bool = False) 
     PriceList = get_model("PriceList")
     UnitPrice = get_model("UnitPrice")
     Treatment = get_model("Treatment")
+    def optional(name):  # models newer than a historical migration state are skipped there
+        try:
+            return get_model(name)
+        except LookupError:
+            return None
+
+    TemplateItem = optional("TemplateItem")
+    GeneralItem = optional("GeneralItem")
     counts = {}
 
     def upsert(model, lookup: dict, defaults: dict):
+        names = {f.name for f in model._meta.get_fields()}
+        defaults = {k: v for k, v in defaults.items() if k in names}  # fields a historical model lacks
         if overwrite:
             obj, created = model.objects.update_or_create(**lookup, defaults=defaults)
         else:
@@ -66,8 +83,12 @@ def load_defaults(get_model: Callable[[str], type], *, overwrite: bool = False) 
                 "name": row["name"],
                 "density_t_m3": float(row["density_t_m3"]),
                 "density_source": row["density_source"],
+                "kind": row.get("kind") or "other",
                 "loss_factor": float(row["loss_factor"]),
                 "loss_source": row["loss_source"],
+                "binder_share": float(row["binder_share"]) if _none(row.get("binder_share")) else None,
+                "binder_loss_factor": float(row.get("binder_loss_factor") or 1.0),
+                "binder_source": row.get("binder_source") or "",
                 "concrete_mix": mixes[row["concrete_mix"]] if _none(row.get("concrete_mix")) else None,
             },
         )
@@ -75,7 +96,7 @@ def load_defaults(get_model: Callable[[str], type], *, overwrite: bool = False) 
 
     templates = {}
     for t in _json("templates.json"):
-        fields = {k: v for k, v in t.items() if k not in ("code", "layers", "coats")}
+        fields = {k: v for k, v in t.items() if k not in ("code", "layers", "coats", "items")}
         for key in ("dowel_item", "tie_bar_item", "steel_source"):
             fields[key] = fields.get(key) or ""
         tpl, created = upsert(PavementTemplate, {"code": t["code"]}, fields)
@@ -84,16 +105,23 @@ def load_defaults(get_model: Callable[[str], type], *, overwrite: bool = False) 
             continue
         Layer.objects.filter(template=tpl).delete()
         Coat.objects.filter(template=tpl).delete()
+        if TemplateItem:
+            TemplateItem.objects.filter(template=tpl).delete()
         for layer in t["layers"]:
             Layer.objects.create(template=tpl, **{**layer, "material": materials[layer["material"]]})
+        coat_fields = {f.name for f in Coat._meta.get_fields()}
         for coat in t["coats"]:
-            Coat.objects.create(template=tpl, **coat)
+            Coat.objects.create(template=tpl, **{k: v for k, v in coat.items() if k in coat_fields})
+        for item in t.get("items", []) if TemplateItem else []:
+            TemplateItem.objects.create(template=tpl, **item)
     counts["templates"] = len(templates)
 
     n_prices = 0
     for pl in _json("price_lists.json"):
         meta = {k: v for k, v in pl.items() if k not in ("region", "year", "file")}
         meta["overhead_pct"], meta["tax_pct"] = Decimal(meta["overhead_pct"]), Decimal(meta["tax_pct"])
+        if "round_to" in meta:
+            meta["round_to"] = Decimal(meta["round_to"])
         obj, created = upsert(PriceList, {"region": pl["region"], "year": pl["year"]}, meta)
         if (created or overwrite) and obj.is_active:
             PriceList.objects.exclude(pk=obj.pk).filter(is_active=True).update(is_active=False)
@@ -106,11 +134,32 @@ def load_defaults(get_model: Callable[[str], type], *, overwrite: bool = False) 
     counts["unit_prices"] = n_prices
 
     n = 0
-    for row in _csv("treatments.csv"):
+    for row in _csv("general_items.csv") if GeneralItem else []:
+        pl = PriceList.objects.filter(region=row["region"], year=int(row["year"])).first()
+        if pl is None:
+            continue
+        upsert(GeneralItem, {"price_list": pl, "code": row["code"]},
+               {"position": int(row["position"]), "description": row["description"], "basis": row["basis"],
+                "value": Decimal(row["value"]), "source": row["source"]})
+        n += 1
+    counts["general_items"] = n
+
+    n = 0
+    rows = _csv("treatments.csv")
+    treatment_fields = {f.name for f in Treatment._meta.get_fields()}
+    if "structure" not in treatment_fields:  # historical state before v2: the old rows come with 0005
+        rows = []
+    if overwrite:  # v2 (issue 14): rows by surface × condition; drop the rows of the old table
+        keep = {(row["condition"], row["surface"]) for row in rows}
+        for t in Treatment.objects.all():
+            if (t.condition, t.surface) not in keep:
+                t.delete()
+    for row in rows:
         upsert(
             Treatment, {"condition": row["condition"], "surface": row["surface"]},
-            {"name": row["name"], "template": templates[row["template"]], "area_fraction": float(row["area_fraction"]),
-                      "priority": int(row["priority"]), "source": row["source"]},
+            {"name": row["name"], "template": templates[row["template"]] if row["template"] else None,
+             "structure": row.get("structure") or "", "is_upgrade": (row.get("is_upgrade") or "").lower() == "true",
+             "area_fraction": float(row["area_fraction"]), "priority": int(row["priority"]), "source": row["source"]},
         )
         n += 1
     counts["treatments"] = n

@@ -23,6 +23,37 @@ TEMPLATE_KINDS = [
     ("paving", "Paving block"),
     ("overlay", "Lapis tambah (overlay)"),
     ("patching", "Penambalan (patching)"),
+    ("granular", "Perkerasan berbutir (kerikil)"),
+    ("maintenance", "Pemeliharaan (perataan, penutupan sambungan, bongkar pasang)"),
+]
+MATERIAL_KINDS = [
+    ("asphalt", "Campuran beraspal"),
+    ("aggregate", "Agregat"),
+    ("concrete", "Beton"),
+    ("paving", "Paving block"),
+    ("sand", "Pasir"),
+    ("other", "Lainnya"),
+]
+# What a prime/tack coat goes on: its rate depends on it (Spek 2010 R3 Tbl 6.1.4(1), DOMAIN §2)
+COAT_SURFACES = [
+    ("aggregate", "LFA / lapis berbutir (lapis resap pengikat)"),
+    ("new_asphalt", "Aspal baru / permukaan halus"),
+    ("old_asphalt", "Aspal lama / permukaan berpori"),
+    ("milled", "Permukaan hasil pengupasan (milling)"),
+]
+STRUCTURES = [
+    ("", "Templat tetap"),
+    ("flexible", "Perkerasan lentur menurut lalu lintas rencana (design_esa, else kelas)"),
+    ("rigid", "Perkerasan kaku menurut lalu lintas rencana (design_esa, else kelas)"),
+]
+GENERAL_BASES = [
+    ("percent", "Persen dari biaya fisik"),
+    ("lump_sum", "Lump sum (Rp)"),
+]
+ROUNDINGS = [
+    ("down", "Dibulatkan ke bawah"),
+    ("half_up", "Dibulatkan ke terdekat"),
+    ("none", "Tanpa pembulatan"),
 ]
 PAY_BASES = [
     ("mass", "Berat padat (t)"),
@@ -57,8 +88,14 @@ class Material(models.Model):
     name = models.CharField("nama", max_length=200)
     density_t_m3 = models.FloatField("berat isi padat (t/m³)", validators=[MinValueValidator(0)])
     density_source = models.CharField(max_length=300, help_text=SOURCE_HELP)
-    loss_factor = models.FloatField("faktor susut", default=1.0, validators=[MinValueValidator(1.0)])
+    kind = models.CharField("jenis", max_length=20, choices=MATERIAL_KINDS, default="other")
+    loss_factor = models.FloatField("faktor susut (agregat / seluruh material)", default=1.0, validators=[MinValueValidator(1.0)])
     loss_source = models.CharField(max_length=300, help_text=SOURCE_HELP)
+    # Asphalt mixes: bitumen share of the mix by mass; its own loss factor (the aggregate share takes loss_factor)
+    binder_share = models.FloatField("kadar aspal (bagian massa campuran)", null=True, blank=True,
+                                     validators=[MinValueValidator(0), MaxValueValidator(0.2)])
+    binder_loss_factor = models.FloatField("faktor susut aspal", default=1.0, validators=[MinValueValidator(1.0)])
+    binder_source = models.CharField(max_length=300, blank=True, default="", help_text=SOURCE_HELP)
     concrete_mix = models.ForeignKey(ConcreteMix, null=True, blank=True, on_delete=models.PROTECT, related_name="materials")
 
     class Meta:
@@ -137,6 +174,7 @@ class Coat(models.Model):
     position = models.PositiveSmallIntegerField("urutan")
     name = models.CharField("nama", max_length=100)
     rate_l_m2 = models.FloatField("takaran (L/m²)", validators=[MinValueValidator(0)])
+    on_surface = models.CharField("di atas permukaan", max_length=20, choices=COAT_SURFACES, default="new_asphalt")
     pay_item = models.CharField("mata pembayaran", max_length=40)
     source = models.CharField(max_length=300, help_text=SOURCE_HELP)
 
@@ -148,6 +186,28 @@ class Coat(models.Model):
 
     def __str__(self):
         return f"{self.name} {self.rate_l_m2:g} L/m²"
+
+
+class TemplateItem(models.Model):
+    """A work item of a template measured by area (milling, grading, joint
+    sealing, re-laying): quantity = area × rate_per_m2, in `unit`."""
+
+    template = models.ForeignKey(PavementTemplate, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveSmallIntegerField("urutan")
+    name = models.CharField("uraian", max_length=200)
+    rate_per_m2 = models.FloatField("volume per m²", validators=[MinValueValidator(0)])
+    unit = models.CharField("satuan", max_length=20)
+    pay_item = models.CharField("mata pembayaran", max_length=40)
+    source = models.CharField(max_length=300, help_text=SOURCE_HELP)
+
+    class Meta:
+        verbose_name = "item pekerjaan templat"
+        verbose_name_plural = "item pekerjaan templat"
+        ordering = ["template", "position"]
+        constraints = [models.UniqueConstraint(fields=["template", "position"], name="estimates_templateitem_position_uniq")]
+
+    def __str__(self):
+        return f"{self.name} {self.rate_per_m2:g} {self.unit}/m²"
 
 
 class PriceList(models.Model):
@@ -164,6 +224,9 @@ class PriceList(models.Model):
     tax_pct = models.DecimalField("PPN (%)", max_digits=5, decimal_places=2, default=Decimal("11"),
                                   validators=[MinValueValidator(0), MaxValueValidator(100)])
     prices_include_overhead = models.BooleanField(default=False)
+    round_to = models.DecimalField("pembulatan total ke (Rp)", max_digits=12, decimal_places=2, default=Decimal("1000"),
+                                   validators=[MinValueValidator(0)])
+    rounding = models.CharField("cara pembulatan", max_length=10, choices=ROUNDINGS, default="down")
     is_active = models.BooleanField("aktif (dipakai bila tidak dipilih)", default=False)
     source = models.CharField(max_length=300, help_text=SOURCE_HELP)
 
@@ -199,15 +262,42 @@ class UnitPrice(models.Model):
         return f"{self.code} {self.description}: {self.price}/{self.unit}"
 
 
+class GeneralItem(models.Model):
+    """Divisi 1 (mobilisation, traffic management) and SMKK lines of a price
+    list: a percentage of the physical works or a lump sum."""
+
+    price_list = models.ForeignKey(PriceList, on_delete=models.CASCADE, related_name="general_items")
+    position = models.PositiveSmallIntegerField("urutan")
+    code = models.CharField("mata pembayaran", max_length=40)
+    description = models.CharField("uraian", max_length=300)
+    basis = models.CharField(max_length=10, choices=GENERAL_BASES, default="percent")
+    value = models.DecimalField("nilai (% atau Rp)", max_digits=16, decimal_places=2, validators=[MinValueValidator(0)])
+    source = models.CharField(max_length=300, help_text=SOURCE_HELP)
+
+    class Meta:
+        verbose_name = "item umum (Divisi 1 / SMKK)"
+        verbose_name_plural = "item umum (Divisi 1 / SMKK)"
+        ordering = ["price_list", "position"]
+        constraints = [models.UniqueConstraint(fields=["price_list", "code"], name="estimates_generalitem_code_uniq")]
+
+    def __str__(self):
+        return f"{self.code} {self.description}"
+
+
 class Treatment(models.Model):
-    """Condition → treatment → template (DOMAIN §4), used by the programme.
-    `surface` empty = any surface; a row for the road's own surface wins.
-    `area_fraction` is the share of the carriageway the treatment covers."""
+    """Surface × effective condition → treatment → template (SPEC §6,
+    DOMAIN §2/§4), used by the programme. `surface` empty = any surface; a
+    row for the road's own surface wins. `structure` picks the template by
+    the road's design traffic instead of `template` (reconstruction,
+    upgrade). `area_fraction` is the share of the carriageway it covers.
+    Only an upgrade (peningkatan) may put asphalt on a non-asphalt road."""
 
     condition = models.CharField("kondisi", max_length=20, choices=codes.ROAD_CONDITIONS)
     surface = models.CharField("perkerasan", max_length=20, choices=codes.ROAD_SURFACES, blank=True, default="")
     name = models.CharField("penanganan", max_length=200)
-    template = models.ForeignKey(PavementTemplate, on_delete=models.PROTECT, related_name="treatments")
+    template = models.ForeignKey(PavementTemplate, on_delete=models.PROTECT, related_name="treatments", null=True, blank=True)
+    structure = models.CharField("struktur menurut lalu lintas", max_length=10, choices=STRUCTURES, blank=True, default="")
+    is_upgrade = models.BooleanField("peningkatan (ganti jenis perkerasan)", default=False)
     area_fraction = models.FloatField("bagian luas", default=1.0, validators=[MinValueValidator(0), MaxValueValidator(1)])
     priority = models.PositiveSmallIntegerField("prioritas (1 = pertama)", default=1)
     source = models.CharField(max_length=300, help_text=SOURCE_HELP)
@@ -220,3 +310,11 @@ class Treatment(models.Model):
 
     def __str__(self):
         return f"{self.get_condition_display()} {self.surface or '*'} → {self.name}"
+
+    def clean(self):
+        if bool(self.template_id) == bool(self.structure):
+            raise ValidationError({"template": "give either a template or a structure by traffic"})
+        if self.template_id and self.surface not in ("asphalt", "") and not self.is_upgrade:
+            t = self.template
+            if t.layers.filter(material__kind="asphalt").exists() or t.coats.exclude(on_surface="aggregate").exists():
+                raise ValidationError({"template": "an asphalt layer or tack coat on a non-asphalt road needs is_upgrade"})

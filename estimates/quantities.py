@@ -5,8 +5,13 @@ and width) or a polygon (area only). All quantities follow DOMAIN §2:
 
     volume_m3 = area_m2 × thickness_m                 (compacted)
     mass_t = volume_m3 × density_t_m3
-    mass_with_loss_t = mass_t × loss_factor
-    litres = area_m2 × rate_l_m2                     (prime/tack coats)
+    mass_with_loss_t = mass_t × loss_factor           (one material)
+    asphalt mix (binder share b, SPEC §6 per-component losses):
+      aggregate_t = mass_t × (1 − b), with loss × loss_factor (1.05)
+      bitumen_t = mass_t × b, with loss × binder_loss_factor (1.03)
+      mass_with_loss_t = the sum of the two
+    litres = area_m2 × rate_l_m2                     (prime/tack coats, rate by the surface it goes on)
+    item quantity = area_m2 × rate_per_m2             (milling, grading, joint sealing, re-laying)
 
 Rigid slabs (JPCP) add dowels across every internal transverse joint and
 tie bars along every internal longitudinal joint; steel kg =
@@ -77,6 +82,15 @@ def template_quantities(template: PavementTemplate, pieces: list[Piece]) -> dict
         m = layer.material
         volume = area * layer.thickness_m
         mass = volume * m.density_t_m3
+        split = {}
+        if m.binder_share:
+            aggregate, bitumen = mass * (1 - m.binder_share), mass * m.binder_share
+            split = {"aggregate_t": aggregate, "aggregate_loss_factor": m.loss_factor, "aggregate_with_loss_t": aggregate * m.loss_factor,
+                     "bitumen_share": m.binder_share, "bitumen_t": bitumen, "bitumen_loss_factor": m.binder_loss_factor,
+                     "bitumen_with_loss_t": bitumen * m.binder_loss_factor}
+            with_loss = split["aggregate_with_loss_t"] + split["bitumen_with_loss_t"]
+        else:
+            with_loss = mass * m.loss_factor
         layers.append({
             "name": layer.name,
             "material": m.code,
@@ -85,13 +99,14 @@ def template_quantities(template: PavementTemplate, pieces: list[Piece]) -> dict
             "volume_m3": volume,
             "density_t_m3": m.density_t_m3,
             "mass_t": mass,
-            "loss_factor": m.loss_factor,
-            "mass_with_loss_t": mass * m.loss_factor,
+            "loss_factor": with_loss / mass if mass else m.loss_factor,
+            "mass_with_loss_t": with_loss,
+            **split,
             "pay_item": layer.pay_item,
             "pay_basis": layer.pay_basis,
             "source": layer.source,
         })
-        basis_qty = {"mass": mass, "mass_with_loss": mass * m.loss_factor, "volume": volume, "area": area}[layer.pay_basis]
+        basis_qty = {"mass": mass, "mass_with_loss": with_loss, "volume": volume, "area": area}[layer.pay_basis]
         add_pay(layer.pay_item, f"{layer.name} {layer.thickness_m * 1000:g} mm", PAY_UNITS[layer.pay_basis], basis_qty)
         if m.concrete_mix_id:
             mix = m.concrete_mix
@@ -106,8 +121,16 @@ def template_quantities(template: PavementTemplate, pieces: list[Piece]) -> dict
 
     for coat in template.coats.all():
         litres = area * coat.rate_l_m2
-        coats.append({"name": coat.name, "rate_l_m2": coat.rate_l_m2, "litres": litres, "pay_item": coat.pay_item, "source": coat.source})
+        coats.append({"name": coat.name, "rate_l_m2": coat.rate_l_m2, "on_surface": coat.on_surface, "litres": litres,
+                      "pay_item": coat.pay_item, "source": coat.source})
         add_pay(coat.pay_item, coat.name, "L", litres)
+
+    works = []
+    for item in template.items.all():
+        qty = area * item.rate_per_m2
+        works.append({"name": item.name, "rate_per_m2": item.rate_per_m2, "unit": item.unit, "quantity": qty,
+                      "pay_item": item.pay_item, "source": item.source})
+        add_pay(item.pay_item, item.name, item.unit, qty)
 
     if template.kind == "rigid" and slab is not None:
         d_dowel = template.dowel_diameter_mm or dowel_diameter_mm(slab.thickness_m)
@@ -129,6 +152,7 @@ def template_quantities(template: PavementTemplate, pieces: list[Piece]) -> dict
         "area_m2": area,
         "layers": layers,
         "coats": coats,
+        "works": works,
         "concrete": concrete,
         "steel": steel,
         "pay_items": list(pay.values()),

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from estimates.errors import EstimateInputError
 from estimates.models import PriceList, UnitPrice
+from geo_platform import ranges
 
 REQUIRED = ("code", "description", "unit", "price")
 
@@ -65,8 +66,8 @@ def price_list_import_csv(*, source, region: str, year: int, name: str | None = 
         seen.add(code)
         try:
             price = _price(row.get("price", ""))
-            if price < 0 or not price.is_finite():
-                problems.append("price must be ≥ 0")
+            if not price.is_finite() or ranges.check("unit_price", price):  # issue 12: the one range table
+                problems.append(ranges.check("unit_price", price) or "price must be a finite number")
         except (InvalidOperation, ValueError):
             price = None
             problems.append(f"price {row.get('price')!r} is not a number")

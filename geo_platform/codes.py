@@ -76,9 +76,7 @@ LIGHTING_RULE = {
 }
 LANE_WIDTH_M = 3.0
 
-# DOMAIN §4: beyond these a road needs treatment even when its condition code says otherwise
-SDI_LIGHT, SDI_HEAVY = 100.0, 150.0  # rusak ringan when SDI > 100, rusak berat when SDI > 150
-IRI_LIGHT, IRI_HEAVY = 8.0, 12.0  # m/km: rusak ringan when IRI > 8, rusak berat when IRI > 12
+# DOMAIN §4 / SPEC §6 condition bands (SDI, IRI) and the effective condition: geo_platform/condition.py
 
 # SPEC §3: OSM highway=* → road_class. Values not listed are skipped.
 OSM_HIGHWAY_CLASS = {

@@ -6,6 +6,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 def exception_handler(exc, context):
     if isinstance(exc, RecursionError):  # e.g. JSON nested 100,000 levels deep
         exc = ParseError("request body is nested too deeply")
+    if isinstance(exc, ValueError) and "NUL (0x00)" in str(exc):  # issue 12: PostgreSQL cannot store a NUL character
+        exc = ParseError("text values may not contain NUL characters")
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

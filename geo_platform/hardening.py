@@ -5,8 +5,8 @@ API error shape before anything reads it: DATA_UPLOAD_MAX_MEMORY_SIZE for
 non-multipart bodies (JSON, GeoJSON, forms), MAX_REQUEST_BODY_BYTES (default
 IMAGERY_MAX_UPLOAD_BYTES + 1 MiB) for multipart uploads.
 
-Login rate limiting: after LOGIN_RATE_LIMIT failed logins from
-one client address within LOGIN_RATE_WINDOW seconds, further login POSTs
+Login rate limiting: after LOGIN_RATE_LIMIT failed logins for one username from
+one client address within LOGIN_RATE_WINDOW seconds (issue 12: keyed on both), further login POSTs for it
 (`/login/`, `/admin/login/`, any path in LOGIN_RATE_PATHS) get 429 until the
 window passes. Failures are counted from Django's `user_login_failed`
 signal, so every login form that calls `authenticate(request, ...)` is
@@ -14,6 +14,12 @@ covered; a successful login clears the count. The count lives in the
 "default" cache (per process with LocMemCache: use a shared cache such as
 Redis or Memcached when several workers must share it)."""
 from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import re
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
@@ -23,9 +29,23 @@ from django.dispatch import receiver
 from django.http import JsonResponse
 
 
-def _client_key(request) -> str:
+def _client_key(request, username: str | None = None) -> str:
+    """Issue 12: failures are counted per (address, username), so one address's failures for one name
+    never lock out another user behind the same address (NAT, office proxy) or the same user elsewhere."""
     address = request.META.get("REMOTE_ADDR", "") if request is not None else ""
-    return f"login-failures:{address}"
+    if username is None:
+        username = _posted_username(request)
+    digest = hashlib.sha256((username or "").strip().lower().encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return f"login-failures:{address}:{digest}"
+
+
+def _posted_username(request) -> str:
+    if request is None or request.method != "POST":
+        return ""
+    try:
+        return str(request.POST.get("username", ""))
+    except Exception:  # an unreadable body: the form will refuse it
+        return ""
 
 
 def _limit() -> tuple[int, int]:
@@ -37,7 +57,8 @@ def _count_failure(sender, credentials=None, request=None, **kwargs):
     if request is None:
         return
     _, window = _limit()
-    key = _client_key(request)
+    username = (credentials or {}).get("username")
+    key = _client_key(request, None if username is None else str(username))
     if cache.add(key, 1, timeout=window):
         return
     try:
@@ -49,6 +70,7 @@ def _count_failure(sender, credentials=None, request=None, **kwargs):
 @receiver(user_logged_in)
 def _clear_failures(sender, request=None, user=None, **kwargs):
     if request is not None:
+        cache.delete(_client_key(request, user.get_username() if user is not None else None))
         cache.delete(_client_key(request))
 
 
@@ -92,7 +114,7 @@ class LoginRateLimitMiddleware:
             if (cache.get(_client_key(request)) or 0) >= limit:
                 response = JsonResponse(
                     {
-                        "detail": f"too many failed logins from this address; try again in {window // 60} minutes",
+                        "detail": f"too many failed logins for this user from this address; try again in {window // 60} minutes",
                         "errors": {"login": [f"more than {limit} failed attempts within {window} s"]},
                     },
                     status=429,
@@ -130,4 +152,123 @@ class DatabaseUnavailableMiddleware:
             status=503,
         )
         response["Retry-After"] = "5"
+        return response
+
+
+# ---------------------------------------------------------------- issue 12
+def _is_loopback(request) -> bool:
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
+
+
+class RejectNulMiddleware:
+    """A NUL byte in the path or query string is a 400 (PostgreSQL cannot store or compare it)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in query.lower() or "\x00" in query:
+            return JsonResponse({"detail": "NUL characters are not allowed in the URL", "errors": {"query": ["contains NUL"]}},
+                                status=400)
+        return self.get_response(request)
+
+
+class LocalDebugMiddleware:
+    """DEBUG pages (tracebacks, URL lists) only for clients on the loopback interface: anyone else gets
+    the plain pages of a production server, even when `make run` serves on a public address."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (settings.DEBUG and response.status_code == 404 and not _is_loopback(request)
+                and response.get("Content-Type", "").startswith("text/html")):
+            from django.views import defaults
+
+            from geo_platform.errors import not_found
+
+            return not_found(request) if request.path.startswith(("/api/", "/tiles/", "/ogc/", "/imagery/")) else \
+                defaults.page_not_found(request, None)
+        return response
+
+
+try:
+    from django.views.debug import ExceptionReporter as _ExceptionReporter
+except ImportError:  # pragma: no cover
+    _ExceptionReporter = object
+
+
+class LocalOnlyExceptionReporter(_ExceptionReporter):
+    """DEFAULT_EXCEPTION_REPORTER: the technical 500 page only for loopback clients."""
+
+    def _hidden(self) -> bool:
+        return self.request is not None and not _is_loopback(self.request)
+
+    def get_traceback_html(self):
+        if self._hidden():
+            return "<!doctype html><title>Server error</title><h1>Server error (500)</h1>"
+        return super().get_traceback_html()
+
+    def get_traceback_text(self):
+        if self._hidden():
+            return "Server error (500)"
+        return super().get_traceback_text()
+
+
+_INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script>", re.S | re.I)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url or "")
+    if parts.scheme in ("http", "https") and parts.hostname:
+        host = parts.hostname.replace("{s}", "*")
+        return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+    return ""
+
+
+def content_security_policy(script_hashes=()) -> str:
+    """The platform's CSP: everything from the platform's own origin; inline scripts only by hash
+    (folium's map set-up, Django admin's and Swagger UI's bootstraps); basemap tiles from BASEMAP_URL."""
+    basemap = _origin(getattr(settings, "BASEMAP_URL", ""))
+    scripts = " ".join(["'self'", *sorted(set(script_hashes))])
+    return "; ".join([
+        "default-src 'self'",
+        f"script-src {scripts}",
+        "style-src 'self' 'unsafe-inline'",
+        f"img-src 'self' data: blob:{' ' + basemap if basemap else ''}",
+        "font-src 'self' data:",
+        f"connect-src 'self'{' ' + basemap if basemap else ''}",  # the field app's service worker caches basemap tiles
+        "worker-src 'self' blob:",
+        "manifest-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ])
+
+
+class ContentSecurityPolicyMiddleware:
+    """Issue 12: a Content-Security-Policy on every response that has none (HTML pages get the hashes
+    of their own inline scripts, so nothing else inline runs)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "Content-Security-Policy" in response:
+            return response
+        hashes = ()
+        if (response.get("Content-Type", "").startswith("text/html") and not response.streaming
+                and not response.get("Content-Encoding")):
+            hashes = tuple(
+                "'sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode() + "'"
+                for body in _INLINE_SCRIPT.findall(response.content) if body.strip()
+            )
+        response["Content-Security-Policy"] = content_security_policy(hashes)
         return response

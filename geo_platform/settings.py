@@ -9,6 +9,11 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# Issue 12: GDAL may not reach the network or other files (set before any GDAL library loads).
+from geo_platform import gdal_safety  # noqa: E402
+
+gdal_safety.apply()
+
 
 def env_bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
@@ -173,3 +178,13 @@ if os.environ.get("GEO_PLATFORM_TEST_DB"):
 REPORT_RATE_LIMIT = int(os.environ.get("REPORT_RATE_LIMIT", 10))
 REPORT_RATE_WINDOW = int(os.environ.get("REPORT_RATE_WINDOW", 3600))
 REPORT_PHOTO_MAX_BYTES = int(os.environ.get("REPORT_PHOTO_MAX_BYTES", 10 * 1024 * 1024))
+
+# --- issue 12: security (docs/reliability.md "Threat model") ---
+MIDDLEWARE += [
+    "geo_platform.hardening.RejectNulMiddleware",  # NUL in URL → 400
+    "geo_platform.hardening.LocalDebugMiddleware",  # DEBUG pages for loopback clients only
+    "geo_platform.hardening.ContentSecurityPolicyMiddleware",  # CSP on every response (inside GZip: sees plain HTML)
+]
+DEFAULT_EXCEPTION_REPORTER = "geo_platform.hardening.LocalOnlyExceptionReporter"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", 50_000_000))

@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from geo_platform import views
+from webapp.media import media_view  # issue 12
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,6 +15,8 @@ urlpatterns = [
     path("", include("imagery.urls")),
     path("", include("estimates.urls")),
     path("", include("needs.urls")),
+    # issue 12: /media/ behind the access policy of what the files belong to (before webapp's DEBUG-only static serving)
+    re_path(r"^media/(?P<path>.+)$", media_view, name="media"),
     path("", include("webapp.urls")),
     path("", include("reports.urls")),  # issue 17: /open311/v2/, /api/reports/, /lapor/
 ]

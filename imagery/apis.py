@@ -23,14 +23,14 @@ from rest_framework.views import APIView
 from rio_tiler.errors import PointOutsideBounds
 from shapely import geometry as sgeom
 
-from geo_platform.permissions import ReadPublicWriteAuthenticated
+from geo_platform.permissions import ReadPublicWriteAuthenticated, ReadPublicWritePlanners
 from imagery import conf, terrain
 from imagery.errors import InvalidParameter, MappedExceptionsMixin, RasterTooLarge, json_error
 from imagery.models import KIND_CODES, Imagery
 from imagery.readers import get_dataset
 from imagery.selectors import elevation_get, imagery_get, imagery_list, imagery_tile_source
 from imagery.services import imagery_delete, imagery_ingest_upload
-from imagery.tiles import parse_tile_params, render_tile, tilejson
+from imagery.tiles import check_tile_address, parse_tile_params, render_tile, tilejson
 
 DEFAULT_LIMIT, MAX_LIMIT = 1000, 10000
 
@@ -131,7 +131,7 @@ def _geometry(data, types: tuple[str, ...]):
 
 
 class CanDelete(BasePermission):
-    """Reads follow the platform rule; uploads need login; deleting needs staff."""
+    """Reads follow the platform rule; deleting needs staff."""
 
     def has_permission(self, request, view):
         if request.method == "DELETE":
@@ -149,6 +149,7 @@ class AnalysisPermission(BasePermission):
 # ---------------------------------------------------------------- catalogue
 class ImageryListApi(MappedExceptionsMixin, APIView):
     parser_classes = [MultiPartParser, FormParser]
+    permission_classes = [ReadPublicWritePlanners]  # SPEC §4: uploads by admins and planners
 
     class FilterSerializer(serializers.Serializer):
         bbox = BBoxField(required=False)
@@ -314,6 +315,7 @@ def _may_read(request) -> bool:
 
 @_mapped_errors
 def tile_view(request, pk: int, z: int, x: int, y: int):
+    check_tile_address(z, x, y)
     img = imagery_tile_source(imagery_id=pk)
     params = parse_tile_params(request.GET, img)
     etag = f'"{img.checksum[:16]}-{params.cache_key()}"'

@@ -34,8 +34,8 @@ def max_bands() -> int:
 
 
 def max_analysis_pixels() -> int:
-    """Largest window of DEM cells one terrain request may read (default 64 M cells)."""
-    return _get("IMAGERY_MAX_ANALYSIS_PIXELS", 64_000_000)
+    """Largest window of DEM cells one terrain request may read (default 16 M cells, ~130 MB as float64; issue 12)."""
+    return _get("IMAGERY_MAX_ANALYSIS_PIXELS", 16_000_000)
 
 
 def max_profile_points() -> int:

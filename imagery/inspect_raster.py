@@ -26,6 +26,43 @@ from imagery.terrain import pixel_size_m
 
 FOOTPRINT_MAX_SIDE = 2048  # the valid-data mask is traced at most at this size
 
+# Issue 12: uploads are opened only by these GDAL drivers, chosen from the file's first bytes.
+# Never VRT (XML that can point at any local file or /vsicurl/ URL), never a /vsi* path.
+UPLOAD_DRIVERS = {
+    b"II*\x00": "GTiff", b"MM\x00*": "GTiff",  # classic TIFF (GeoTIFF, COG)
+    b"II+\x00": "GTiff", b"MM\x00+": "GTiff",  # BigTIFF
+}
+_LOOKS_LIKE = ((b"<VRTDataset", "a GDAL VRT (XML)"), (b"<", "XML/HTML text"), (b"PK\x03\x04", "a ZIP archive"),
+               (b"\x1f\x8b", "a gzip file"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8", "a JPEG image"))
+
+
+def sniff_driver(path) -> str:
+    """The GDAL driver allowed to open ``path`` (a local regular file), from its bytes; InvalidRaster otherwise."""
+    from pathlib import Path
+
+    text = str(path)
+    if text.startswith("/vsi") or "://" in text or not Path(text).is_file():
+        raise InvalidRaster("only a local GeoTIFF/COG file can be imported (no GDAL virtual file systems or URLs)")
+    with open(text, "rb") as fh:
+        head = fh.read(64)
+    if not head:
+        raise InvalidRaster("the file is empty")
+    driver = UPLOAD_DRIVERS.get(head[:4])
+    if driver is None:
+        what = next((name for magic, name in _LOOKS_LIKE if head.lstrip().startswith(magic)), "not a TIFF")
+        raise InvalidRaster(f"only GeoTIFF/COG files are accepted; this file is {what}")
+    return driver
+
+
+def open_upload(path):
+    """rasterio.open of an uploaded/imported file with the sniffed driver only (never VRT or /vsi*)."""
+    driver = sniff_driver(path)
+    ds = rasterio.open(str(path), driver=driver)
+    if ds.driver != driver:  # belt and braces: GDAL honoured the allow-list
+        ds.close()
+        raise InvalidRaster(f"the file was read by GDAL driver {ds.driver}, not {driver}")
+    return ds
+
 
 def validate(ds, kind: str) -> None:
     """Raise InvalidRaster / RasterTooLarge unless ``ds`` is a usable georeferenced raster."""

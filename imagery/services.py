@@ -18,7 +18,7 @@ from rio_cogeo.profiles import cog_profiles
 
 from imagery import conf, readers
 from imagery.errors import InvalidParameter, InvalidRaster, RasterTooLarge
-from imagery.inspect_raster import READ_ERRORS, capture_date, describe, validate
+from imagery.inspect_raster import READ_ERRORS, capture_date, describe, open_upload, sniff_driver, validate
 from imagery.models import ELEVATION_KINDS, KIND_CODES, Imagery
 from geo_platform.srid import STORAGE_SRID
 
@@ -61,7 +61,7 @@ def _cog_profile(dtype: str) -> dict:
 
 def _convert(source: Path, target: Path, progress_out=None) -> None:
     """Cloud-Optimized GeoTIFF with internal tiles and overviews, in the source's own CRS."""
-    with rasterio.open(source) as src:
+    with open_upload(source) as src:
         profile = _cog_profile(src.dtypes[0])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -114,6 +114,7 @@ def imagery_ingest(
     source = Path(source)
     if kind not in KIND_CODES:
         raise InvalidParameter(f"kind must be one of {', '.join(KIND_CODES)}, not {kind!r}", "kind")
+    sniff_driver(source)  # issue 12: a local GeoTIFF/COG by its bytes, before GDAL reads anything
     size = source.stat().st_size
     if size == 0:
         raise InvalidRaster("the file is empty")
@@ -126,7 +127,7 @@ def imagery_ingest(
     # new, or registered but its COG is gone (e.g. a wiped media folder): convert (again)
 
     try:
-        with rasterio.open(source) as src:
+        with open_upload(source) as src:
             validate(src, kind)
             file_date = capture_date(src)
     except (InvalidRaster, RasterTooLarge):
@@ -207,8 +208,7 @@ def imagery_ingest_upload(*, upload, kind: str, created_by=None, **meta) -> Inge
     if hasattr(upload, "temporary_file_path"):
         return imagery_ingest(source=Path(upload.temporary_file_path()), kind=kind, original_filename=upload.name,
                               created_by=created_by, max_bytes=max_bytes, channel="api", **meta)
-    suffix = Path(upload.name or "").suffix[:10]
-    tmp = _tmp_dir() / f"upload-{uuid.uuid4().hex}{suffix}"
+    tmp = _tmp_dir() / f"upload-{uuid.uuid4().hex}.tif"  # a server-made name; the driver comes from the bytes
     try:
         with open(tmp, "wb") as fh:
             for chunk in upload.chunks(CHUNK):

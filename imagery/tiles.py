@@ -106,11 +106,21 @@ def _band_range(img: Imagery, band: int, low: str, high: str) -> tuple[float, fl
     return (float(lo), float(hi) if hi > lo else float(lo) + 1.0)
 
 
+MAX_ZOOM = 30
+
+
+def check_tile_address(z: int, x: int, y: int) -> None:
+    """Issue 12: the zoom is bounded before any arithmetic on it (2**z of a huge z costs seconds and memory)."""
+    if not 0 <= z <= MAX_ZOOM:
+        raise InvalidParameter(f"zoom {z} is out of range 0..{MAX_ZOOM}", "z")
+    if not (0 <= x < 2**z and 0 <= y < 2**z):
+        raise TileOutsideBounds(f"Tile(x={x}, y={y}, z={z}) does not exist")
+
+
 def render_tile(img: Imagery, z: int, x: int, y: int, params: TileParams) -> bytes:
     """PNG bytes of one WebMercatorQuad tile; raises TileOutsideBounds (→ 404)."""
+    check_tile_address(z, x, y)
     reader = get_reader(img.path)
-    if not (0 <= x < 2**z and 0 <= y < 2**z) or z > 30:
-        raise TileOutsideBounds(f"Tile(x={x}, y={y}, z={z}) does not exist")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if img.is_elevation:

@@ -4,7 +4,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from geo_platform.widgets import LocalGISModelAdmin
-from layers.models import Area, AuditLog, Panel, Photo, RoadSegment, StreetLight
+from layers.models import Area, AuditLog, Panel, Photo, RoadSegment, RoadSurvey, StreetLight
 from layers.services import audit_record
 
 SLUGS = {Area: "areas", Panel: "panels", RoadSegment: "roads", StreetLight: "pju"}
@@ -137,3 +137,12 @@ class PhotoAdmin(LocalGISModelAdmin):
     list_display = ("id", "layer", "object_id", "caption", "taken_at", "uploaded_by", "created_at")
     list_filter = ("layer",)
     raw_id_fields = ("uploaded_by",)
+
+
+@admin.register(RoadSurvey)
+class RoadSurveyAdmin(admin.ModelAdmin):
+    """SDI surveys (issue 14): read in the admin, written by POST /api/roads/{id}/survey/."""
+
+    list_display = ("road", "surveyed_on", "sdi", "condition", "surveyed_by")
+    list_filter = ("condition",)
+    raw_id_fields = ("road",)

@@ -9,7 +9,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from geo_platform.permissions import ExportsNeedLogin
 from layers import exports, selectors, services
 from layers.filters import MAX_ID, filter_layer, parse_paging
 from layers.permissions import METHOD_ACTION, LayerPermission
@@ -115,6 +116,7 @@ class LayerView(APIView):
 
 
 class LayerListView(LayerView):
+    permission_classes = [LayerPermission, ExportsNeedLogin]  # issue 12: exports need login (SPEC §4)
     renderer_classes = [
         GeoJSONRenderer, JSONRenderer,
         _export_renderer("csv", "text/csv"),
@@ -258,6 +260,53 @@ class PhotoView(LayerView):
         photo = services.photo_add(spec=self.spec, pk=pk, user=request.user, **serializer.photo_values())
         photos = selectors.photo_list(layer=self.spec.slug, object_id=pk)
         return Response(next(p for p in photos if p["id"] == photo.pk), status=status.HTTP_201_CREATED)
+
+
+class RoadSurveyInputSerializer(serializers.Serializer):
+    """The Bina Marga SDI form (DOMAIN §4): crack area, crack width, potholes per 100 m, rut depth."""
+
+    crack_area_pct = serializers.FloatField(min_value=0, max_value=100)
+    crack_width_mm = serializers.FloatField(min_value=0, max_value=200)
+    potholes_per_100m = serializers.FloatField(min_value=0, max_value=10000)
+    rut_depth_cm = serializers.FloatField(min_value=0, max_value=100)
+    surveyed_on = serializers.DateField(required=False)
+    photos = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=50)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    client_id = serializers.UUIDField(required=False)
+
+    def validate_surveyed_on(self, value):
+        from django.utils import timezone
+
+        if value > timezone.localdate():
+            raise serializers.ValidationError("surveyed_on is in the future")
+        return value
+
+
+class RoadSurveyView(LayerView):
+    """POST /api/roads/{id}/survey/ (issue 14, SPEC §6)."""
+
+    def required_permission(self, request) -> str:
+        return "layers.change_roadsegment"
+
+    @extend_schema(request=RoadSurveyInputSerializer, responses={201: OpenApiTypes.OBJECT, 400: OpenApiResponse(ERROR_SCHEMA)},
+                   summary="SDI survey of a road (Bina Marga form): stores it and updates the road's sdi, condition, surveyed_on",
+                   operation_id="road_survey_create", parameters=[ID_PARAM])
+    def post(self, request, layer, pk):
+        from django.utils import timezone
+
+        self.get_feature_or_404(pk)
+        s = RoadSurveyInputSerializer(data=request.data if isinstance(request.data, dict) else {})
+        s.is_valid(raise_exception=True)
+        data = dict(s.validated_data)
+        data.setdefault("surveyed_on", timezone.localdate())
+        survey, created = services.road_survey_create(spec=self.spec, road_id=pk, data=data, user=request.user)
+        body = {"survey": {"id": survey.pk, "road": survey.road_id, "surveyed_on": survey.surveyed_on.isoformat(),
+                           "crack_area_pct": survey.crack_area_pct, "crack_width_mm": survey.crack_width_mm,
+                           "potholes_per_100m": survey.potholes_per_100m, "rut_depth_cm": survey.rut_depth_cm,
+                           "sdi": survey.sdi, "condition": survey.condition, "photos": survey.photos, "notes": survey.notes,
+                           "client_id": str(survey.client_id) if survey.client_id else None},
+                "road": json.loads(self.get_feature_or_404(pk))}
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class ApiRootView(APIView):

@@ -4,6 +4,7 @@ Metres are computed by PostGIS on the spheroid (geography) when rows are
 written (`length_m`, `area_m2`), so they are right for any city."""
 
 from django.contrib.gis.db import models
+from django.core.validators import MinValueValidator
 from django.contrib.gis.db.models.functions import Transform
 
 from geo_platform import codes
@@ -74,6 +75,9 @@ class RoadSegment(Asset):
     sdi = models.FloatField(null=True, blank=True)
     iri = models.FloatField(null=True, blank=True)
     surveyed_on = models.DateField("tanggal survei", null=True, blank=True)
+    # issue 14: design traffic (million ESA, MDP 2017) picks a reconstruction's structure (SPEC §6)
+    design_esa = models.FloatField("beban lalu lintas rencana (juta ESA)", null=True, blank=True,
+                                   validators=[MinValueValidator(0)])
     approximate = models.BooleanField(default=False, help_text="Garis lurus dari titik awal–akhir")
     length_m = models.FloatField(null=True, blank=True, editable=False)
     geom = models.LineStringField(srid=STORAGE_SRID)
@@ -184,3 +188,31 @@ class LayerRevision(models.Model):
     class Meta:
         verbose_name = "revisi layer"
         verbose_name_plural = "revisi layer"
+
+
+class RoadSurvey(models.Model):
+    """A visual condition survey of a road segment (Bina Marga SDI form,
+    DOMAIN §4; POST /api/roads/{id}/survey/). Its SDI updates the road's
+    `sdi`, `condition` and `surveyed_on` (issue 14)."""
+
+    road = models.ForeignKey(RoadSegment, on_delete=models.CASCADE, related_name="surveys")
+    surveyed_on = models.DateField("tanggal survei")
+    crack_area_pct = models.FloatField("luas retak (% segmen)", validators=[MinValueValidator(0)])
+    crack_width_mm = models.FloatField("lebar retak (mm)", validators=[MinValueValidator(0)])
+    potholes_per_100m = models.FloatField("jumlah lubang per 100 m", validators=[MinValueValidator(0)])
+    rut_depth_cm = models.FloatField("kedalaman alur (cm)", validators=[MinValueValidator(0)])
+    sdi = models.FloatField()
+    condition = models.CharField(max_length=20, choices=codes.ROAD_CONDITIONS)
+    photos = models.JSONField("foto (id)", default=list, blank=True)
+    notes = models.TextField("catatan", blank=True, default="")
+    client_id = models.UUIDField(null=True, blank=True, unique=True)
+    surveyed_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "survei kondisi jalan (SDI)"
+        verbose_name_plural = "survei kondisi jalan (SDI)"
+        ordering = ["-surveyed_on", "-id"]
+
+    def __str__(self):
+        return f"{self.road} {self.surveyed_on}: SDI {self.sdi:g}"

@@ -61,7 +61,7 @@ LAYERS: dict[str, LayerSpec] = {
         title="Ruas jalan / road segments",
         properties=(
             "name", "section_code", "road_class", "authority", "surface", "width_m", "lanes", "condition",
-            "condition_origin", "sdi", "iri", "surveyed_on", "approximate", "length_m", *_ASSET,
+            "condition_origin", "sdi", "iri", "surveyed_on", "design_esa", "approximate", "length_m", *_ASSET,
         ),
         filters=("road_class", "condition", "surface", "authority", "source"),
         geometry_types=("LineString",),

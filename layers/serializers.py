@@ -9,6 +9,7 @@ from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from rest_framework import serializers
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
+from geo_platform import ranges
 from geo_platform.srid import STORAGE_SRID
 from layers.filters import MAX_LAT
 from layers.selectors import LayerSpec
@@ -77,6 +78,8 @@ def write_serializer_for(spec: LayerSpec) -> type[GeoFeatureModelSerializer]:
         # (source, source_id) uniqueness is a conditional DB constraint;
         # services turn its IntegrityError into a 400 naming the fields.
         validators = []
+        # issue 12: numeric properties within geo_platform.ranges (finite, no 1e300 widths)
+        extra_kwargs = {name: {"validators": ranges.drf_validators(name)} for name in model_fields if name in ranges.RANGES}
 
     def validate_geom(self, value):
         return validate_geometry(spec, value)
@@ -134,21 +137,16 @@ class PhotoInputSerializer(serializers.Serializer):
     taken_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     lon = serializers.FloatField(required=False, allow_null=True, default=None, min_value=-180, max_value=180)
     lat = serializers.FloatField(required=False, allow_null=True, default=None, min_value=-MAX_LAT, max_value=MAX_LAT)
-    accuracy_m = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
+    accuracy_m = serializers.FloatField(required=False, allow_null=True, default=None, validators=ranges.drf_validators("accuracy_m"))
 
     def validate_image(self, value):
-        from PIL import Image, UnidentifiedImageError
+        """Issue 12: type from the bytes, re-encoded by Pillow under a server-made name (geo_platform.uploads)."""
+        from geo_platform.uploads import ImageRejected, reencode_image
 
-        content_type = getattr(value, "content_type", "") or ""
-        if not content_type.startswith("image/"):
-            raise serializers.ValidationError(f"image must be an image file (got content type {content_type or 'none'})")
         try:
-            with Image.open(value) as img:  # the bytes must be a readable image, whatever the header says
-                img.verify()
-        except (UnidentifiedImageError, SyntaxError, OSError, ValueError) as exc:
-            raise serializers.ValidationError(f"image is not a readable image file ({exc})") from None
-        value.seek(0)
-        return value
+            return reencode_image(value)
+        except ImageRejected as exc:
+            raise serializers.ValidationError(str(exc)) from None
 
     def validate(self, attrs):
         if (attrs.get("lon") is None) != (attrs.get("lat") is None):

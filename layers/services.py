@@ -197,3 +197,45 @@ def photo_add(*, spec: LayerSpec, pk: int, image, caption: str = "", taken_at=No
 def _live(spec: LayerSpec):
     qs = spec.model.objects.all()
     return qs.filter(deleted_at__isnull=True) if spec.soft_delete else qs
+
+
+@transaction.atomic
+def road_survey_create(*, spec: LayerSpec, road_id: int, data: dict, user=None):
+    """Store an SDI survey (issue 14, SPEC §6) and update the road's `sdi`,
+    `condition` (the SDI class), `surveyed_on`, origin `field` and version;
+    audited and announced like any edit. A repeated `client_id` (an offline
+    phone sending again) returns the first survey, created=False."""
+    from geo_platform.condition import sdi_from_survey
+    from layers.models import RoadSurvey
+
+    client_id = data.get("client_id")
+    if client_id:
+        existing = RoadSurvey.objects.filter(client_id=client_id).first()
+        if existing is not None:
+            return existing, False
+    road = _live(spec).select_for_update().get(pk=road_id)
+    photos = list(dict.fromkeys(data.get("photos") or []))
+    known = set(Photo.objects.filter(layer=spec.slug, object_id=road_id, pk__in=photos).values_list("pk", flat=True))
+    missing = [p for p in photos if p not in known]
+    if missing:
+        from rest_framework.exceptions import ValidationError
+
+        raise ValidationError({"photos": [f"no photo {', '.join(map(str, missing))} of road {road_id} "
+                                          f"(upload them first: POST /api/roads/{road_id}/photos/)"]})
+    result = sdi_from_survey(crack_area_pct=data["crack_area_pct"], crack_width_mm=data["crack_width_mm"],
+                             potholes_per_100m=data["potholes_per_100m"], rut_depth_cm=data["rut_depth_cm"])
+    survey = RoadSurvey.objects.create(
+        road=road, surveyed_on=data["surveyed_on"], crack_area_pct=data["crack_area_pct"], crack_width_mm=data["crack_width_mm"],
+        potholes_per_100m=data["potholes_per_100m"], rut_depth_cm=data["rut_depth_cm"], sdi=result["sdi"],
+        condition=result["condition"], photos=photos, notes=data.get("notes", ""), client_id=client_id,
+        surveyed_by=user if user and user.is_authenticated else None)
+    before = {"sdi": road.sdi, "condition": road.condition, "surveyed_on": road.surveyed_on,
+              "condition_origin": road.condition_origin, "version": road.version}
+    road.sdi, road.condition, road.surveyed_on = result["sdi"], result["condition"], data["surveyed_on"]
+    road.condition_origin = "field"
+    road.version += 1
+    road.save(update_fields=["sdi", "condition", "surveyed_on", "condition_origin", "version", "updated_at"])
+    _audit(spec, road.pk, "update", user, {"sdi": road.sdi, "condition": road.condition, "surveyed_on": road.surveyed_on,
+                                           "condition_origin": "field", "version": road.version, "survey": survey.pk}, before)
+    _notify(RoadSegment, [road.pk], "update")
+    return survey, True

@@ -29,6 +29,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from geo_platform import codes
+from geo_platform import condition as road_condition
 from geo_platform.srid import WEB_MERCATOR_SRID
 from layers.models import Area, LayerRevision, RoadSegment, StreetLight
 from layers.permissions import can_read
@@ -72,6 +73,7 @@ class TileLayer:
     revision_tables: tuple[str, ...] = ()
     description: str = ""
     fields: dict = field(default_factory=dict)  # TileJSON vector_layers fields: name → description
+    public: bool = True  # issue 12: False = login or token needed whatever PUBLIC_READ says (work orders)
 
     @property
     def minzoom(self) -> int:
@@ -92,9 +94,12 @@ class TileLayer:
 PJU_DETAIL = ("code", "status", "lamp_type", "wattage_w", "pole_height_m", "ownership", "legal", "version")
 ROAD_DETAIL = ("name", "road_class", "condition", "surface", "width_m", "lanes", "length_m", "authority", "version")
 MAJOR_ROADS = "t.road_class IN ('arterial', 'collector')"
-# Damaged by condition code, or by SDI/IRI beyond DOMAIN §4's light-damage limits (as /api/needs/damaged-roads/).
-DAMAGED_ROADS = (f"(t.condition IN ('light_damage', 'heavy_damage') OR t.sdi > {codes.SDI_LIGHT} "
-                 f"OR t.iri > {codes.IRI_LIGHT})")
+# SPEC §6: the effective condition (worst of code, SDI class, IRI class), one definition (geo_platform.condition);
+# a column entry "expr AS name" is a computed attribute.
+EFFECTIVE_CONDITION = f"{road_condition.effective_condition_sql('t')} AS effective_condition"
+DAMAGED_ROADS = f"{road_condition.effective_condition_sql('t')} IN ({', '.join(repr(c) for c in road_condition.DAMAGED)})"
+ROAD_DETAIL_EC = (*ROAD_DETAIL, EFFECTIVE_CONDITION)
+ROAD_FIELDS = {**{c: c for c in ROAD_DETAIL}, "effective_condition": "worst of condition, SDI class and IRI class (SPEC §6)"}
 NOT_PATHS = "t.road_class <> 'path'"
 PJU, ROADS, AREAS = StreetLight._meta.db_table, RoadSegment._meta.db_table, Area._meta.db_table
 
@@ -130,18 +135,18 @@ register_tile_layer(TileLayer(
     name="roads", table=ROADS, detail_zoom=14, description="Road segments",
     rules=(
         ZoomRule(8, columns=("road_class",), where=MAJOR_ROADS, simplify=4, cap=20_000),
-        ZoomRule(12, columns=("road_class", "condition"), where=NOT_PATHS, simplify=2, cap=30_000),
-        ZoomRule(14, columns=ROAD_DETAIL),
+        ZoomRule(12, columns=("road_class", "condition", EFFECTIVE_CONDITION), where=NOT_PATHS, simplify=2, cap=30_000),
+        ZoomRule(14, columns=ROAD_DETAIL_EC),
     ),
-    fields={c: c for c in ROAD_DETAIL},
+    fields=ROAD_FIELDS,
 ))
 register_tile_layer(TileLayer(
     name="damaged_roads", table=ROADS, detail_zoom=12, description="Roads in light or heavy damage",
     rules=(
-        ZoomRule(8, columns=("condition",), where=DAMAGED_ROADS, simplify=4, cap=20_000),
-        ZoomRule(12, columns=ROAD_DETAIL, where=DAMAGED_ROADS),
+        ZoomRule(8, columns=("condition", EFFECTIVE_CONDITION), where=DAMAGED_ROADS, simplify=4, cap=20_000),
+        ZoomRule(12, columns=ROAD_DETAIL_EC, where=DAMAGED_ROADS),
     ),
-    fields={c: c for c in ROAD_DETAIL},
+    fields=ROAD_FIELDS,
 ))
 register_tile_layer(TileLayer(
     name="areas", table=AREAS, detail_zoom=12, where="true", description="Administrative areas",
@@ -170,7 +175,7 @@ def tile_sql(layer: TileLayer, z: int) -> tuple[str, dict] | None:
     template = CLUSTER_SQL if rule.cluster_extent else TILE_SQL
     slots = {
         "{id_column}": layer.id_column,
-        "{columns}": "".join(f", t.{c}" for c in rule.columns),
+        "{columns}": "".join(f", {c}" if " AS " in c else f", t.{c}" for c in rule.columns),
         "{geometry}": geometry,
         "{table}": layer.table,
         "{geom_column}": layer.geom_column,
@@ -243,8 +248,10 @@ def _error(status: int, detail: str, **errors) -> JsonResponse:
     return JsonResponse({"detail": detail, "errors": errors}, status=status)
 
 
-def _authorised(request) -> bool:
-    if can_read(request):
+def _authorised(request, spec: TileLayer) -> bool:
+    if spec.public and can_read(request):
+        return True
+    if request.user.is_authenticated:
         return True
     from rest_framework.authentication import TokenAuthentication
     from rest_framework.exceptions import AuthenticationFailed
@@ -260,8 +267,8 @@ def tile_view(request, layer: str, z: int, x: int, y: int) -> HttpResponse:
     spec = TILE_LAYERS.get(layer)
     if spec is None:
         return _error(404, f"unknown tile layer {layer!r}", layer=[f"one of {', '.join(TILE_LAYERS)}"])
-    if not _authorised(request):
-        return _error(401, "login or an API token is needed (PUBLIC_READ=0)")
+    if not _authorised(request, spec):
+        return _error(401, "login or an API token is needed" + ("" if not spec.public else " (PUBLIC_READ=0)"))
     if not 0 <= z <= 30:
         return _error(400, f"zoom {z} is out of range 0..30", z=["0..30"])
     if not (0 <= x < 2**z and 0 <= y < 2**z):
@@ -301,8 +308,8 @@ def tilejson_view(request, layer: str) -> JsonResponse:
     spec = TILE_LAYERS.get(layer)
     if spec is None:
         return _error(404, f"unknown tile layer {layer!r}", layer=[f"one of {', '.join(TILE_LAYERS)}"])
-    if not _authorised(request):
-        return _error(401, "login or an API token is needed (PUBLIC_READ=0)")
+    if not _authorised(request, spec):
+        return _error(401, "login or an API token is needed" + ("" if not spec.public else " (PUBLIC_READ=0)"))
     bounds = None
     api = next((s for s in LAYERS.values() if s.table == spec.table), None)
     if api is not None:
@@ -336,7 +343,8 @@ def tile_rules_table() -> str:
         for r in layer.rules:
             lines.append(
                 f"| {layer.name} | {r.minzoom}{' (detail)' if r.minzoom == layer.detail_zoom else ''} | "
-                f"{', '.join(r.columns) or ('count' if r.cluster_extent else 'id')} | {r.where or ''} | {r.simplify or ''} | "
+                f"{', '.join(c.split(' AS ')[-1] for c in r.columns) or ('count' if r.cluster_extent else 'id')} | "
+                f"{'effective condition is damage' if r.where == DAMAGED_ROADS else r.where or ''} | {r.simplify or ''} | "
                 f"{r.cap or ''} | {r.cluster_extent or ''} |"
             )
     return "\n".join(lines)

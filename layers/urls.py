@@ -30,6 +30,8 @@ urlpatterns = [
     path("api/<layer:layer>/<int:pk>/", apis.LayerDetailView.as_view(), name="layer-detail"),
     path("api/<layer:layer>/<int:pk>/restore/", apis.LayerRestoreView.as_view(), name="layer-restore"),
     path("api/<layer:layer>/<int:pk>/photos/", apis.PhotoView.as_view(), name="layer-photos"),
+    # issue 14: SDI survey of a road (SPEC §6)
+    path("api/roads/<int:pk>/survey/", apis.RoadSurveyView.as_view(), {"layer": "roads"}, name="road-survey"),
     path("api/<layer:layer>/<int:pk>/history/", apis.LayerHistoryView.as_view(), name="layer-history"),
     path("tiles/<tilelayer:layer>/<int:z>/<int:x>/<int:y>.pbf", tiles.tile_view, name="tile"),
     path("tiles/<tilelayer:layer>.json", tiles.tilejson_view, name="tilejson"),

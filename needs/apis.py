@@ -12,11 +12,12 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geo_platform.permissions import ExportsNeedLogin, ReadPublicWriteAuthenticated
 from layers import exports as layer_exports
 from layers.apis import GeoJSONRenderer, geojson_response, page_url
 from layers.filters import parse_paging
@@ -55,6 +56,7 @@ def _file_renderer(fmt: str, media: str):
 
 
 class NeedLayerView(APIView):
+    permission_classes = [ReadPublicWriteAuthenticated, ExportsNeedLogin]  # issue 12: exports need login
     renderer_classes = [
         GeoJSONRenderer, JSONRenderer,
         _file_renderer("csv", "text/csv"),
@@ -151,6 +153,7 @@ class ComputeView(APIView):
 
 
 class ExportView(APIView):
+    permission_classes = [IsAuthenticated]  # issue 12: exports need login (SPEC §4)
     renderer_classes = [
         _file_renderer("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         _file_renderer("csv", "text/csv"),
@@ -194,6 +197,9 @@ class WorkOrderBase(APIView):
     def handle_exception(self, exc):
         if isinstance(exc, work_orders.IllegalTransition):
             return Response({"detail": str(exc), "errors": {"status": [str(exc)]}, "status": exc.current}, status=409)
+        if isinstance(exc, work_orders.DuplicateOrder):  # issue 12: one active order per need
+            current = json.loads(work_orders.work_order_feature_text(exc.order.pk))
+            return Response({"detail": str(exc), "errors": {"target": [str(exc)]}, "current": current}, status=409)
         if isinstance(exc, work_orders.NotAllowed):
             return Response({"detail": str(exc), "errors": {"user": [str(exc)]}}, status=403)
         return super().handle_exception(exc)

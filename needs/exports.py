@@ -4,7 +4,6 @@ poles with coordinates, as XLSX (openpyxl) or CSV. Rows are aggregated by
 PostGIS from the (filtered) stored gaps; Python only writes the file."""
 from __future__ import annotations
 
-import csv
 import io
 
 from django.db import connection
@@ -13,6 +12,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from geo_platform import codes
+from geo_platform.spreadsheet import csv_writer, neutralise_row
 from layers.models import Area, RoadSegment
 from needs import rule as rules
 from needs.models import LightingGap, ProposedPJU
@@ -116,7 +116,7 @@ def musrenbang_export(*, gaps: QuerySet, fmt: str) -> tuple[bytes, str, str]:
     stamp = timezone.localdate().isoformat()
     if fmt == "csv":
         buf = io.StringIO()
-        writer = csv.writer(buf)
+        writer = csv_writer(buf)  # issue 12: formulas neutralised
         writer.writerow([label for _, label in PROPOSAL_COLUMNS])
         for row in proposals:
             writer.writerow(["" if row[key] is None else row[key] for key, _ in PROPOSAL_COLUMNS])
@@ -125,11 +125,11 @@ def musrenbang_export(*, gaps: QuerySet, fmt: str) -> tuple[bytes, str, str]:
     ws = wb.create_sheet("Usulan")
     ws.append([label for _, label in PROPOSAL_COLUMNS])
     for row in proposals:
-        ws.append([row[key] for key, _ in PROPOSAL_COLUMNS])
+        ws.append(neutralise_row(row[key] for key, _ in PROPOSAL_COLUMNS))
     ws = wb.create_sheet("Titik PJU usulan")
     ws.append([label for _, label in POLE_COLUMNS])
     for row in pole_rows(gaps):
-        ws.append([row[key] for key, _ in POLE_COLUMNS])
+        ws.append(neutralise_row(row[key] for key, _ in POLE_COLUMNS))
     ws = wb.create_sheet("Keterangan")
     for line in _rule_lines():
         ws.append(line)

@@ -17,6 +17,7 @@ ORM deletes). Broken PJU and damaged roads are not copied: they are live queries
 layers (needs/selectors.py)."""
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.db.models.fields.json import KT
 
 from geo_platform import codes
 from geo_platform.srid import STORAGE_SRID
@@ -151,6 +152,7 @@ WORK_ORDER_STATES = [
     ("done", "Selesai"),
     ("rejected", "Ditolak"),
 ]
+WORK_ORDER_ACTIVE = ("open", "assigned", "in_progress")  # at most one per need (constraints below)
 
 
 class WorkOrder(models.Model):
@@ -190,6 +192,19 @@ class WorkOrder(models.Model):
         verbose_name = "perintah kerja"
         verbose_name_plural = "perintah kerja"
         ordering = ["-created_at", "-id"]
+        # issue 12: one active (open, assigned, in progress) order per need, enforced by partial unique indexes
+        constraints = [
+            models.UniqueConstraint(fields=["pju"], condition=models.Q(kind="broken_pju", status__in=WORK_ORDER_ACTIVE),
+                                    name="work_order_one_active_broken_pju"),
+            models.UniqueConstraint(fields=["road"], condition=models.Q(kind="damaged_road", status__in=WORK_ORDER_ACTIVE),
+                                    name="work_order_one_active_damaged_road"),
+            models.UniqueConstraint(KT("need_ref__proposed_pju"),
+                                    condition=models.Q(kind="proposed_pju", status__in=WORK_ORDER_ACTIVE),
+                                    name="work_order_one_active_proposed_pju"),
+            models.UniqueConstraint(KT("need_ref__lighting_gap"),
+                                    condition=models.Q(kind="lighting_gap", status__in=WORK_ORDER_ACTIVE),
+                                    name="work_order_one_active_lighting_gap"),
+        ]
 
     def __str__(self):
         return f"WO-{self.pk}: {self.title}"

@@ -30,9 +30,6 @@ PRIORITY = {
     "facility_points": 30.0,
 }
 
-# DOMAIN §4 thresholds, defined once in geo_platform/codes.py
-from geo_platform.codes import IRI_HEAVY, IRI_LIGHT, SDI_HEAVY, SDI_LIGHT  # noqa: E402,F401
-
 TREATMENTS = {
     # broken PJU
     "off": ("repair_lamp", "Perbaikan lampu (ganti lampu/driver, cek sambungan)"),

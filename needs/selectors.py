@@ -14,6 +14,8 @@ from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db import connection
 from django.db.models import Case, CharField, Q, QuerySet, Value, When
 
+from geo_platform import codes
+from geo_platform import condition as road_condition
 from layers.models import Area, RoadSegment, StreetLight
 from layers.selectors import GEOJSON_DECIMALS
 from needs import rule as rules
@@ -24,7 +26,8 @@ AREA = Area._meta.db_table
 ROADS = RoadSegment._meta.db_table
 FACILITIES = Facility._meta.db_table
 BROKEN_STATUSES = ("off", "damaged")
-DAMAGE_CODES = ("light_damage", "heavy_damage")
+DAMAGE_CODES = road_condition.DAMAGED
+AUTHORITY_CODES = tuple(code for code, _ in codes.ROAD_AUTHORITIES)
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ DAMAGED_ROADS = NeedLayer(
             "kelurahan_id", "version", "geom", "need"),
     properties=(
         ("name", "t.name"), ("road_class", "t.road_class"), ("condition", "t.condition"),
-        ("need_condition", "t.need"), ("sdi", "t.sdi"), ("iri", "t.iri"), ("surveyed_on", "t.surveyed_on"),
+        ("need_condition", "t.need"), ("effective_condition", "t.need"), ("sdi", "t.sdi"), ("iri", "t.iri"), ("surveyed_on", "t.surveyed_on"),
         ("length_m", "t.length_m"), ("width_m", "t.width_m"),
         ("treatment", _treatment_sql("t.need", 0)), ("treatment_label", _treatment_sql("t.need", 1)),
         ("priority", f"{_class_points_sql('t.road_class')} + {_damage_points_sql('t.need')} + {_facility_points_sql('t.geom')}"),
@@ -142,21 +145,17 @@ def broken_pju_list() -> QuerySet[StreetLight]:
 
 
 def need_condition_expression() -> Case:
-    """The condition a road needs treating for (DOMAIN §4): its code, or
-    worse when SDI/IRI lie beyond the thresholds; None when no damage."""
-    return Case(
-        When(Q(condition="heavy_damage") | Q(sdi__gt=rules.SDI_HEAVY) | Q(iri__gt=rules.IRI_HEAVY), then=Value("heavy_damage")),
-        When(Q(condition="light_damage") | Q(sdi__gt=rules.SDI_LIGHT) | Q(iri__gt=rules.IRI_LIGHT), then=Value("light_damage")),
-        default=None,
-        output_field=CharField(),
-    )
+    """The effective condition of a road (geo_platform.condition, SPEC §6):
+    the worst of its code, its SDI class and its IRI class."""
+    return road_condition.effective_condition_expression()
 
 
 def damaged_road_list() -> QuerySet[RoadSegment]:
+    """Roads whose effective condition is light or heavy damage."""
     return (
         RoadSegment.objects.filter(deleted_at__isnull=True)
         .annotate(need=need_condition_expression())
-        .filter(need__isnull=False)
+        .filter(need__in=road_condition.DAMAGED)
     )
 
 
@@ -194,11 +193,19 @@ def need_feature_collection(layer: NeedLayer, qs: QuerySet, *, limit: int, offse
 def area_summary(*, level: str) -> dict:
     """Per area of `level` (kecamatan/kelurahan), computed by PostGIS: PJU
     count, working %, under-lit km, proposed PJU, broken PJU, road km by
-    condition, kemantapan % (good + fair share of all road km), damaged km
-    (need condition, DOMAIN §4), estimated cost. Assets without an area of
+    effective condition (geo_platform.condition), kemantapan % (SPEC §6:
+    effective good + fair ÷ assessed length of the city's network, unknown
+    reported apart; also per authority), damaged km, estimated cost. Assets without an area of
     that level are summed in `unassigned`; `totals` sums every row."""
     col = f"{level}_id"
-    need_sql, need_params = _need_condition_sql()
+    ec = road_condition.effective_condition_sql()
+    city = ", ".join(f"'{a}'" for a in road_condition.city_authorities() if a in AUTHORITY_CODES) or "NULL"
+    damaged = ", ".join(f"'{c}'" for c in road_condition.DAMAGED)
+    mantap = ", ".join(f"'{c}'" for c in road_condition.MANTAP)
+    per_authority = "".join(
+        f", sum(length_m) FILTER (WHERE authority = '{a}' AND ec IN ({mantap})) AS {a}_mantap_m"
+        f", sum(length_m) FILTER (WHERE authority = '{a}' AND ec <> 'unknown') AS {a}_assessed_m" for a in AUTHORITY_CODES)
+    per_authority_cols = ", ".join(f"coalesce(roads.{a}_mantap_m, 0), coalesce(roads.{a}_assessed_m, 0)" for a in AUTHORITY_CODES)
     sql = f"""
     WITH pju AS (
         SELECT {col} AS area_id, count(*) AS pju_count,
@@ -215,14 +222,18 @@ def area_summary(*, level: str) -> dict:
         FROM {ProposedPJU._meta.db_table} GROUP BY 1
     ), roads AS (
         SELECT {col} AS area_id, sum(length_m) AS road_m,
-               sum(length_m) FILTER (WHERE condition = 'good') AS good_m,
-               sum(length_m) FILTER (WHERE condition = 'fair') AS fair_m,
-               sum(length_m) FILTER (WHERE condition = 'light_damage') AS light_damage_m,
-               sum(length_m) FILTER (WHERE condition = 'heavy_damage') AS heavy_damage_m,
-               sum(length_m) FILTER (WHERE condition = 'unknown') AS unknown_m,
-               sum(length_m) FILTER (WHERE ({need_sql}) IS NOT NULL) AS damaged_m,
-               count(*) FILTER (WHERE ({need_sql}) IS NOT NULL) AS damaged_roads
-        FROM {ROADS} WHERE deleted_at IS NULL GROUP BY 1
+               sum(length_m) FILTER (WHERE ec = 'good') AS good_m,
+               sum(length_m) FILTER (WHERE ec = 'fair') AS fair_m,
+               sum(length_m) FILTER (WHERE ec = 'light_damage') AS light_damage_m,
+               sum(length_m) FILTER (WHERE ec = 'heavy_damage') AS heavy_damage_m,
+               sum(length_m) FILTER (WHERE ec = 'unknown') AS unknown_m,
+               sum(length_m) FILTER (WHERE ec IN ({damaged})) AS damaged_m,
+               count(*) FILTER (WHERE ec IN ({damaged})) AS damaged_roads,
+               sum(length_m) FILTER (WHERE authority IN ({city}) AND ec IN ({mantap})) AS net_mantap_m,
+               sum(length_m) FILTER (WHERE authority IN ({city}) AND ec <> 'unknown') AS net_assessed_m,
+               sum(length_m) FILTER (WHERE authority IN ({city}) AND ec = 'unknown') AS net_unassessed_m
+               {per_authority}
+        FROM (SELECT {col}, length_m, authority, {ec} AS ec FROM {ROADS} WHERE deleted_at IS NULL) r GROUP BY 1
     ), ids AS (
         SELECT area_id FROM pju UNION SELECT area_id FROM gaps UNION SELECT area_id FROM proposed
         UNION SELECT area_id FROM roads UNION SELECT id FROM {AREA} WHERE level = %s
@@ -234,7 +245,9 @@ def area_summary(*, level: str) -> dict:
            proposed.proposed_cost, coalesce(proposed.priced, 0),
            coalesce(roads.road_m, 0), coalesce(roads.good_m, 0), coalesce(roads.fair_m, 0),
            coalesce(roads.light_damage_m, 0), coalesce(roads.heavy_damage_m, 0), coalesce(roads.unknown_m, 0),
-           coalesce(roads.damaged_m, 0), coalesce(roads.damaged_roads, 0)
+           coalesce(roads.damaged_m, 0), coalesce(roads.damaged_roads, 0),
+           coalesce(roads.net_mantap_m, 0), coalesce(roads.net_assessed_m, 0), coalesce(roads.net_unassessed_m, 0),
+           {per_authority_cols}
     FROM ids
     LEFT JOIN {AREA} a ON a.id = ids.area_id
     LEFT JOIN pju ON pju.area_id IS NOT DISTINCT FROM ids.area_id
@@ -244,7 +257,7 @@ def area_summary(*, level: str) -> dict:
     ORDER BY a.code NULLS LAST
     """
     with connection.cursor() as cur:
-        cur.execute(sql, [*need_params, *need_params, level])
+        cur.execute(sql, [level])
         rows = cur.fetchall()
     costs = unit_costs()
     areas, unassigned = [], None
@@ -259,21 +272,14 @@ def area_summary(*, level: str) -> dict:
     return {"level": level, "areas": areas, "unassigned": unassigned, "totals": totals}
 
 
-def _need_condition_sql() -> tuple[str, list]:
-    sql = (
-        "CASE WHEN condition = 'heavy_damage' OR sdi > %s OR iri > %s THEN 'heavy_damage' "
-        "WHEN condition = 'light_damage' OR sdi > %s OR iri > %s THEN 'light_damage' END"
-    )
-    return sql, [rules.SDI_HEAVY, rules.IRI_HEAVY, rules.SDI_LIGHT, rules.IRI_LIGHT]
-
-
 def _km(m) -> float:
     return round(float(m) / 1000.0, 6)
 
 
 def _summary_row(row, costs: dict | None) -> dict:
     (_, code, name, pju_count, working, broken_off, broken_damaged, gaps, underlit_m, proposed, cost, priced,
-     road_m, good_m, fair_m, light_m, heavy_m, unknown_m, damaged_m, damaged_roads) = row
+     road_m, good_m, fair_m, light_m, heavy_m, unknown_m, damaged_m, damaged_roads,
+     net_mantap_m, net_assessed_m, net_unassessed_m, *per_authority) = row
     repair = None
     if costs:
         repair = broken_off * costs["repair"]["off"] + broken_damaged * costs["repair"]["damaged"]
@@ -284,11 +290,18 @@ def _summary_row(row, costs: dict | None) -> dict:
         by_condition={"good": float(good_m), "fair": float(fair_m), "light_damage": float(light_m),
                       "heavy_damage": float(heavy_m), "unknown": float(unknown_m)},
         damaged_m=float(damaged_m), damaged_roads=damaged_roads,
+        kemantapan={"network": (float(net_mantap_m), float(net_assessed_m), float(net_unassessed_m)),
+                    **{a: (float(per_authority[2 * i]), float(per_authority[2 * i + 1]), 0.0)
+                       for i, a in enumerate(AUTHORITY_CODES)}},
     )
 
 
+def _pct(part: float, whole: float) -> float | None:
+    return round(100.0 * part / whole, 2) if whole else None
+
+
 def _summary_fields(*, code, name, pju_count, pju_working, broken_pju, gaps, underlit_m, proposed, cost, priced,
-                    repair, road_m, by_condition, damaged_m, damaged_roads) -> dict:
+                    repair, road_m, by_condition, damaged_m, damaged_roads, kemantapan) -> dict:
     proposed_cost = (cost or Decimal(0)) if priced == proposed else None
     total_cost = proposed_cost + repair if proposed_cost is not None and repair is not None else None
     return {
@@ -303,13 +316,19 @@ def _summary_fields(*, code, name, pju_count, pju_working, broken_pju, gaps, und
         "proposed_pju": proposed,
         "road_km": _km(road_m),
         "road_km_by_condition": {k: _km(v) for k, v in by_condition.items()},
-        "kemantapan_pct": round(100.0 * (by_condition["good"] + by_condition["fair"]) / road_m, 2) if road_m else None,
+        # SPEC §6: effective condition good or fair ÷ length assessed, the city's network (unknown apart)
+        "kemantapan_pct": _pct(kemantapan["network"][0], kemantapan["network"][1]),
+        "kemantapan_assessed_km": _km(kemantapan["network"][1]),
+        "kemantapan_unassessed_km": _km(kemantapan["network"][2]),
+        "kemantapan_by_authority": {a: {"pct": _pct(m, n), "assessed_km": _km(n)}
+                                    for a, (m, n, _) in kemantapan.items() if a != "network" and n},
         "damaged_roads": damaged_roads,
         "damaged_km": _km(damaged_m),
         # IDR, priced by the estimates app (needs/costs.py); null without a price list
         "estimated_cost": as_float(total_cost),
         "cost_breakdown": {"proposed_pju": as_float(proposed_cost), "broken_pju": as_float(repair)},
         "_raw": {"underlit_m": underlit_m, "road_m": road_m, "by_condition": by_condition, "damaged_m": damaged_m,
+                 "kemantapan": kemantapan,
                  "cost": cost, "priced": priced, "repair": repair},
     }
 
@@ -329,6 +348,8 @@ def _summary_totals(rows: list[dict]) -> dict:
         repair=None if any(r is None for r in repairs) else sum(repairs, Decimal(0)),
         road_m=sum(r["road_m"] for r in raw), by_condition=by_condition,
         damaged_m=sum(r["damaged_m"] for r in raw), damaged_roads=sum(r["damaged_roads"] for r in rows),
+        kemantapan={k: tuple(sum(r["kemantapan"][k][i] for r in raw) for i in range(3))
+                    for k in raw[0]["kemantapan"]} if raw else {"network": (0.0, 0.0, 0.0)},
     )
     return out
 

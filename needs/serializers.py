@@ -34,7 +34,13 @@ class OfficerField(serializers.Field):
         users = get_user_model().objects
         if isinstance(data, bool):
             raise ValidationError("give a user id or a username")
-        user = users.filter(pk=data).first() if isinstance(data, int) or str(data).isdigit() else users.filter(username=data).first()
+        text = str(data)
+        if isinstance(data, int) or (text.isascii() and text.isdigit()):  # issue 12: "²".isdigit() is True too
+            user = users.filter(pk=int(text)).first() if len(text.lstrip("-")) <= 18 else None
+        elif len(text) <= 150 and "\x00" not in text:
+            user = users.filter(username=text).first()
+        else:
+            user = None
         if user is None:
             raise ValidationError(f"no user {data!r}")
         return user

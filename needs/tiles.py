@@ -34,4 +34,5 @@ WORK_ORDERS = register_tile_layer(TileLayer(
     description="Work orders (open, assigned, in progress, done, rejected)",
     rules=(ZoomRule(10, columns=WORK_ORDER_DETAIL),),
     fields={c: c for c in WORK_ORDER_DETAIL},
+    public=False,  # issue 12: work orders are never public (SPEC §4), like /api/work-orders/
 ))

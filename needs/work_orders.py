@@ -19,7 +19,7 @@ import json
 from django.conf import settings
 from django.contrib.gis.db.models.functions import AsGeoJSON, GeomOutputGeoFunc
 from django.contrib.gis.geos import Point
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
@@ -29,7 +29,7 @@ from layers import services as layer_services
 from layers.models import Photo, RoadSegment, StreetLight
 from layers.selectors import GEOJSON_DECIMALS, LAYERS
 from needs import selectors
-from needs.models import LightingGap, ProposedPJU, WorkOrder
+from needs.models import WORK_ORDER_ACTIVE, LightingGap, ProposedPJU, WorkOrder
 
 
 
@@ -40,7 +40,7 @@ class LineInterpolatePoint(GeomOutputGeoFunc):
     geom_param_pos = (0,)
 
 
-ACTIVE = ("open", "assigned", "in_progress")
+ACTIVE = WORK_ORDER_ACTIVE
 TRANSITIONS = {  # action → (states it may start from, resulting state)
     "assign": (("open", "assigned"), "assigned"),
     "start": (("assigned",), "in_progress"),
@@ -147,15 +147,30 @@ def work_order_create(*, user, kind: str, target: int, assigned_to=None, title: 
     values = _resolve_need(kind, target)
     duplicate = _duplicate_of(kind, target, values)
     if duplicate is not None:
-        raise ValidationError({"target": [f"work order {duplicate.pk} ({duplicate.status}) already covers this need"]})
+        raise DuplicateOrder(duplicate)
     if assigned_to is not None:
         _check_officer(assigned_to)
     now = timezone.now()
     values["title"] = title or values["title"]
-    return WorkOrder.objects.create(
-        kind=kind, notes=notes, created_by=user, assigned_to=assigned_to,
-        status="assigned" if assigned_to else "open", assigned_at=now if assigned_to else None, **values,
-    )
+    try:
+        with transaction.atomic():
+            return WorkOrder.objects.create(
+                kind=kind, notes=notes, created_by=user, assigned_to=assigned_to,
+                status="assigned" if assigned_to else "open", assigned_at=now if assigned_to else None, **values,
+            )
+    except IntegrityError:  # issue 12: a concurrent request won the race (partial unique index)
+        duplicate = _duplicate_of(kind, target, values)
+        if duplicate is None:
+            raise
+        raise DuplicateOrder(duplicate) from None
+
+
+class DuplicateOrder(Exception):
+    """An active order already covers the need (→ 409 with that order as `current`)."""
+
+    def __init__(self, order: WorkOrder):
+        self.order = order
+        super().__init__(f"work order {order.pk} ({order.status}) already covers this need")
 
 
 def _locked(order: WorkOrder) -> WorkOrder:

@@ -245,7 +245,8 @@ class ItemsView(OgcView):
             if query.get(crs_param) not in (None, "", CRS84):
                 raise ValidationError({crs_param: [f"only {CRS84} is supported"]})
         qs = filter_layer(spec, selectors.layer_queryset(spec), query)
-        if query.get("limit", "").isdigit() and int(query["limit"]) > MAX_LIMIT:
+        limit_text = query.get("limit", "")
+        if limit_text.isascii() and limit_text.isdigit() and (len(limit_text) > 18 or int(limit_text) > MAX_LIMIT):  # issue 12: "²", 5000 digits
             query = query.copy()
             query["limit"] = str(MAX_LIMIT)  # OGC clients may ask for more; serve the maximum page
         limit, offset = parse_paging(query, default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT)
@@ -277,7 +278,7 @@ class ItemsView(OgcView):
 class ItemView(OgcView):
     def get(self, request, collection, fid):
         spec = self.spec(collection)
-        feature = selectors.feature_dict(spec, int(fid)) if int(fid) <= MAX_ID else None
+        feature = selectors.feature_dict(spec, int(fid)) if len(fid) <= 19 and int(fid) <= MAX_ID else None  # issue 12: 5000 digits
         if feature is None:
             raise NotFound(f"no feature {fid} in collection {collection}")
         feature["links"] = [

@@ -22,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
+from geo_platform import condition as road_condition
 from layers.permissions import can_read
 from webapp import labels, selectors
 from webapp.maps import PLUGIN_CSS, PLUGIN_JS, planner_map_html
@@ -68,6 +69,8 @@ def map_page(request):
         "codes": labels.code_labels(),
         "fields": labels.strings(labels.FIELD_NAMES),
         "colours": {"status": labels.STATUS_COLOURS, "condition": labels.CONDITION_COLOURS},
+        # issue 14: the legend's SDI/IRI ranges, from the one definition (geo_platform/condition.py)
+        "condition_bands": {row["code"]: f"SDI {row['sdi']} · IRI {row['iri']}" for row in road_condition.legend() if row["sdi"]},
         "urls": {
             "search": reverse("map-search"), "templates": "/api/templates/", "estimates": "/api/estimates/",
             "imagery": "/api/imagery/", "imagery_tiles": "/imagery/{id}/tiles/{z}/{x}/{y}.png",

@@ -17,6 +17,7 @@ from psycopg2.extras import execute_values
 from tqdm import tqdm
 
 from geo_platform import codes
+from geo_platform.ranges import RANGES  # issue 12: one range table
 from geo_platform.srid import STORAGE_SRID
 from layers.importers import mapping as m
 from layers.importers.postgis import assign_area_parents, assign_areas, assign_areas_in_table
@@ -101,8 +102,8 @@ def _map_row(layer: str, attrs: dict, cols: dict, mp: dict, row: RawRow, ctx: di
             "code": "" if m.blank(get("code")) else str(get("code"))[:100],
             "status": m.as_code(get("status"), "status", mp),
             "lamp_type": m.as_code(get("lamp_type"), "lamp_type", mp),
-            "wattage_w": m.as_float(get("wattage_w"), "wattage_w", 0, 5000),
-            "pole_height_m": m.as_float(get("pole_height_m"), "pole_height_m", 0, 60),
+            "wattage_w": m.as_float(get("wattage_w"), "wattage_w", *RANGES["wattage_w"]),
+            "pole_height_m": m.as_float(get("pole_height_m"), "pole_height_m", *RANGES["pole_height_m"]),
             "ownership": m.as_ownership(get("ownership")),
             "legal": m.as_legal(get("legal")),
             "power_source": "" if m.blank(get("power_source")) else str(get("power_source"))[:60],
@@ -125,8 +126,8 @@ def _map_row(layer: str, attrs: dict, cols: dict, mp: dict, row: RawRow, ctx: di
         else:
             road_class = m.as_code(raw_class, "road_class", mp, default="local")
         surface = get("surface")
-        lanes = m.as_float(get("lanes"), "lanes", 0, 20)
-        width = m.as_float(get("width_m"), "width_m", 0, 100)
+        lanes = m.as_float(get("lanes"), "lanes", *RANGES["lanes"])
+        width = m.as_float(get("width_m"), "width_m", *RANGES["width_m"])
         return {
             "name": "" if m.blank(get("name")) else str(get("name")).strip()[:300],
             "section_code": "" if m.blank(get("section_code")) else str(get("section_code"))[:60],
@@ -136,8 +137,8 @@ def _map_row(layer: str, attrs: dict, cols: dict, mp: dict, row: RawRow, ctx: di
             "width_m": width,
             "lanes": int(lanes) if lanes else None,
             "condition": m.as_code(get("condition"), "condition", mp),
-            "sdi": m.as_float(get("sdi"), "sdi", 0, 1000),
-            "iri": m.as_float(get("iri"), "iri", 0, 50),
+            "sdi": m.as_float(get("sdi"), "sdi", *RANGES["sdi"]),
+            "iri": m.as_float(get("iri"), "iri", *RANGES["iri"]),
             "surveyed_on": m.as_date(get("surveyed_on"), "surveyed_on"),
             "approximate": row.approximate,
         }

@@ -115,10 +115,15 @@ class _Handler:
         from django.core.handlers.wsgi import WSGIHandler
         from django.test import RequestFactory
 
+        from django.contrib.auth.models import User
+        from rest_framework.authtoken.models import Token
+
         self.handler, self.factory = WSGIHandler(), RequestFactory()
+        user, _ = User.objects.get_or_create(username="bench-analyst")  # exports need login (issue 12)
+        self.auth = f"Token {Token.objects.get_or_create(user=user)[0].key}"
 
     def post(self, url, body):
-        environ = self.factory.post(url, data=json.dumps(body), content_type="application/json").environ
+        environ = self.factory.post(url, data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=self.auth).environ
         status = {}
 
         def start_response(s, h, exc_info=None):

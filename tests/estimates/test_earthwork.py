@@ -28,8 +28,13 @@ def alignment():
 
 
 def post(client, img, **body):
+    """DOMAIN §3's plain corridor (no box, crossfall or topsoil; vertical walls) unless the test says otherwise."""
     body.setdefault("alignment", alignment())
     body.setdefault("width_m", W)
+    for key, value in (("crossfall_percent", 0), ("topsoil_m", 0), ("pavement_depth_m", 0)):
+        body.setdefault(key, value)
+    if "cut_slope" not in body and "fill_slope" not in body:
+        body.setdefault("side_slope", 0)
     return client.post(f"/api/imagery/{img.pk}/earthwork/", body, content_type="application/json")
 
 
@@ -62,8 +67,8 @@ def test_case_a_level_grade_vertical_walls(client, tmp_path):
 
     galian = UnitPrice.objects.get(price_list__is_active=True, code="3.1.(1)").price
     bill = out["bill"]
-    assert bill["items"][0]["code"] == "3.1.(1)" and bill["items"][0]["quantity"] == pytest.approx(out["cut_m3"], abs=0.001)
-    assert bill["items"][0]["amount"] == pytest.approx(float(galian) * round(out["cut_m3"], 3), abs=0.01)
+    assert bill["items"][0]["code"] == "3.1.(1)" and bill["items"][0]["quantity"] == pytest.approx(out["cut_m3"], abs=0.006)
+    assert bill["items"][0]["amount"] == pytest.approx(float(galian) * round(out["cut_m3"], 2), abs=0.01)
     assert bill["total"] == pytest.approx(bill["subtotal"] * 1.15 * 1.11, abs=0.05)
 
 
@@ -187,3 +192,89 @@ def test_grid_slopes_stop_at_the_first_daylight(client, tmp_path):
         r = post(client, img, design={"start_elevation": 50.0, "grade_percent": 0}, side_slope=2, method=method, station_interval_m=20)
         assert r.status_code == 200, r.content
         assert r.json()["cut_m3"] == pytest.approx(exact, rel=rel), method
+
+
+# ---------------------------------------------------------------- SPEC §6: box, crossfall, topsoil, default slopes, balance
+def v2(client, img, **body):
+    """The SPEC §6 corridor: defaults apply unless given."""
+    body.setdefault("alignment", alignment())
+    body.setdefault("width_m", W)
+    return client.post(f"/api/imagery/{img.pk}/earthwork/", body, content_type="application/json")
+
+
+def test_case_d_box_and_default_fill_slope_on_level_ground(client, tmp_path):
+    # ground 49 m; finished level 50 m; box 0.5 m → formation 49.5 m: fill h = 0.5 m, default fill slope 1:1.5
+    # A = W·h + s·h² = 10·0.5 + 1.5·0.25 = 5.375 m²; V = 537.5 m³ (constant section: AEA and prismoidal exact)
+    img = dem(tmp_path, "d", lambda x, y: np.full_like(x, 49.0))
+    for method in ("average_end_area", "prismoidal"):
+        r = v2(client, img, design={"start_elevation": 50.0, "grade_percent": 0}, pavement_depth_m=0.5, crossfall_percent=0,
+               topsoil_m=0, method=method, station_interval_m=25)
+        assert r.status_code == 200, r.content
+        out = r.json()
+        assert out["fill_slope"] == 1.5 and out["cut_slope"] == 1.0  # SPEC §6 defaults
+        assert out["fill_m3"] == pytest.approx(537.5, rel=1e-6) and out["cut_m3"] == pytest.approx(0, abs=1e-6)
+    grid = v2(client, img, design={"start_elevation": 50.0, "grade_percent": 0}, pavement_depth_m=0.5, crossfall_percent=0,
+              topsoil_m=0, method="grid").json()
+    assert within(grid["fill_m3"], 537.5, 537.5, rel=0.02)
+
+
+def test_case_e_crossfall_topsoil_and_template_box_in_fill(client, tmp_path):
+    # ground 49 m, stripped 0.15 m → 48.85; finished 50 m with 3 % crossfall; FFF1 box = 0.04 + 0.06 + 0.40 = 0.50 m.
+    # formation 49.5 − 0.03|o|: height 0.65 m at the crown, 0.50 m at the edges (o = 5 m).
+    # A = ∫(0.65 − 0.03|o|)do over ±5 + s·e² = (6.5 − 0.75) + 1.5·0.25 = 6.125 m² → V = 612.5 m³.
+    # topsoil over the footprint W + 2·s·e = 10 + 2·1.5·0.5 = 11.5 m: 0.15 · 11.5 · 100 = 172.5 m³.
+    # balance: no cut; fill from borrow 612.5 m³ compacted = 612.5 / 0.90 = 680.556 bank m³; disposal (topsoil) 172.5 · 1.2 = 207 m³.
+    img = dem(tmp_path, "e", lambda x, y: np.full_like(x, 49.0))
+    for method in ("average_end_area", "prismoidal"):
+        r = v2(client, img, design={"start_elevation": 50.0, "grade_percent": 0}, method=method, station_interval_m=25)
+        assert r.status_code == 200, r.content
+        out = r.json()
+        assert (out["crossfall_percent"], out["topsoil_m"], out["template"]) == (3.0, 0.15, "FFF1")
+        assert out["pavement_depth_m"] == pytest.approx(0.5, abs=1e-9)
+        assert out["fill_m3"] == pytest.approx(612.5, rel=1e-4)
+        assert out["topsoil_m3"] == pytest.approx(172.5, rel=2e-3)  # daylight interpolated between 0.5 m samples
+        b = out["balance"]
+        assert b["borrow_bank_m3"] == pytest.approx(612.5 / 0.9, rel=1e-4) and b["cut_reused_bank_m3"] == 0
+        assert b["disposal_loose_m3"] == pytest.approx(172.5 * 1.2, rel=2e-3)
+    codes = [i["code"] for i in out["bill"]["items"]]
+    assert codes == ["3.1.(10)", "3.2.(1a)", "3.1.(9)"]  # topsoil, fill from borrow, disposal
+
+
+def test_case_f_cut_with_box_crossfall_topsoil_and_default_cut_slope(client, tmp_path):
+    # ground 51 m, stripped 50.85; formation 49.5 − 0.03|o|: depth 1.35 m at the crown, 1.50 m at the edges;
+    # default cut slope 1:1: A = 10·1.35 + 0.03·25 + 1·1.5² = 13.5 + 0.75 + 2.25 = 16.5 m² → V = 1650 m³;
+    # footprint 10 + 2·1·1.5 = 13 m → topsoil 195 m³; all cut is surplus: disposal (1650 + 195) · 1.2 = 2214 m³.
+    img = dem(tmp_path, "f", lambda x, y: np.full_like(x, 51.0))
+    out = v2(client, img, design={"start_elevation": 50.0, "grade_percent": 0}, pavement_depth_m=0.5, method="prismoidal",
+             station_interval_m=25).json()
+    assert out["cut_m3"] == pytest.approx(1650.0, rel=1e-4) and out["fill_m3"] == pytest.approx(0, abs=1e-6)
+    assert out["topsoil_m3"] == pytest.approx(195.0, rel=2e-3)
+    assert out["balance"]["surplus_cut_bank_m3"] == pytest.approx(1650.0, rel=1e-4)
+    assert out["balance"]["disposal_loose_m3"] == pytest.approx((1650 + 195) * 1.2, rel=1e-3)
+
+
+def test_case_b_with_a_box_and_with_the_default_cut_slope(client, tmp_path):
+    # DOMAIN case B with a 0.5 m box: finished level z0 + 0.5 puts the formation where case B's design was → 1266.667 m³.
+    # With the default cut slope 1:1 instead of 2: V = ∫(10·0.02x + 1·(0.02x)²)dx over 0..100 = 1000 + 133.333 = 1133.333 m³.
+    z0 = 50.0
+    img = dem(tmp_path, "b2", lambda x, y: z0 + 0.02 * x)
+    base = dict(design={"start_elevation": z0 + 0.5, "grade_percent": 0}, pavement_depth_m=0.5, crossfall_percent=0, topsoil_m=0,
+                method="prismoidal", station_interval_m=50)
+    assert v2(client, img, side_slope=2, **base).json()["cut_m3"] == pytest.approx(1266.667, rel=1e-4)
+    assert v2(client, img, **base).json()["cut_m3"] == pytest.approx(1133.333, rel=1e-4)
+
+
+def test_cut_is_reused_as_fill_before_borrow(client, tmp_path):
+    # ground 50 + 0.02(x − 50), level finished 50 m, vertical walls, no box: fill 250 m³ in the first half, cut 250 m³ in
+    # the second (W·0.02·50²/2 each). Fill needs 250/0.9 = 277.78 bank m³: all 250 of cut reused (= 225 m³ compacted),
+    # borrow 27.78 bank m³ (25 m³ compacted), nothing to dispose.
+    img = dem(tmp_path, "mix", lambda x, y: 50.0 + 0.02 * (x - 50.0))
+    out = post(client, img, design={"start_elevation": 50.0, "grade_percent": 0}, method="average_end_area", station_interval_m=10).json()
+    assert out["cut_m3"] == pytest.approx(250.0, rel=1e-6) and out["fill_m3"] == pytest.approx(250.0, rel=1e-6)
+    b = out["balance"]
+    assert b["cut_reused_bank_m3"] == pytest.approx(250.0, rel=1e-6) and b["fill_from_cut_m3"] == pytest.approx(225.0, rel=1e-6)
+    assert b["borrow_bank_m3"] == pytest.approx(250 / 0.9 - 250, rel=1e-6) and b["fill_from_borrow_m3"] == pytest.approx(25.0, rel=1e-6)
+    assert b["surplus_cut_bank_m3"] == pytest.approx(0, abs=1e-9) and b["disposal_loose_m3"] == pytest.approx(0, abs=1e-9)
+    items = {i["code"]: float(i["quantity"]) for i in out["bill"]["items"]}
+    assert items == {"3.1.(1)": pytest.approx(250.0, abs=0.006), "3.2.(1b)": pytest.approx(225.0, abs=0.006),
+                     "3.2.(1a)": pytest.approx(25.0, abs=0.006)}

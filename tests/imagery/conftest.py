@@ -52,7 +52,11 @@ def ingest(db):
 
 @pytest.fixture
 def user(db):
-    return get_user_model().objects.create_user("pengunggah", password="rahasia-123")
+    from django.contrib.auth.models import Group
+
+    user = get_user_model().objects.create_user("pengunggah", password="rahasia-123")
+    user.groups.add(Group.objects.get(name="planner"))  # SPEC §4: uploads by planners and admins (issue 12)
+    return user
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ import pyogrio
 import pytest
 from pyproj import Geod
 
+from django.contrib.auth.models import User
+
 from layers.models import StreetLight
 from tests.layers.api_support import EAST_BOX, WEST_BOX, city  # noqa: F401
 
@@ -145,11 +147,12 @@ def test_soft_deleted_features_are_not_listed(client, city):
 
 @pytest.mark.parametrize("fmt, driver", [("gpkg", "GPKG"), ("kml", "KML"), ("csv", "CSV")])
 def test_exports_hold_every_filtered_feature(client, city, fmt, driver, tmp_path):
+    client.force_login(User.objects.create_user("analis-ekspor"))  # exports need login (SPEC §4)
     r = client.get(f"/api/pju/?format={fmt}&status=working")
-    assert r.status_code == 200, r.content[:300]
+    assert r.status_code == 200, r.getvalue()[:300]
     assert r["Content-Disposition"].endswith(f'.{fmt}"')
     path = tmp_path / f"out.{fmt}"
-    path.write_bytes(r.content)
+    path.write_bytes(r.getvalue())
     info = pyogrio.read_info(path)
     expected = sum(p.status == "working" for p in lights().values())
     assert info["features"] == expected
@@ -160,8 +163,9 @@ def test_exports_hold_every_filtered_feature(client, city, fmt, driver, tmp_path
 
 
 def test_csv_export_carries_wkt_geometry(client, city):
+    client.force_login(User.objects.create_user("analis-ekspor"))  # exports need login (SPEC §4)
     r = client.get("/api/pju/?format=csv&limit=3")
-    text = r.content.decode()
+    text = r.getvalue().decode()
     header = text.splitlines()[0]
     assert header.startswith("WKT") and "status" in header
     first = text.splitlines()[1]

@@ -67,7 +67,9 @@ def test_only_planners_create_and_only_from_a_real_need(people, scene):
     assert feature["properties"]["status"] == "open" and feature["properties"]["pju"] == broken.pk
     assert feature["geometry"]["coordinates"] == pytest.approx([broken.geom.x, broken.geom.y])
     dup = create(people["planner"][1], "broken_pju", broken.pk)
-    assert dup.status_code == 400 and str(feature["id"]) in dup.json()["errors"]["target"][0]
+    # one active order per need (issue 12): 409 with the existing order as `current`
+    assert dup.status_code == 409 and str(feature["id"]) in dup.json()["errors"]["target"][0]
+    assert dup.json()["current"]["id"] == feature["id"]
 
 
 def test_full_life_of_a_broken_light_order(people, scene):

@@ -74,7 +74,7 @@ def _matrix():
     rows += [
         ("imagery list", "get", "/api/imagery/", None, None, ALL),
         ("imagery upload", "post", "/api/imagery/", lambda ids: {"file": open(ids["dem_path"], "rb"), "kind": "dem", "name": "u"},
-         "multipart", LOGGED),
+         "multipart", PLANNERS),  # SPEC §4: admins and planners (issue 12)
         ("imagery detail", "get", "/api/imagery/{imagery}/", None, None, ALL),
         ("imagery delete", "delete", "/api/imagery/{imagery}/", None, None, {"admin"}),
         ("elevation", "get", "/api/imagery/{imagery}/elevation/?lon=106.62&lat=-6.2", None, None, ALL),
@@ -91,7 +91,7 @@ def _matrix():
         ("broken pju", "get", "/api/needs/broken-pju/", None, None, ALL),
         ("damaged roads", "get", "/api/needs/damaged-roads/", None, None, ALL),
         ("needs summary", "get", "/api/needs/summary/?level=kecamatan", None, None, ALL),
-        ("needs export", "get", "/api/needs/export/?format=csv", None, None, ALL),
+        ("needs export", "get", "/api/needs/export/?format=csv", None, None, LOGGED),  # exports need login (issue 12)
         ("needs compute", "post", "/api/needs/compute/", lambda ids: {"roads": [ids["roads"]]}, "json", PLANNERS),
         ("work orders", "get", "/api/work-orders/", None, None, LOGGED),
         ("work order", "get", "/api/work-orders/{order_open}/", None, None, LOGGED),
@@ -146,8 +146,9 @@ def world(db, tmp_path, settings):
     }
     where = Point(106.62, -6.2, srid=4326)
 
-    def order(status, assigned):
-        return WorkOrder.objects.create(kind="broken_pju", status=status, title="t", pju=pju_off, geom=where,
+    def order(status, assigned):  # one active order per need (issue 12): each order its own broken PJU
+        broken = StreetLight.objects.create(status="off", geom=Point(106.62, -6.2, srid=4326))
+        return WorkOrder.objects.create(kind="broken_pju", status=status, title="t", pju=broken, geom=where,
                                         created_by=planner, assigned_to=assigned).pk
 
     from layers.models import Area

@@ -27,8 +27,8 @@ def moved(lon, lat, east_m, north_m):
 
 
 def phone(browser, live_server, user, *, accuracy=5.0, where=HERE):
-    context = browser.new_context(
-        **PHONE, locale="id-ID", permissions=["geolocation"],
+    context = browser.new_context(  # bypass_csp: wait_for_function's eval; CSP checked by tests/webapp/test_csp.py
+        **PHONE, locale="id-ID", permissions=["geolocation"], bypass_csp=True,
         geolocation={"longitude": where[0], "latitude": where[1], "accuracy": accuracy},
     )
     context.add_cookies([login_cookie(live_server, user)])

@@ -64,7 +64,8 @@
       proposed: function (p, z) { var s = pointStyle("#ffd700", p, z); s.color = "#8a6d00"; s.weight = 1.5; return s; },
       work_order: function (p) { return { radius: 7, fill: true, fillColor: WO_COLOURS[p.status] || "#999", fillOpacity: 0.9, color: "#000", weight: 1.5 }; },
       condition: function (p) {
-        var colour = p.condition ? COL.condition[p.condition] || COL.condition.unknown : "#607d8b";
+        var c = p.effective_condition || p.condition; /* issue 14: SDI/IRI count (geo_platform/condition.py) */
+        var colour = c ? COL.condition[c] || COL.condition.unknown : "#607d8b";
         return { color: colour, weight: ROAD_WEIGHT[p.road_class] || 2, opacity: 0.9 };
       },
       gap: function () { return { color: "#ff7f00", weight: 6, opacity: 0.75, dashArray: "6,4" }; },
@@ -176,7 +177,8 @@
       html += "<div><i class='gp-dot gp-dot-cluster'></i>" + esc(S.cluster) + "</div></div>";
       html += "<div class='gp-legend-group'><b>" + esc(S.roads_by_condition) + "</b>";
       ["good", "fair", "light_damage", "heavy_damage", "unknown"].forEach(function (k) {
-        html += "<div><i class='gp-line' style='background:" + COL.condition[k] + "'></i>" + esc(label("condition", k)) + "</div>";
+        html += "<div><i class='gp-line' style='background:" + COL.condition[k] + "'></i>" + esc(label("condition", k)) +
+          (cfg.condition_bands && cfg.condition_bands[k] ? " <small>" + esc(cfg.condition_bands[k]) + "</small>" : "") + "</div>";
       });
       html += "</div><div class='gp-legend-group'>";
       if (GP.layers.lighting_gaps) html += "<div><i class='gp-line gp-line-gap'></i>" + esc(S.gap) + "</div>";
