@@ -118,4 +118,4 @@ def test_only_images_up_to_10_mb(client, scene, api_key):
 
 def test_layer_filters_refuse_nul(client, scene):
     r = client.get("/api/reports/?area=99%00")
-    assert r.status_code == 400 and r.json()["errors"]["area"]
+    assert r.status_code == 400 and "NUL" in r.json()["detail"]
