@@ -3,6 +3,8 @@ SHELL := /bin/bash
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PY := .venv/bin/python
+# Issue 18: web processes for `make run` (one per core, at most 4).
+WEB_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 # DATABASE_URL from the environment wins; otherwise the local one setup.sh created.
 DBURL = $${DATABASE_URL:-$$(cat var/database_url)}
 
@@ -22,7 +24,9 @@ run: demo
 	@echo "  planner map:   http://$(HOST):$(PORT)/map/      field app: http://$(HOST):$(PORT)/field/"
 	@echo "  API:           http://$(HOST):$(PORT)/api/   docs: http://$(HOST):$(PORT)/api/docs/   OGC: http://$(HOST):$(PORT)/ogc/"
 	@echo ""
-	DATABASE_URL=$(DBURL) $(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "  (web: uvicorn, $(WEB_WORKERS) processes × $${WEB_MAX_CONCURRENT_REQUESTS:-8} requests at once; worker: Celery on $${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0})"
+	@echo ""
+	DATABASE_URL=$(DBURL) HOST=$(HOST) WEB_WORKERS=$(WEB_WORKERS) .venv/bin/honcho -f Procfile start -p $(PORT)
 
 test: setup
 	DATABASE_URL=$(DBURL) $(PY) -m pytest -q

@@ -1,0 +1,4 @@
+# Issue 18: the Celery app is loaded with Django so that @shared_task binds to it.
+from geo_platform.celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -90,7 +90,8 @@ class BodySizeLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        if length:
+        # Issue 18: a tus PATCH body streams to disk, bounded by its upload's declared length.
+        if length and request.META.get("CONTENT_TYPE", "") != "application/offset+octet-stream":
             if request.META.get("CONTENT_TYPE", "").startswith("multipart/"):
                 from imagery.conf import max_upload_bytes
 

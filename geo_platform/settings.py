@@ -47,7 +47,11 @@ LOGIN_RATE_LIMIT = int(os.environ.get("LOGIN_RATE_LIMIT", 10))
 LOGIN_RATE_WINDOW = int(os.environ.get("LOGIN_RATE_WINDOW", 300))
 
 DEFAULT_DATABASE_URL = "postgis://geo_platform:geo_platform@127.0.0.1:5432/geo_platform"
-DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+# Issue 18: connections close at the end of each request by default (DB_CONN_MAX_AGE=0): the web
+# server runs under ASGI, where Django cannot reuse a connection across requests safely, and the
+# number of connections is bounded by the server's request limit instead (geo_platform/asgi.py).
+DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+                                              conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", 0)), conn_health_checks=True)}
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 
 INSTALLED_APPS = [
@@ -70,6 +74,7 @@ INSTALLED_APPS = [
     "estimates",
     "needs",
     "webapp",
+    "imports",  # issue 18: background jobs and web import
     # issue 17: citizen reports (Open311 GeoReport v2, /lapor/)
     "reports",
 ]
@@ -161,6 +166,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+# issue 20: the interactive docs point QGIS/GDAL users to the OGC API's how-to page.
+SPECTACULAR_SETTINGS["DESCRIPTION"] += (
+    "\n\nQGIS / GDAL: [OGC API – Features](/ogc/?f=html) (how to add the layers, with your token); "
+    "FlatGeobuf: `?format=fgb`."
+)
 
 LOGGING = {
     "version": 1,
@@ -173,6 +183,22 @@ LOGGING = {
 if os.environ.get("GEO_PLATFORM_TEST_DB"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["GEO_PLATFORM_TEST_DB"]}
 
+# Issue 18: background jobs (Celery on Redis, SPEC §9) and the web server's bounds.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
+CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again …
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # … also when the worker process is killed
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TRACK_STARTED = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", 6 * 3600))}
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# Uploaded import files and tus uploads (var/uploads); the largest upload accepted.
+IMPORT_UPLOAD_DIR = Path(os.environ.get("IMPORT_UPLOAD_DIR", BASE_DIR / "var" / "uploads"))
+IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("IMPORT_MAX_UPLOAD_BYTES", 20 * 1024**3))
+IMPORT_MULTIPART_MAX_BYTES = 100 * 1024 * 1024  # larger files go through tus (SPEC §9)
+# Concurrent requests one web process serves at once (each holds at most one database connection);
+# more wait in line. Server-Sent Events streams (Accept: text/event-stream) are not counted.
+WEB_MAX_CONCURRENT_REQUESTS = int(os.environ.get("WEB_MAX_CONCURRENT_REQUESTS", 8))
 # issue 17: citizen reports (Open311). Abuse limits per client address and per device
 # (counted in the "default" cache), photo size; OPEN311_SLA_DAYS='{"pju_mati": 3}' overrides SLAs.
 REPORT_RATE_LIMIT = int(os.environ.get("REPORT_RATE_LIMIT", 10))

@@ -18,6 +18,7 @@ urlpatterns = [
     # issue 12: /media/ behind the access policy of what the files belong to (before webapp's DEBUG-only static serving)
     re_path(r"^media/(?P<path>.+)$", media_view, name="media"),
     path("", include("webapp.urls")),
+    path("", include("imports.urls")),  # issue 18: /api/imports/, /api/uploads/ (tus), /imports/
     path("", include("reports.urls")),  # issue 17: /open311/v2/, /api/reports/, /lapor/
 ]
 

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from geo_platform.permissions import ExportsNeedLogin
 from layers import exports, selectors, services
-from layers.filters import MAX_ID, filter_layer, parse_paging
+from layers.filters import MAX_ID, filter_layer, is_filtered, parse_after, parse_paging, parse_properties
 from layers.permissions import METHOD_ACTION, LayerPermission
 from layers.serializers import PhotoInputSerializer, write_serializer_for
 
@@ -49,6 +49,29 @@ def page_url(request, offset: int, limit: int) -> str:
     return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
 
+def keyset_url(request, after: int, limit: int) -> str:
+    """The next page by keyset (`after` = the last id served; issue 20): no
+    offset, so every page costs what the first costs."""
+    query = request.GET.copy()
+    query.pop("offset", None)
+    query["after"], query["limit"] = str(after), str(limit)
+    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
+
+def flatgeobuf_response(data: bytes, filename: str, *, next_url: str | None = None):
+    """FlatGeobuf bytes (written by PostGIS) streamed in 1 MB chunks."""
+    from django.http import StreamingHttpResponse
+
+    view = memoryview(data)
+    response = StreamingHttpResponse((bytes(view[i : i + 2**20]) for i in range(0, len(view), 2**20)),
+                                     content_type=exports.FLATGEOBUF)
+    response["Content-Length"] = str(len(data))
+    response["Content-Disposition"] = f'attachment; filename="{filename}.fgb"'
+    if next_url:
+        response["Link"] = f'<{next_url}>; rel="next"'
+    return response
+
+
 LAYER_PARAM = OpenApiParameter("layer", str, OpenApiParameter.PATH, enum=list(selectors.LAYERS), description="pju, roads, areas or panels")
 ID_PARAM = OpenApiParameter("pk", int, OpenApiParameter.PATH, description="feature id")
 LIST_PARAMETERS = [
@@ -59,9 +82,13 @@ LIST_PARAMETERS = [
     OpenApiParameter("road_class", str, description="roads: arterial, collector, local, neighbourhood, path"),
     OpenApiParameter("condition", str, description="roads: good, fair, light_damage, heavy_damage, unknown"),
     OpenApiParameter("source", str, description="import source name"),
-    OpenApiParameter("limit", int, description="page size, default 1,000, max 10,000"),
-    OpenApiParameter("offset", int, description="first feature of the page"),
-    OpenApiParameter("format", str, enum=["geojson", "csv", "gpkg", "kml"], description="export format"),
+    OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": selectors.MAX_LIMIT, "default": selectors.DEFAULT_LIMIT},
+                     description="page size, default 1,000, max 10,000"),
+    OpenApiParameter("offset", {"type": "integer", "minimum": 0, "default": 0}, description="features to skip (prefer the `next` link)"),
+    OpenApiParameter("after", int, description="keyset paging: the last id of the previous page (the `next` link carries it)"),
+    OpenApiParameter("fields", str, description="comma-separated properties to return (e.g. `status,wattage_w`); empty = none"),
+    OpenApiParameter("format", str, enum=["geojson", "csv", "gpkg", "kml", "fgb"],
+                     description="export format (exports need login); fgb = FlatGeobuf with a spatial index, the whole filtered layer"),
 ]
 FEATURE_SCHEMA = {"type": "object", "description": "GeoJSON Feature (RFC 7946)"}
 COLLECTION_SCHEMA = {"type": "object", "description": "GeoJSON FeatureCollection with count and next"}
@@ -122,6 +149,7 @@ class LayerListView(LayerView):
         _export_renderer("csv", "text/csv"),
         _export_renderer("gpkg", "application/geopackage+sqlite3"),
         _export_renderer("kml", "application/vnd.google-earth.kml+xml"),
+        _export_renderer("fgb", exports.FLATGEOBUF),
     ]
 
     @extend_schema(
@@ -130,21 +158,30 @@ class LayerListView(LayerView):
         summary="Features of the layer as a GeoJSON FeatureCollection (built by PostGIS)", operation_id="layer_list",
     )
     def get(self, request, layer):
-        qs = filter_layer(self.spec, selectors.layer_queryset(self.spec), request.query_params)
+        query = request.query_params
+        qs = filter_layer(self.spec, selectors.layer_queryset(self.spec), query)
         fmt = request.accepted_renderer.format
+        after, fields = parse_after(query), parse_properties(self.spec, query, "fields")
+        if fmt == "fgb":
+            exports.require_login(request)
+            limit, offset = parse_paging(query, default_limit=exports.MAX_FEATURES, max_limit=exports.MAX_FEATURES)
+            data, n, last_id = selectors.flatgeobuf(self.spec, qs, limit=limit, offset=offset, after=after, properties=fields)
+            return flatgeobuf_response(data, self.spec.slug, next_url=keyset_url(request, last_id, limit) if n == limit else None)
         if fmt in exports.FORMATS:
-            limit, offset = parse_paging(request.query_params, default_limit=exports.MAX_FEATURES, max_limit=exports.MAX_FEATURES)
-            body, _, _ = selectors.feature_collection(self.spec, qs, limit=limit, offset=offset)
+            limit, offset = parse_paging(query, default_limit=exports.MAX_FEATURES, max_limit=exports.MAX_FEATURES)
+            body, _ = selectors.feature_collection_body(self.spec, qs, limit=limit, offset=offset, after=after, properties=fields)
             return exports.export_response(self.spec, body, fmt)
-        limit, offset = parse_paging(request.query_params)
-        body, n, matched = selectors.feature_collection(self.spec, qs, limit=limit, offset=offset)
+        limit, offset = parse_paging(query)
+        page = selectors.feature_page(self.spec, qs, limit=limit, offset=offset, after=after,
+                                      filtered=is_filtered(self.spec, query), properties=fields)
         head = {
             "type": "FeatureCollection",
-            "count": matched,
-            "next": page_url(request, offset + limit, limit) if offset + n < matched else None,
-            "previous": page_url(request, max(offset - limit, 0), limit) if offset > 0 else None,
+            "count": page.matched,
+            "count_exact": page.matched_exact,
+            "next": keyset_url(request, page.last_id, limit) if page.more else None,
+            "previous": page_url(request, max(offset - limit, 0), limit) if offset > 0 and after is None else None,
         }
-        return geojson_response(json.dumps(head)[:-1].encode() + b',"features":[' + body + b"]}")
+        return geojson_response(json.dumps(head)[:-1].encode() + b',"features":[' + page.body + b"]}")
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,

@@ -43,3 +43,43 @@ def export_response(spec: LayerSpec, features: bytes, fmt: str) -> FileResponse:
     response = FileResponse(handle, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{spec.slug}.{fmt}"'
     return response
+
+
+# --- issue 20: FlatGeobuf (PostGIS ST_AsFlatGeobuf, see selectors.flatgeobuf) ---
+FLATGEOBUF = "application/flatgeobuf"
+
+
+def require_login(request) -> None:
+    """Exports need login (SPEC §4): FlatGeobuf downloads of whole layers too."""
+    from rest_framework.exceptions import NotAuthenticated
+
+    if not (request.user and request.user.is_authenticated):
+        raise NotAuthenticated("exports (format=fgb) need login or an API token")
+
+
+def flatgeobuf_from_sql(layer: str, sql: str, geometry_type: str) -> bytes:
+    """FlatGeobuf with its spatial index, written by GDAL's ogr2ogr straight
+    from a PostGIS query (GDAL's PostgreSQL reader and FlatGeobuf writer, in
+    C: ~4× less CPU than building the rows in Python). `sql` is complete
+    (values already bound by psycopg2); it runs on a connection of its own,
+    so it sees committed data. The password goes through the environment."""
+    import os
+    import subprocess
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    parts = {"host": db.get("HOST") or "127.0.0.1", "port": db.get("PORT") or "5432", "dbname": db["NAME"],
+             "user": db.get("USER") or ""}
+    dsn = "PG:" + " ".join(f"{k}='{str(v)}'" for k, v in parts.items() if v)
+    env = {**os.environ, "PGPASSWORD": str(db.get("PASSWORD") or ""), "PGAPPNAME": "geo_platform flatgeobuf"}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{layer}.fgb"
+        proc = subprocess.run(
+            ["ogr2ogr", "-f", "FlatGeobuf", str(out), dsn, "-sql", sql, "-nln", layer, "-nlt", geometry_type.upper(),
+             "-a_srs", "EPSG:4326", "-lco", "SPATIAL_INDEX=YES"],
+            env=env, capture_output=True, text=True, timeout=600,
+        )
+        if proc.returncode != 0 or not out.exists():
+            raise RuntimeError(f"ogr2ogr could not write FlatGeobuf: {proc.stderr.strip()[:500]}")
+        return out.read_bytes()

@@ -149,3 +149,41 @@ def parse_paging(query, *, default_limit: int = DEFAULT_LIMIT, max_limit: int = 
     if errors:
         raise ValidationError(errors)
     return limit, offset
+
+
+# --- issue 20: keyset paging, property selection, "is this request filtered?" ---
+def parse_after(query) -> int | None:
+    """`after`: the last id of the previous page (keyset paging; `next` links carry it)."""
+    value = query.get("after")
+    if value in (None, ""):
+        return None
+    try:
+        after = int(value)
+    except ValueError:
+        raise ValidationError({"after": ["after must be an integer (the last id of the previous page)"]}) from None
+    if not 0 <= after <= MAX_ID:
+        raise ValidationError({"after": [f"after must be between 0 and {MAX_ID}"]})
+    return after
+
+
+def parse_properties(spec: LayerSpec, query, param: str) -> tuple[str, ...] | None:
+    """`properties=a,b` (OGC API) or `fields=a,b` (/api/): the properties to
+    output, None = all of them; an empty value selects none (id and geometry only).
+    An unknown name is a 400 listing the known ones."""
+    from layers.selectors import output_properties
+
+    if param not in query:
+        return None
+    names = tuple(dict.fromkeys(n.strip() for n in ",".join(query.getlist(param)).split(",") if n.strip()))
+    known = output_properties(spec)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValidationError({param: [f"unknown propert{'ies' if len(unknown) > 1 else 'y'} {', '.join(unknown)}; "
+                                       f"known: {', '.join(known)}"]})
+    return names
+
+
+def is_filtered(spec: LayerSpec, query) -> bool:
+    """Does the request narrow the layer (bbox, area or a code filter)? Then
+    its count is exact; an unfiltered one may use the planner's estimate."""
+    return any(query.get(name) not in (None, "") for name in ("bbox", "area", *spec.filters))

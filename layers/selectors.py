@@ -103,23 +103,41 @@ def _json_text(expr: str) -> str:
     return f"({expr})::text" if "jsonb_object_agg" in expr else f"to_json({expr})::text"
 
 
-def _feature_sql(spec: LayerSpec, qs: QuerySet) -> tuple[str, list, str]:
-    """(FROM clause, params, feature expression): the queryset compiled to a
-    subquery `t` (geometry as GeoJSON text in `_gj`) joined to the area codes,
-    and the SQL expression building one Feature's text from it."""
-    annotations = {"_gj": AsGeoJSON("geom", precision=GEOJSON_DECIMALS)}
-    props = [(OUTPUT_NAMES.get(p, p), f"t.{p}") for p in spec.properties]
-    columns = ["id", *spec.properties]
-    joins = ""
+def output_properties(spec: LayerSpec) -> tuple[str, ...]:
+    """The property names a layer's features carry, in output order (what
+    `properties=` / `fields=` may select)."""
+    names = tuple(OUTPUT_NAMES.get(p, p) for p in spec.properties)
+    return names + (("kecamatan", "kelurahan") if spec.has_areas else ())
+
+
+def _property_columns(spec: LayerSpec, selected: tuple[str, ...] | None) -> tuple[list[tuple[str, str]], list[str]]:
+    """([(output name, SQL expression over subquery `t`)], model columns the
+    subquery must select) for the selected properties (None = all)."""
+    wanted = set(output_properties(spec) if selected is None else selected)
+    props = [(OUTPUT_NAMES.get(p, p), f"t.{p}") for p in spec.properties if OUTPUT_NAMES.get(p, p) in wanted]
+    columns = [p for p in spec.properties if OUTPUT_NAMES.get(p, p) in wanted]
     if spec.has_areas:
         # Area codes come from one small id → code map built per query (an
         # index-only scan, migration 0005), looked up per row: cheaper than
         # joining the area table twice (~2× the cost of the lookup here).
         # An uncorrelated scalar subquery is an InitPlan, built once per query;
         # as a joined subquery it was rebuilt per row under OFFSET plans (10× slower pages).
-        columns += ["kecamatan_id", "kelurahan_id"]
         area_map = f"(SELECT jsonb_object_agg(id::text, code) FROM {Area._meta.db_table})"
-        props += [("kecamatan", f"{area_map} -> t.kecamatan_id::text"), ("kelurahan", f"{area_map} -> t.kelurahan_id::text")]
+        for level in ("kecamatan", "kelurahan"):
+            if level in wanted:
+                columns.append(f"{level}_id")
+                props.append((level, f"{area_map} -> t.{level}_id::text"))
+    return props, columns
+
+
+def _feature_sql(spec: LayerSpec, qs: QuerySet, properties: tuple[str, ...] | None = None) -> tuple[str, list, str]:
+    """(FROM clause, params, feature expression): the queryset compiled to a
+    subquery `t` (geometry as GeoJSON text in `_gj`) joined to the area codes,
+    and the SQL expression building one Feature's text from it."""
+    annotations = {"_gj": AsGeoJSON("geom", precision=GEOJSON_DECIMALS)}
+    props, columns = _property_columns(spec, properties)
+    columns = ["id", *columns]
+    joins = ""
     inner = qs.annotate(**annotations).values(*columns, *annotations)
     sql, params = inner.query.sql_with_params()
     # One text per Feature by concatenation: ST_AsGeoJSON's output spliced in
@@ -131,30 +149,128 @@ def _feature_sql(spec: LayerSpec, qs: QuerySet) -> tuple[str, list, str]:
     )
     feature = (
         "concat('{\"type\":\"Feature\",\"id\":', t.id, ',\"geometry\":', t._gj, "
-        f"',\"properties\":{{', {members}, '}}}}')"
+        f"',\"properties\":{{', {members + ', ' if members else ''}'}}}}')"
     )
     return f"({sql}) t{joins}", list(params), feature
 
 
-def feature_collection_body(spec: LayerSpec, qs: QuerySet, *, limit: int, offset: int = 0) -> tuple[bytes, int]:
+def page_queryset(qs: QuerySet, *, limit: int, offset: int = 0, after: int | None = None) -> QuerySet:
+    """One page of `qs` in id order. Keyset paging: `after` = the last id of
+    the previous page (`id > after` walks the primary key index, so page 137
+    costs what page 1 costs); `offset` still counts rows from there."""
+    if after is not None:
+        qs = qs.filter(id__gt=after)
+    return qs.order_by("id")[offset : offset + limit]
+
+
+def feature_collection_body(spec: LayerSpec, qs: QuerySet, *, limit: int, offset: int = 0, after: int | None = None,
+                            properties: tuple[str, ...] | None = None) -> tuple[bytes, int]:
     """(comma-joined Feature texts as UTF-8 bytes, number of features) for one
     page of `qs` ordered by id, built by PostGIS in one query. Bytes pass
     straight to the response: no decoding and re-encoding of megabytes."""
-    page = qs.order_by("id")[offset : offset + limit]
-    sql, params, feature = _feature_sql(spec, page)
+    body, n, _ = _page(spec, qs, limit=limit, offset=offset, after=after, properties=properties)
+    return body, n
+
+
+def _page(spec, qs, *, limit, offset, after, properties) -> tuple[bytes, int, int | None]:
+    page = page_queryset(qs, limit=limit, offset=offset, after=after)
+    sql, params, feature = _feature_sql(spec, page, properties)
     with connection.cursor() as cur:
         cur.execute(
-            f"SELECT count(*), convert_to(coalesce(string_agg({feature}, ','), ''), 'UTF8') FROM {sql}", params
+            f"SELECT count(*), max(t.id), convert_to(coalesce(string_agg({feature}, ','), ''), 'UTF8') FROM {sql}", params
         )
-        n, body = cur.fetchone()
-    return bytes(body), n
+        n, last_id, body = cur.fetchone()
+    return bytes(body), n, last_id
+
+
+# Below this many rows an exact count costs about a millisecond: count them.
+EXACT_COUNT_BELOW = 20_000
+
+
+def estimated_count(qs: QuerySet) -> int:
+    """PostgreSQL's planner estimate of the rows of `qs` (table statistics:
+    pg_class.reltuples and the column's null fraction), without reading the table."""
+    sql, params = qs.order_by().values("id").query.sql_with_params()
+    with connection.cursor() as cur:
+        cur.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cur.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def count_matched(qs: QuerySet, *, filtered: bool) -> tuple[int, bool]:
+    """(number of features `qs` matches, exact?). Filtered requests (bbox,
+    area, codes) are counted exactly. An unfiltered request on a large table
+    gets the planner's estimate instead of a full scan on every page."""
+    if not filtered:
+        estimate = estimated_count(qs)
+        if estimate >= EXACT_COUNT_BELOW:
+            return estimate, False
+    return qs.count(), True
+
+
+@dataclass(frozen=True)
+class Page:
+    body: bytes  # comma-joined Feature texts (UTF-8)
+    returned: int
+    matched: int
+    matched_exact: bool
+    last_id: int | None  # for the next page's `after`
+    more: bool  # is there (possibly) a next page?
+
+
+def feature_page(spec: LayerSpec, qs: QuerySet, *, limit: int, offset: int = 0, after: int | None = None,
+                 filtered: bool = True, properties: tuple[str, ...] | None = None) -> Page:
+    """One page of features plus what the paging links need. The count is
+    skipped where the page itself tells it (a short first page)."""
+    body, n, last_id = _page(spec, qs, limit=limit, offset=offset, after=after, properties=properties)
+    if after is None and n < limit and (n > 0 or offset == 0):
+        matched, exact = offset + n, True
+    else:
+        matched, exact = count_matched(qs, filtered=filtered)
+    if after is None and exact:
+        more = offset + n < matched
+    else:
+        more = n == limit  # keyset pages do not know their position: a full page may have a successor
+    return Page(body, n, matched, exact, last_id, more)
 
 
 def feature_collection(spec: LayerSpec, qs: QuerySet, *, limit: int, offset: int = 0) -> tuple[bytes, int, int]:
     """(features as UTF-8 bytes, number returned, number matched)."""
-    body, n = feature_collection_body(spec, qs, limit=limit, offset=offset)
-    matched = offset + n if (n < limit and (n > 0 or offset == 0)) else qs.count()
-    return body, n, matched
+    page = feature_page(spec, qs, limit=limit, offset=offset)
+    return page.body, page.returned, page.matched
+
+
+def flatgeobuf(spec: LayerSpec, qs: QuerySet, *, limit: int, offset: int = 0, after: int | None = None,
+               properties: tuple[str, ...] | None = None) -> tuple[bytes, int, int | None]:
+    """(FlatGeobuf bytes with a packed Hilbert R-tree index, number of
+    features, last id) of one page of `qs`. PostGIS selects the rows (area
+    codes, dates as ISO text as in the GeoJSON); GDAL's ogr2ogr reads them
+    from PostgreSQL and writes the file (layers.exports.flatgeobuf_from_sql).
+    `id` is an ordinary column (FlatGeobuf has no feature ids).
+
+    Not PostGIS's own ST_AsFlatGeobuf: in PostGIS 3.3.2 (Debian 12) every
+    property after a NULL one is written under the wrong column index (and
+    varchar/date values with lengths GDAL rejects), so real rows (NULL
+    wattage, panel …) give files GDAL cannot read, or reads wrongly."""
+    from layers.exports import flatgeobuf_from_sql
+
+    page = page_queryset(qs, limit=limit, offset=offset, after=after)
+    props, columns = _property_columns(spec, properties)
+    sql, params = page.values("id", *columns, "geom").query.sql_with_params()
+    dates = {OUTPUT_NAMES.get(c, c) for c in spec.properties if _model_field(spec, c).get_internal_type() == "DateField"}
+    select = ", ".join(["t.id", *(f"(({expr}) #>> '{{}}') AS \"{name}\"" if "jsonb_object_agg" in expr
+                                  else f"{expr}{'::text' if name in dates else ''} AS \"{name}\"" for name, expr in props),
+                        "t.geom::geometry AS geom"])  # Django selects geometries as EWKB bytea
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT count(*), max(t.id) FROM ({sql}) t", params)
+        n, last_id = cur.fetchone()
+        full_sql = cur.cursor.mogrify(f"SELECT {select} FROM ({sql}) t ORDER BY t.id", params).decode()
+    return flatgeobuf_from_sql(spec.slug, full_sql, spec.geometry_types[-1]), n, last_id
+
+
+def _model_field(spec: LayerSpec, column: str):
+    return spec.model._meta.get_field(column.removesuffix("_id") if column in OUTPUT_NAMES else column)
 
 
 def feature_text(spec: LayerSpec, pk: int, *, include_deleted: bool = False) -> str | None:

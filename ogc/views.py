@@ -6,17 +6,22 @@ from __future__ import annotations
 import json
 
 from django.http import HttpResponse
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import extend_schema
+from rest_framework.authentication import BasicAuthentication
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from layers import selectors
-from layers.filters import MAX_ID, filter_layer, parse_paging
+from layers import exports, selectors
+from layers.apis import flatgeobuf_response
+from layers.filters import MAX_ID, filter_layer, is_filtered, parse_after, parse_paging, parse_properties
 from layers.permissions import can_read
 
 COLLECTIONS = ("pju", "roads", "areas")
@@ -30,7 +35,9 @@ DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
 GEOJSON = "application/geo+json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
-BASE_PARAMS = {"bbox", "limit", "offset", "f", "datetime", "bbox-crs", "crs"}
+BASE_PARAMS = {"bbox", "limit", "offset", "f", "datetime", "bbox-crs", "crs", "after", "properties"}
+FLATGEOBUF = exports.FLATGEOBUF
+HTML = "text/html"
 
 
 class JSONOnly(BaseContentNegotiation):
@@ -51,6 +58,8 @@ class ReadPermission(BasePermission):
 
 
 class OgcView(APIView):
+    # + HTTP Basic: QGIS 3.22 can send a user name and password but no token header.
+    authentication_classes = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, BasicAuthentication]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONOnly
     permission_classes = [ReadPermission]
@@ -58,6 +67,49 @@ class OgcView(APIView):
 
     def url(self, path: str = "") -> str:
         return self.request.build_absolute_uri("/ogc/" + path)
+
+    html_template = ""  # views with an HTML encoding (landing, collections) name their template
+
+    def output_format(self, allowed: tuple[str, ...] = ("json",)) -> str:
+        """`f=` (json, geojson, html, fgb where the view has it), else the
+        Accept header: browsers (text/html first) get the HTML page."""
+        f = self.request.query_params.get("f", "")
+        if f == "geojson":
+            f = "json"
+        if f:
+            if f not in allowed:
+                raise ValidationError({"f": [f"unknown format {f!r}; here: {', '.join(allowed)}"]})
+            return f
+        accept = self.request.headers.get("Accept", "")
+        if "html" in allowed and accept.split(",")[0].strip().startswith(HTML):
+            return "html"
+        return "json"
+
+    def respond(self, doc: dict, **context):
+        """The JSON document, or its HTML page for browsers (OGC API – Features HTML encoding)."""
+        if self.output_format(("json", "html")) == "html":
+            html = render_to_string(self.html_template, {"doc": doc, **self.html_context(), **context}, request=self.request)
+            response = HttpResponse(html, content_type="text/html; charset=utf-8")
+            response["Cache-Control"] = "private, no-store"  # may show the user's token
+        else:
+            response = Response(doc)
+        patch_vary_headers(response, ("Accept",))
+        return response
+
+    def html_context(self) -> dict:
+        """What the how-to pages need: the URLs, and the user's API token if
+        they are logged in and have one (else how to get one)."""
+        token = None
+        user = self.request.user
+        if user and user.is_authenticated:
+            from rest_framework.authtoken.models import Token
+
+            token = Token.objects.filter(user=user).values_list("key", flat=True).first()
+        from django.conf import settings
+
+        return {"ogc_url": self.url(), "api_url": self.request.build_absolute_uri("/api/"),
+                "docs_url": self.request.build_absolute_uri("/api/docs/"), "token": token,
+                "public_read": settings.PUBLIC_READ, "page_size": DEFAULT_LIMIT, "max_limit": MAX_LIMIT}
 
     def spec(self, collection: str):
         if collection not in COLLECTIONS:
@@ -78,6 +130,9 @@ class OgcView(APIView):
             "links": [
                 {"href": self.url(f"collections/{slug}"), "rel": "self", "type": "application/json", "title": "this collection"},
                 {"href": self.url(f"collections/{slug}/items"), "rel": "items", "type": GEOJSON, "title": "items"},
+                {"href": self.url(f"collections/{slug}/items?f=fgb"), "rel": "items", "type": FLATGEOBUF,
+                 "title": "all items as FlatGeobuf (with spatial index; login needed)"},
+                {"href": self.url(f"collections/{slug}?f=html"), "rel": "alternate", "type": HTML, "title": "how to open it in QGIS/GDAL"},
                 {"href": self.url(f"collections/{slug}/schema"), "rel": "describedby", "type": "application/schema+json",
                  "title": "JSON schema of the features"},
                 # GDAL's OAPIF driver (3.6) looks for this spelling.
@@ -89,8 +144,10 @@ class OgcView(APIView):
 
 @extend_schema(exclude=True)
 class LandingView(OgcView):
+    html_template = "ogc/landing.html"
+
     def get(self, request):
-        return Response({
+        return self.respond({
             "title": "geo_platform OGC API – Features",
             "description": "PJU, roads and administrative areas as OGC API – Features (Core, GeoJSON)",
             "links": [
@@ -99,8 +156,9 @@ class LandingView(OgcView):
                 {"href": request.build_absolute_uri("/api/docs/"), "rel": "service-doc", "type": "text/html", "title": "API documentation"},
                 {"href": self.url("conformance"), "rel": "conformance", "type": "application/json", "title": "conformance classes"},
                 {"href": self.url("collections"), "rel": "data", "type": "application/json", "title": "collections"},
+                {"href": self.url() + "?f=html", "rel": "alternate", "type": HTML, "title": "how to open these layers in QGIS and GDAL"},
             ],
-        })
+        }, collections=[self.collection_doc(slug) for slug in COLLECTIONS])
 
 
 def _param(name: str, where: str, schema: dict, description: str = "", required: bool = False, **extra) -> dict:
@@ -118,12 +176,22 @@ class OpenApiView(OgcView):
                               "content": {GEOJSON: {"schema": {"type": "object"}}}}
         error = {"description": "error", "content": {"application/json": {"schema": {
             "type": "object", "properties": {"detail": {"type": "string"}, "errors": {"type": "object"}}}}}}
+        limit_param = _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                             f"page size (default {DEFAULT_LIMIT:,}, maximum {MAX_LIMIT:,}; larger values are served as the maximum)",
+                             style="form", explode=False)
         common = [
             _param("bbox", "query", {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}},
                    "minlon,minlat,maxlon,maxlat (CRS84)", style="form", explode=False),
-            _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-                   "page size", style="form", explode=False),
-            _param("offset", "query", {"type": "integer", "minimum": 0, "default": 0}, "first feature of the page"),
+            # QGIS and GDAL read the page size from components/parameters/limit (default and maximum).
+            {"$ref": "#/components/parameters/limit"},
+            _param("offset", "query", {"type": "integer", "minimum": 0, "default": 0}, "features to skip (the next link uses `after`)",
+                   style="form", explode=False),
+            _param("after", "query", {"type": "integer", "minimum": 0},
+                   "keyset paging: the last id of the previous page (next links carry it)", style="form", explode=False),
+            _param("properties", "query", {"type": "array", "items": {"type": "string"}},
+                   "properties to return (comma-separated); empty = none", style="form", explode=False),
+            _param("f", "query", {"type": "string", "enum": ["json", "fgb"], "default": "json"},
+                   "json (GeoJSON) or fgb (FlatGeobuf of the whole filtered collection; login needed)", style="form", explode=False),
         ]
         paths = {
             "/": {"get": {"operationId": "landing", "responses": {"200": {"description": "landing page"}}}},
@@ -146,7 +214,8 @@ class OpenApiView(OgcView):
         }
         for slug in COLLECTIONS:  # per collection, with its attribute filters
             spec = selectors.LAYERS[slug]
-            filters = [_param(f, "query", {"type": "string"}, f"{f} code(s), comma-separated") for f in spec.filters]
+            filters = [_param(f, "query", {"type": "string"}, f"{f} code(s), comma-separated", style="form", explode=False)
+                       for f in spec.filters]
             paths[f"/collections/{slug}/items"] = {"get": {
                 "operationId": f"items_{slug}", "summary": spec.title,
                 "parameters": [*common, *filters], "responses": {"200": feature_collection, "400": error}}}
@@ -155,6 +224,7 @@ class OpenApiView(OgcView):
             "info": {"title": "geo_platform OGC API – Features", "version": "1.0.0"},
             "servers": [{"url": self.url().rstrip("/")}],
             "paths": paths,
+            "components": {"parameters": {"limit": limit_param}},
         }
         return HttpResponse(json.dumps(doc), content_type=OPENAPI)
 
@@ -167,18 +237,24 @@ class ConformanceView(OgcView):
 
 @extend_schema(exclude=True)
 class CollectionsView(OgcView):
+    html_template = "ogc/landing.html"
+
     def get(self, request):
-        return Response({
+        collections = [self.collection_doc(slug) for slug in COLLECTIONS]
+        return self.respond({
             "links": [{"href": self.url("collections"), "rel": "self", "type": "application/json", "title": "collections"}],
-            "collections": [self.collection_doc(slug) for slug in COLLECTIONS],
-        })
+            "collections": collections,
+        }, collections=collections)
 
 
 @extend_schema(exclude=True)
 class CollectionView(OgcView):
+    html_template = "ogc/collection.html"
+
     def get(self, request, collection):
-        self.spec(collection)
-        return Response(self.collection_doc(collection))
+        spec = self.spec(collection)
+        return self.respond(self.collection_doc(collection), collection=collection,
+                            properties=selectors.output_properties(spec), filters=spec.filters)
 
 
 def _json_type(model_field) -> dict:
@@ -244,33 +320,53 @@ class ItemsView(OgcView):
         for crs_param in ("bbox-crs", "crs"):
             if query.get(crs_param) not in (None, "", CRS84):
                 raise ValidationError({crs_param: [f"only {CRS84} is supported"]})
+        fmt = self.output_format(("json", "fgb"))
         qs = filter_layer(spec, selectors.layer_queryset(spec), query)
+        after, properties = parse_after(query), parse_properties(spec, query, "properties")
+        if fmt == "fgb":  # an export: the whole filtered collection in one file (SPEC §4: login)
+            exports.require_login(request)
+            limit, offset = parse_paging(query, default_limit=exports.MAX_FEATURES, max_limit=exports.MAX_FEATURES)
+            data, n, last_id = selectors.flatgeobuf(spec, qs, limit=limit, offset=offset, after=after, properties=properties)
+            return flatgeobuf_response(data, collection, next_url=self._next(last_id, limit) if n == limit else None)
         limit_text = query.get("limit", "")
         if limit_text.isascii() and limit_text.isdigit() and (len(limit_text) > 18 or int(limit_text) > MAX_LIMIT):  # issue 12: "²", 5000 digits
             query = query.copy()
             query["limit"] = str(MAX_LIMIT)  # OGC clients may ask for more; serve the maximum page
         limit, offset = parse_paging(query, default_limit=DEFAULT_LIMIT, max_limit=MAX_LIMIT)
-        body, n, matched = selectors.feature_collection(spec, qs, limit=limit, offset=offset)
+        page = selectors.feature_page(spec, qs, limit=limit, offset=offset, after=after,
+                                      filtered=is_filtered(spec, query), properties=properties)
         links = [
-            {"href": self._page(offset, limit), "rel": "self", "type": GEOJSON, "title": "this page"},
+            {"href": self.request.build_absolute_uri(), "rel": "self", "type": GEOJSON, "title": "this page"},
             {"href": self.url(f"collections/{collection}"), "rel": "collection", "type": "application/json", "title": "the collection"},
         ]
-        if offset + n < matched:
-            links.append({"href": self._page(offset + limit, limit), "rel": "next", "type": GEOJSON, "title": "next page"})
-        if offset > 0:
+        if page.more:
+            # Each next page is twice as large, up to the maximum: GDAL 3.6 starts at limit=10 (it
+            # does not read the OpenAPI limit), QGIS at 1,000; both follow next links as given, so a
+            # whole-collection harvest takes ~20 requests instead of 13,000 or 133.
+            links.append({"href": self._next(page.last_id, min(2 * limit, MAX_LIMIT)), "rel": "next", "type": GEOJSON,
+                          "title": "next page"})
+        if offset > 0 and after is None:
             links.append({"href": self._page(max(0, offset - limit), limit), "rel": "prev", "type": GEOJSON, "title": "previous page"})
         head = {
             "type": "FeatureCollection",
-            "numberMatched": matched,
-            "numberReturned": n,
+            # Exact when the request is filtered or the collection small; else PostgreSQL's estimate (no full scan per page).
+            "numberMatched": page.matched,
+            "numberReturned": page.returned,
             "timeStamp": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
             "links": links,
         }
-        return HttpResponse(json.dumps(head)[:-1].encode() + b',"features":[' + body + b"]}", content_type=GEOJSON)
+        return HttpResponse(json.dumps(head)[:-1].encode() + b',"features":[' + page.body + b"]}", content_type=GEOJSON)
 
     def _page(self, offset: int, limit: int) -> str:
         query = self.request.GET.copy()
         query["offset"], query["limit"] = str(offset), str(limit)
+        return self.request.build_absolute_uri(f"{self.request.path}?{query.urlencode()}")
+
+    def _next(self, last_id: int, limit: int) -> str:
+        """Keyset paging: the next page starts after the last id served."""
+        query = self.request.GET.copy()
+        query.pop("offset", None)
+        query["after"], query["limit"] = str(last_id), str(limit)
         return self.request.build_absolute_uri(f"{self.request.path}?{query.urlencode()}")
 
 

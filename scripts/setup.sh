@@ -70,3 +70,6 @@ fi
 # 4. Schema.
 log "applying migrations"
 .venv/bin/python manage.py migrate --noinput -v 0
+
+# 5. Redis for Celery (issue 18): installed and started when nothing listens on CELERY_BROKER_URL.
+./scripts/ensure_redis.sh

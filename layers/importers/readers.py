@@ -108,32 +108,55 @@ def _declared_geojson_crs(path: Path) -> str | None:
     return match.group(1) if match else None
 
 
+READ_BATCH = 50_000  # features read from the file at a time (memory stays flat)
+
+
 def read_vector(path: Path, layer: str, id_field: str | None):
+    """(feature count, row iterator) read in batches of READ_BATCH features:
+    the first batch is read here, so an unreadable file or CRS fails at once."""
     if path.suffix.lower() == ".zip":
         check_zip(path)
     try:
         layers = pyogrio.list_layers(path)
-        gdf = pyogrio.read_dataframe(path, layer=layers[0][0] if len(layers) else None, fid_as_index=True)
+        name = layers[0][0] if len(layers) else None
+        total = int(pyogrio.read_info(path, layer=name, force_feature_count=True)["features"])
+        first = pyogrio.read_dataframe(path, layer=name, fid_as_index=True, max_features=READ_BATCH)
     except Exception as exc:  # pyogrio.errors.DataSourceError and friends
         raise FileError(f"cannot read {path.name} as a vector file: {exc}") from exc
-    if id_field and id_field not in gdf.columns:
-        raise FileError(f"--id-field '{id_field}' is not a column of {path.name} (columns: {', '.join(map(str, gdf.columns))})")
+    if id_field and id_field not in first.columns:
+        raise FileError(f"--id-field '{id_field}' is not a column of {path.name} (columns: {', '.join(map(str, first.columns))})")
     declared = _declared_geojson_crs(path)  # GDAL falls back to WGS 84 for names PROJ does not know
     if declared and declared.strip().lower() not in LONLAT_CRS_NAMES:
         raise FileError(f"{path.name} declares the CRS {declared!r}, which PROJ does not know")
-    gdf = _to_storage_crs(gdf, path)
-    columns = [c for c in gdf.columns if c != gdf.geometry.name]
-    records = gdf[columns].to_dict("records")
-    geoms = gdf.geometry.values
-    fids = gdf.index.to_numpy()
+    first = _to_storage_crs(first, path)
+
+    def batches():
+        gdf, done = first, 0
+        while True:
+            yield gdf
+            done += len(gdf)
+            if len(gdf) < READ_BATCH or done >= total:
+                return
+            try:
+                gdf = pyogrio.read_dataframe(path, layer=name, fid_as_index=True, skip_features=done, max_features=READ_BATCH)
+            except Exception as exc:
+                raise FileError(f"cannot read {path.name} past feature {done}: {exc}") from exc
+            if not len(gdf):
+                return
+            gdf = _to_storage_crs(gdf, path)
 
     def rows():
-        for i, (fid, geom, attrs) in enumerate(zip(fids, geoms, records)):
-            sid = attrs.get(id_field) if id_field else fid
-            sid = str(i + 1) if blank(sid) else _id_text(sid)
-            yield RawRow(sid, geom, attrs)
+        i = 0
+        for gdf in batches():
+            columns = [c for c in gdf.columns if c != gdf.geometry.name]
+            records = gdf[columns].to_dict("records")
+            for fid, geom, attrs in zip(gdf.index.to_numpy(), gdf.geometry.values, records):
+                i += 1
+                sid = attrs.get(id_field) if id_field else fid
+                sid = str(i) if blank(sid) else _id_text(sid)
+                yield RawRow(sid, geom, attrs)
 
-    return len(gdf), rows()
+    return max(total, len(first)), rows()
 
 
 def _id_text(value) -> str:

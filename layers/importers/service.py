@@ -4,16 +4,17 @@ created, updated, skipped or rejected; rejected rows go to a CSV with reasons.""
 import csv
 import datetime
 import hashlib
+import io
 import json
 import math
 import sys
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import shapely
 from django.conf import settings
 from django.db import connection, transaction
-from psycopg2.extras import execute_values
 from tqdm import tqdm
 
 from geo_platform import codes
@@ -162,29 +163,58 @@ class SkipRow(Exception):
 MEASURE = {"roads": ("length_m", "ST_Length(s.geom::geography)"), "areas": ("area_m2", "ST_Area(s.geom::geography)")}
 
 
-def _stage(layer: str, rows: list[tuple]) -> None:
-    """Load rows into a temporary table and compute, there, what the asset
-    table stores besides the file's values (area membership): one INSERT …
-    SELECT then writes each row once, with no second pass over the table."""
+STAGE_BATCH = 10_000  # validated rows sent to the staging table per COPY
+
+
+def _create_stage(layer: str) -> list[str]:
+    """An empty temporary staging table shaped like the layer's table (dropped at commit)."""
     table = LAYERS[layer]._meta.db_table
     cols = ["source", "source_id", *COLUMNS[layer], "geom"]
-    template = "(" + ", ".join(["%s"] * (len(cols) - 1)) + f", ST_GeomFromWKB(%s, {STORAGE_SRID}))"
     with connection.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS import_stage")
         cur.execute(f"CREATE TEMP TABLE import_stage ON COMMIT DROP AS SELECT {', '.join(cols)} FROM {table} WITH NO DATA")
         cur.execute("ALTER TABLE import_stage ADD COLUMN id bigserial, ADD COLUMN kecamatan_id bigint, ADD COLUMN kelurahan_id bigint")
-        execute_values(cur, f"INSERT INTO import_stage ({', '.join(cols)}) VALUES %s", rows, template=template, page_size=5000)
-        if layer != "areas":
+    return cols
+
+
+def _copy_value(value) -> str:
+    """One value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, bytes):  # geometry: hex EWKB, which PostGIS reads as input
+        return value.hex()
+    text = str(value)
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def _copy_batch(cols: list[str], rows: list[tuple]) -> None:
+    """COPY validated rows into the staging table (streamed: one batch in memory)."""
+    if not rows:
+        return
+    buf = io.StringIO()
+    buf.writelines("\t".join(map(_copy_value, row)) + "\n" for row in rows)
+    buf.seek(0)
+    with connection.cursor() as cur:
+        cur.copy_expert(f"COPY import_stage ({', '.join(cols)}) FROM STDIN", buf)
+
+
+def _finish_stage(layer: str) -> None:
+    """Compute, in the staging table, what the asset table stores besides the
+    file's values (area membership): the upsert then writes each row once."""
+    if layer != "areas":
+        with connection.cursor() as cur:
             cur.execute("CREATE INDEX ON import_stage USING gist (geom)")
             cur.execute("ANALYZE import_stage")
-    if layer != "areas":
         assign_areas_in_table("import_stage", points=layer in ("pju", "panels"))
 
 
-def _upsert(layer: str, source: str, rows: list[tuple]) -> tuple[list[int], int, int, int, int]:
-    """Stage, then INSERT … SELECT … ON CONFLICT (source, source_id) DO UPDATE.
+def _upsert(layer: str, source: str, staged: int) -> tuple[list[int], int, int, int, int]:
+    """INSERT … SELECT … FROM import_stage ON CONFLICT (source, source_id) DO UPDATE.
     Returns (ids created or changed, created, updated, unchanged, kept)."""
-    _stage(layer, rows)
     table = LAYERS[layer]._meta.db_table
     cols = COLUMNS[layer]
     keep = KEPT.get(layer)
@@ -247,13 +277,33 @@ def _upsert(layer: str, source: str, rows: list[tuple]) -> tuple[list[int], int,
     ids = [r[0] for r in result]  # created or changed
     created = sum(1 for r in result if r[1])
     updated = len(result) - created
-    unchanged = len(rows) - len(result)
+    unchanged = staged - len(result)
     return ids, created, updated, unchanged, kept
+
+
+class ImportCancelled(Exception):
+    """Raised when `cancelled()` turns true: the transaction is rolled back, nothing is written."""
+
+
+def _no_progress(phase: str, fraction: float) -> None:
+    pass
 
 
 def import_layer(path, layer: str, *, source: str | None = None, id_field: str | None = None,
                  mapping_path=None, dry_run: bool = False, progress: bool = True,
-                 default_level: str | None = None, rejects_dir: Path | None = None) -> dict:
+                 default_level: str | None = None, rejects_dir: Path | None = None,
+                 on_progress=None, cancelled=None) -> dict:
+    """Import `path` into `layer`, all or nothing (one transaction).
+
+    The file is read in batches; each batch is validated and mapped, then
+    COPYed into a temporary staging table, so memory stays flat whatever the
+    file's size. Area membership is computed on the staging table in SQL, and
+    one INSERT … SELECT … ON CONFLICT writes the layer. `on_progress(phase,
+    fraction)` is called with phase "read", "validate", "membership" and
+    "write" (fraction 0–1 within the phase); `cancelled()` is polled between
+    batches and between phases (ImportCancelled rolls everything back)."""
+    on_progress = on_progress or _no_progress
+    cancelled = cancelled or (lambda: False)
     path = Path(path)
     if layer not in LAYERS:
         raise FileError(f"unknown layer '{layer}' (pju, roads, areas, panels)")
@@ -263,7 +313,9 @@ def import_layer(path, layer: str, *, source: str | None = None, id_field: str |
         mp = m.load_mapping(layer, mapping_path)
     except m.RowError as exc:
         raise FileError(str(exc)) from exc
+    on_progress("read", 0.0)
     total, rows = read_rows(path, layer, mp, id_field)
+    on_progress("read", 1.0)
     is_osm = path.name.lower().endswith(".pbf")
     source = source or ("osm" if is_osm else path.name.split(".")[0])
     ctx = {"osm": is_osm, "source": source, "default_level": default_level, "panels": {}}
@@ -277,50 +329,22 @@ def import_layer(path, layer: str, *, source: str | None = None, id_field: str |
               "created": 0, "updated": 0, "skipped": 0, "rejected": 0, "kept": 0, "reasons": {}, "dry_run": dry_run}
     reasons: Counter = Counter()
     rejects: list[tuple] = []
-    batch: list[tuple] = []
-    seen: dict[str, bytes] = {}
-    digests: set[bytes] = set()
-    area_codes: set[str] = set()
-    cols = None
-    for row in tqdm(rows, total=total, desc=f"import {layer}", unit="feat", disable=not progress, file=sys.stderr):
-        if cols is None:
-            # OSM tags vary per element: SPEC §3 names the tags read.
-            cols = OSM_TAGS if is_osm else m.resolve_columns(mp, list(row.attrs.keys()))
-            if layer == "areas" and "level" not in cols and not default_level:
-                lower = {k.lower() for k in row.attrs}
-                ctx["default_level"] = next((lvl for col, lvl in m.AREA_LEVEL_BY_COLUMN if col in lower), None)
-        try:
-            if row.skip:
-                raise SkipRow(row.skip)
-            if row.problem:
-                raise m.RowError(row.problem)
-            geom = _clean_geometry(row.geom, layer)
-            values = _map_row(layer, row.attrs, cols, mp, row, ctx)
-            wkb = shapely.to_wkb(geom, hex=False)
-            digest = hashlib.sha1(wkb + repr(sorted(row.attrs.items(), key=str)).encode()).digest()
-            if digest in digests:
-                raise SkipRow("identical duplicate row")
-            if row.source_id in seen:
-                raise m.RowError("duplicate id with different content", row.source_id)
-            if layer == "areas":
-                if values["code"] in area_codes:
-                    raise m.RowError("duplicate area code", values["code"])
-                area_codes.add(values["code"])
-            seen[row.source_id] = digest
-            digests.add(digest)
-            batch.append((source, row.source_id, *[values[c] for c in COLUMNS[layer]], wkb))
-        except SkipRow as exc:
-            report["skipped"] += 1
-            reasons[f"skipped: {exc}"] += 1
-        except m.RowError as exc:
-            report["rejected"] += 1
-            reasons[f"rejected: {exc.reason}"] += 1
-            rejects.append((row.source_id, str(exc)))
-
     try:
         with transaction.atomic():
-            if batch:
-                ids, created, updated, unchanged, kept = _upsert(layer, source, batch)
+            stage_cols = _create_stage(layer)
+            staged = _validate_into_stage(layer, rows, total, mp, ctx, is_osm, default_level, stage_cols,
+                                          report, reasons, rejects, progress, on_progress, cancelled)
+            if cancelled():
+                raise ImportCancelled
+            on_progress("validate", 1.0)
+            if staged:
+                on_progress("membership", 0.0)
+                _finish_stage(layer)
+                on_progress("membership", 1.0)
+                if cancelled():
+                    raise ImportCancelled
+                on_progress("write", 0.0)
+                ids, created, updated, unchanged, kept = _upsert(layer, source, staged)
                 report.update(created=created, updated=updated)
                 report["skipped"] += unchanged
                 if unchanged:
@@ -333,6 +357,9 @@ def import_layer(path, layer: str, *, source: str | None = None, id_field: str |
                     if created or updated:  # membership of existing assets may change
                         for asset_model in (StreetLight, RoadSegment, Panel):
                             assign_areas(asset_model)
+                on_progress("write", 1.0)
+            if cancelled():
+                raise ImportCancelled
             if dry_run:
                 raise ImportAborted
     except ImportAborted:
@@ -341,6 +368,104 @@ def import_layer(path, layer: str, *, source: str | None = None, id_field: str |
     if rejects:
         report["rejects_file"] = str(_write_rejects(path, layer, rejects, rejects_dir))
     return report
+
+
+PREVALIDATE_CHUNK = 5000
+
+
+def _prevalidated(rows, layer: str):
+    """(row, EWKB or None) for each row. The common case — a point or line
+    of the layer's type with finite lon/lat in range (and, for a line, two
+    distinct points) — is checked on whole chunks with shapely's vectorised
+    functions, by the same rules as _clean_geometry; any other row gets None
+    and goes through _clean_geometry alone (its exact reason, or a repair)."""
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= PREVALIDATE_CHUNK:
+            yield from _prevalidate_chunk(chunk, EXPECTED_GEOM[layer])
+            chunk = []
+    yield from _prevalidate_chunk(chunk, EXPECTED_GEOM[layer])
+
+
+def _prevalidate_chunk(chunk: list, want: str):
+    out = np.full(len(chunk), None, dtype=object)
+    if chunk and want in ("Point", "LineString"):
+        geoms = np.array([r.geom if isinstance(r.geom, shapely.Geometry) else None for r in chunk], dtype=object)
+        ok = (shapely.get_type_id(geoms) == (0 if want == "Point" else 1)) & ~shapely.is_empty(geoms)
+        if ok.any():
+            g = shapely.force_2d(geoms[ok])
+            coords, index = shapely.get_coordinates(g, return_index=True)
+            bad = ~np.isfinite(coords).all(axis=1) | (np.abs(coords[:, 0]) > 180) | (np.abs(coords[:, 1]) > 90)
+            good = np.bincount(index[bad], minlength=len(g)) == 0
+            if want == "LineString":
+                g = shapely.remove_repeated_points(g)
+                good &= (shapely.get_num_coordinates(g) >= 2) & (shapely.length(g) > 0)
+            if good.any():
+                out[np.flatnonzero(ok)[good]] = shapely.to_wkb(shapely.set_srid(g[good], STORAGE_SRID), hex=False, include_srid=True)
+    yield from zip(chunk, out)
+
+
+def _validate_into_stage(layer, rows, total, mp, ctx, is_osm, default_level, stage_cols,
+                         report, reasons, rejects, progress, on_progress, cancelled) -> int:
+    """Validate and map each row; COPY the good ones to the staging table in
+    batches. Returns the number of rows staged."""
+    batch: list[tuple] = []
+    staged = 0
+    seen: set[str] = set()
+    digests: set[bytes] = set()
+    area_codes: set[str] = set()
+    cols = None
+    source = ctx["source"]
+    step = max(1, min(STAGE_BATCH, total // 50 or 1))
+    on_progress("validate", 0.0)
+    rows = _prevalidated(rows, layer)
+    for i, (row, ewkb) in enumerate(tqdm(rows, total=total, desc=f"import {layer}", unit="feat", disable=not progress, file=sys.stderr), 1):
+        if cols is None:
+            # OSM tags vary per element: SPEC §3 names the tags read.
+            cols = OSM_TAGS if is_osm else m.resolve_columns(mp, list(row.attrs.keys()))
+            if layer == "areas" and "level" not in cols and not default_level:
+                lower = {k.lower() for k in row.attrs}
+                ctx["default_level"] = next((lvl for col, lvl in m.AREA_LEVEL_BY_COLUMN if col in lower), None)
+        try:
+            if row.skip:
+                raise SkipRow(row.skip)
+            if row.problem:
+                raise m.RowError(row.problem)
+            if ewkb is None:  # not the common case: checked (and repaired) one by one, for the exact reason
+                geom = _clean_geometry(row.geom, layer)
+                ewkb = shapely.to_wkb(shapely.set_srid(geom, STORAGE_SRID), hex=False, include_srid=True)
+            values = _map_row(layer, row.attrs, cols, mp, row, ctx)
+            # One EWKB serves both the duplicate check and the COPY.
+            digest = hashlib.sha1(ewkb + repr(sorted(row.attrs.items(), key=str)).encode()).digest()
+            if digest in digests:
+                raise SkipRow("identical duplicate row")
+            if row.source_id in seen:
+                raise m.RowError("duplicate id with different content", row.source_id)
+            if layer == "areas":
+                if values["code"] in area_codes:
+                    raise m.RowError("duplicate area code", values["code"])
+                area_codes.add(values["code"])
+            seen.add(row.source_id)
+            digests.add(digest)
+            batch.append((source, row.source_id, *[values[c] for c in COLUMNS[layer]], ewkb))
+        except SkipRow as exc:
+            report["skipped"] += 1
+            reasons[f"skipped: {exc}"] += 1
+        except m.RowError as exc:
+            report["rejected"] += 1
+            reasons[f"rejected: {exc.reason}"] += 1
+            rejects.append((row.source_id, str(exc)))
+        if len(batch) >= STAGE_BATCH:
+            _copy_batch(stage_cols, batch)
+            staged += len(batch)
+            batch = []
+        if i % step == 0:
+            if cancelled():
+                raise ImportCancelled
+            on_progress("validate", min(1.0, i / total) if total else 0.0)
+    _copy_batch(stage_cols, batch)
+    return staged + len(batch)
 
 
 def _write_rejects(path: Path, layer: str, rejects: list[tuple], rejects_dir: Path | None) -> Path:

@@ -98,7 +98,7 @@ def _targets():
 
 
 def _start_server(port: int) -> subprocess.Popen:
-    env = {**os.environ, "DJANGO_PRODUCTION": "1", "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    env = {**os.environ, "DB_CONN_MAX_AGE": "60", "DJANGO_PRODUCTION": "1", "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "BASEMAP_URL": "", "LOG_LEVEL": "ERROR"}
     env.pop("GEO_PLATFORM_TEST_DB", None)
     proc = subprocess.Popen(

@@ -80,9 +80,14 @@ def test_landing_conformance_collection_and_item(live_city, client):
     assert {"self", "conformance", "data", "service-desc"} <= rels
     api = client.get("/ogc/api")
     assert api["Content-Type"] == "application/vnd.oai.openapi+json;version=3.0"
-    items = json.loads(api.content)["paths"]["/collections/{collectionId}/items"]["get"]
-    limit = next(p for p in items["parameters"] if p["name"] == "limit")["schema"]
-    assert (limit["default"], limit["maximum"]) == (1000, 10000)
+    doc = json.loads(api.content)
+    items = doc["paths"]["/collections/{collectionId}/items"]["get"]
+    # QGIS (QgsOapifApiRequest) reads limit's default and maximum from components/parameters/limit.
+    assert {"$ref": "#/components/parameters/limit"} in items["parameters"]
+    assert {"$ref": "#/components/parameters/limit"} in doc["paths"]["/collections/pju/items"]["get"]["parameters"]
+    limit = doc["components"]["parameters"]["limit"]
+    assert (limit["name"], limit["in"], limit["style"], limit["explode"]) == ("limit", "query", "form", False)
+    assert (limit["schema"]["default"], limit["schema"]["maximum"]) == (1000, 10000)
     conf = json.loads(client.get("/ogc/conformance").content)["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conf
     coll = json.loads(client.get("/ogc/collections/roads").content)
