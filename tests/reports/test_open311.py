@@ -110,6 +110,9 @@ def test_dispatcher_sees_contacts_and_photos(client, scene, api_key):
     assert f["properties"]["contact"]["phone"] == "0812999"
     (photo,) = f["properties"]["photos"]
     assert photo.startswith("http://testserver/media/reports/")
+    served = client.get(photo.replace("http://testserver", ""))
+    assert served.status_code == 200 and served["Content-Type"] == "image/jpeg"
+    assert client.get("/media/reports/2026/01/not-a-report.jpg").status_code == 404
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
