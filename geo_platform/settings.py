@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "needs",
     "webapp",
     "imports",  # issue 18: background jobs and web import
+    # issue 17: citizen reports (Open311 GeoReport v2, /lapor/)
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +199,11 @@ IMPORT_MULTIPART_MAX_BYTES = 100 * 1024 * 1024  # larger files go through tus (S
 # Concurrent requests one web process serves at once (each holds at most one database connection);
 # more wait in line. Server-Sent Events streams (Accept: text/event-stream) are not counted.
 WEB_MAX_CONCURRENT_REQUESTS = int(os.environ.get("WEB_MAX_CONCURRENT_REQUESTS", 8))
+# issue 17: citizen reports (Open311). Abuse limits per client address and per device
+# (counted in the "default" cache), photo size; OPEN311_SLA_DAYS='{"pju_mati": 3}' overrides SLAs.
+REPORT_RATE_LIMIT = int(os.environ.get("REPORT_RATE_LIMIT", 10))
+REPORT_RATE_WINDOW = int(os.environ.get("REPORT_RATE_WINDOW", 3600))
+REPORT_PHOTO_MAX_BYTES = int(os.environ.get("REPORT_PHOTO_MAX_BYTES", 10 * 1024 * 1024))
 
 # --- issue 12: security (docs/reliability.md "Threat model") ---
 MIDDLEWARE += [

@@ -18,6 +18,7 @@ urlpatterns = [
     re_path(r"^media/(?P<path>.+)$", media_view, name="media"),
     path("", include("webapp.urls")),
     path("", include("imports.urls")),  # issue 18: /api/imports/, /api/uploads/ (tus), /imports/
+    path("", include("reports.urls")),  # issue 17: /open311/v2/, /api/reports/, /lapor/
 ]
 
 handler404 = "geo_platform.errors.not_found"

@@ -25,6 +25,7 @@ PLUGIN_JS = [
     "webapp/vectorgrid-compat.js",
     VENDOR + "leaflet.markercluster/leaflet.markercluster.js",
     "webapp/map.js",
+    "reports/map-reports.js",  # issue 17: citizen reports overlays and the dispatcher's list (wraps GP.initMap)
 ]
 PLUGIN_CSS = [
     VENDOR + "leaflet.markercluster/MarkerCluster.css",

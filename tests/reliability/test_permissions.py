@@ -114,6 +114,16 @@ def _matrix():
         ("upload detail", "get", "/api/uploads/{no_uuid}/", None, None, PLANNERS),
         ("work order reject", "post", "/api/work-orders/{order_assigned}/reject/", lambda ids: {"reason": "duplikat"}, "json",
          {"field_officer", "planner", "admin"}),
+        # issue 17: citizen reports (the Open311 endpoints live under /open311/, outside this schema)
+        ("reports", "get", "/api/reports/", None, None, ALL),
+        ("report", "get", "/api/reports/{report}/", None, None, ALL),
+        ("reports summary", "get", "/api/reports/summary/", None, None, ALL),
+        ("reports proposals", "get", "/api/reports/proposals/", None, None, ALL),
+        ("report reopen", "post", "/api/reports/{report}/reopen/", lambda ids: {"note": "x"}, "json", PLANNERS),
+        ("open311 keys", "get", "/api/open311-keys/", None, None, {"admin"}),
+        ("open311 key create", "post", "/api/open311-keys/", lambda ids: {"name": "app"}, "json", {"admin"}),
+        ("open311 key", "get", "/api/open311-keys/{app_key}/", None, None, {"admin"}),
+        ("open311 key revoke", "delete", "/api/open311-keys/{app_key}/", None, None, {"admin"}),
     ]
     return rows
 
@@ -162,6 +172,10 @@ def world(db, tmp_path, settings):
         **{f"deleted_{k}": v.pk for k, v in deleted.items()},
         "no_uuid": "00000000-0000-0000-0000-000000000000",  # imports/uploads that do not exist: 404 once allowed
     }
+    from reports.models import Open311Key, Report  # issue 17
+
+    ids["report"] = Report.objects.create(service_code="pju_mati", geom=where, expected_at="2026-01-04T00:00Z").pk
+    ids["app_key"] = Open311Key.objects.create(name="LAKSA").pk
     return ids
 
 
