@@ -192,7 +192,7 @@ class EstimateApi(_JsonErrors, APIView):
             pieces = [geometry_piece(geometry=geometry, width_m=d.get("width_m"))]
             location = location_get(geometry=geometry)
         else:
-            pieces = road_pieces(road_ids=d["road_ids"])
+            pieces = road_pieces(road_ids=d["road_ids"], width_m=d.get("width_m"))  # issue 19: a typed width wins
             location = location_get(road_ids=[p.road_id for p in pieces])
         chosen = any(d.get(k) for k in ("price_list", "region", "year"))
         price_list = (price_list_get(price_list_id=d.get("price_list"), region=d.get("region"), year=d.get("year")) if chosen

@@ -66,9 +66,10 @@ WHERE id = ANY(%s) AND deleted_at IS NULL
 """
 
 
-def road_pieces(*, road_ids: list[int]) -> list[Piece]:
-    """Road segments with their own length (spheroid) and width: the stored
-    width_m, else lanes × 3.0 m, else the class default W (SPEC §5)."""
+def road_pieces(*, road_ids: list[int], width_m: float | None = None) -> list[Piece]:
+    """Road segments with their own length (spheroid) and width: `width_m`
+    when the user typed one, else the stored width_m, else lanes × 3.0 m,
+    else the class default W (SPEC §5)."""
     ids = list(dict.fromkeys(int(i) for i in road_ids))
     with connection.cursor() as cur:
         cur.execute(_ROADS_SQL, [ids])
@@ -79,7 +80,9 @@ def road_pieces(*, road_ids: list[int]) -> list[Piece]:
     pieces = []
     for i in ids:
         _, road_class, length, width, lanes = rows[i]
-        if width and width > 0:
+        if width_m:
+            w, src = float(width_m), "width typed by the user"
+        elif width and width > 0:
             w, src = float(width), "width_m"
         else:
             w = codes.default_width_m(road_class, lanes)

@@ -32,6 +32,8 @@ def not_found(request, exception=None):
     from django.http import JsonResponse
     from django.views import defaults
 
+    if request.path.startswith("/open311/"):  # issue 17: GeoReport v2 clients parse the spec's error list
+        return JsonResponse([{"code": 404, "description": f"no such resource: {request.path}"}], status=404, safe=False)
     if request.path.startswith(("/api/", "/tiles/", "/ogc/", "/imagery/")):
         return JsonResponse({"detail": f"no such resource: {request.path}", "errors": {"path": [request.path]}}, status=404)
     return defaults.page_not_found(request, exception)

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "webapp",
     "imports",  # issue 18: background jobs and web import
     "live",  # issue 16
+    # issue 17: citizen reports (Open311 GeoReport v2, /lapor/)
+    "reports",
 ]
 
 MIDDLEWARE = [
@@ -198,6 +200,11 @@ IMPORT_MULTIPART_MAX_BYTES = 100 * 1024 * 1024  # larger files go through tus (S
 # Concurrent requests one web process serves at once (each holds at most one database connection);
 # more wait in line. Server-Sent Events streams (Accept: text/event-stream) are not counted.
 WEB_MAX_CONCURRENT_REQUESTS = int(os.environ.get("WEB_MAX_CONCURRENT_REQUESTS", 8))
+# issue 17: citizen reports (Open311). Abuse limits per client address and per device
+# (counted in the "default" cache), photo size; OPEN311_SLA_DAYS='{"pju_mati": 3}' overrides SLAs.
+REPORT_RATE_LIMIT = int(os.environ.get("REPORT_RATE_LIMIT", 10))
+REPORT_RATE_WINDOW = int(os.environ.get("REPORT_RATE_WINDOW", 3600))
+REPORT_PHOTO_MAX_BYTES = int(os.environ.get("REPORT_PHOTO_MAX_BYTES", 10 * 1024 * 1024))
 
 # --- issue 12: security (docs/reliability.md "Threat model") ---
 MIDDLEWARE += [
@@ -222,3 +229,8 @@ LIVE_NIGHT_MARGIN_MIN = int(os.environ.get("LIVE_NIGHT_MARGIN_MIN", 15))
 COMMAND_RETRY_SECONDS = float(os.environ.get("COMMAND_RETRY_SECONDS", 30))
 COMMAND_MAX_ATTEMPTS = int(os.environ.get("COMMAND_MAX_ATTEMPTS", 3))
 PLN_TARIFF_RP_KWH = float(os.environ.get("PLN_TARIFF_RP_KWH", 1699.53))  # P-3/TR
+# Issue 19 (pages): where /map/ and /dashboard/ open — an area code or a bbox "minlon,minlat,maxlon,maxlat";
+# empty = the kabupaten/kota with the most PJU, else the densest cluster of PJU. The dashboard polls the
+# summary every DASHBOARD_POLL_MS while /api/live/ is not there.
+CITY_HOME = os.environ.get("CITY_HOME", "")
+DASHBOARD_POLL_MS = int(os.environ.get("DASHBOARD_POLL_MS", 1000))

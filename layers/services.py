@@ -99,6 +99,15 @@ def _notify(model, ids, action):
     transaction.on_commit(lambda: layer_changed.send(sender=model, ids=list(ids), action=action))
 
 
+def generate_pju_code(pk: int) -> str:
+    """PJU-<kecamatan code>-<id, 6 digits> (PJU-<id> without a kecamatan):
+    unique because the id is, readable on the pole's label."""
+    light = StreetLight.objects.select_related("kecamatan").get(pk=pk)
+    code = f"PJU-{light.kecamatan.code}-{pk:06d}" if light.kecamatan_id else f"PJU-{pk:06d}"
+    StreetLight.objects.filter(pk=pk, code="").update(code=code)
+    return code
+
+
 @transaction.atomic
 def feature_create(*, spec: LayerSpec, data: dict, user=None) -> WriteResult:
     """Create a feature. A repeated `client_id` returns the first result
@@ -124,6 +133,8 @@ def feature_create(*, spec: LayerSpec, data: dict, user=None) -> WriteResult:
                 return WriteResult(existing, False)
         raise _duplicate(model, values) from None
     _after_geometry_write(model, [obj.pk])
+    if model is StreetLight and not obj.code:
+        generate_pju_code(obj.pk)  # issue 19: a PJU tagged in the field gets a code
     _audit(spec, obj.pk, "create", user, data)
     _notify(model, [obj.pk], "create")
     return WriteResult(obj.pk, True)

@@ -37,6 +37,7 @@ COLLECTION_SCHEMA = {"type": "object", "description": "GeoJSON FeatureCollection
 NEED_ENDPOINTS = {
     "lighting-gaps": (selectors.LIGHTING_GAPS, selectors.lighting_gap_list, filters.GapFilterSet),
     "proposed-pju": (selectors.PROPOSED_PJU, selectors.proposed_pju_list, filters.ProposedFilterSet),
+    "lamp-upgrades": (selectors.LAMP_UPGRADES, selectors.lamp_upgrade_list, filters.UpgradeFilterSet),
     "broken-pju": (selectors.BROKEN_PJU, selectors.broken_pju_list, filters.BrokenFilterSet),
     "damaged-roads": (selectors.DAMAGED_ROADS, selectors.damaged_road_list, filters.DamagedFilterSet),
 }
@@ -92,7 +93,8 @@ NEED_PARAMETERS = [
     OpenApiParameter("area", str, description="area code: needs of that kecamatan/kelurahan"),
     OpenApiParameter("road_class", str, description="arterial, collector, local, neighbourhood, path (comma-separated)"),
     OpenApiParameter("road", int, description="gaps/proposed PJU: one road id"),
-    OpenApiParameter("status", str, description="broken PJU: off, damaged"),
+    OpenApiParameter("status", str, description="broken PJU: off, damaged; lamp upgrades: any PJU status"),
+    OpenApiParameter("kind", str, description="lighting gaps: missing, weak, dark (SPEC §5)"),
     OpenApiParameter("need_condition", str, description="damaged roads: light_damage, heavy_damage"),
     OpenApiParameter("min_priority", float, description="gaps/proposed PJU: priority score at least"),
     OpenApiParameter("ordering", str, description="id (default) or -priority (gaps/proposed PJU)"),
@@ -118,7 +120,7 @@ class SummaryView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("level", str, enum=["kecamatan", "kelurahan"], description="default kecamatan")],
         responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(ERROR_SCHEMA)},
-        summary="Needs per kecamatan/kelurahan: PJU, working %, km under-lit, proposed/broken PJU, road km by condition, kemantapan, cost",
+        summary="Needs per kecamatan/kelurahan: PJU, working %, km under-lit by kind, new poles, lamp upgrades, repairs (each with its cost), road km by condition, kemantapan, cost",
     )
     def get(self, request):
         level = request.query_params.get("level") or "kecamatan"

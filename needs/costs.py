@@ -1,50 +1,74 @@
 """Costs of needs, priced by the estimates app (estimates.pricing.price_items
-with the active price list: unit prices + overhead + PPN, Decimal).
+with the active price list: unit prices + overhead + PPN, Decimal), per
+road class from the class table's standard lamp (SPEC §5, codes.LIGHTING_RULE):
 
-* a proposed PJU = one pole (PJU-POLE-9M), one LED lamp (PJU-LAMP-LED-90W),
-  one arm (PJU-ARM), one installation (PJU-INSTALL) and S metres of cable
-  (PJU-CABLE-M, the class's maximum spacing: the run from the previous pole);
-* a broken PJU: `off` = a lamp + installation; `damaged` = lamp, arm and
-  installation.
-Without the estimates app or a price list every cost stays null."""
+* a new pole (`proposed`) = the class's pole, its LED luminaire, an arm, a
+  foundation, the installation and S metres of cable (the run from the
+  previous pole);
+* a lamp upgrade (`upgrade`) = the class's LED luminaire + installation, on
+  the existing pole;
+* a repair (`repair`, by status): `off` = a lamp + installation; `damaged` =
+  lamp, arm and installation (the lamp of the class of the PJU's road).
+A PJU both broken and listed as an upgrade is priced once, as the upgrade
+(the new lamp replaces the broken one). Without the estimates app or a price
+list (or with an item missing from it) every cost stays null."""
 from __future__ import annotations
 
 from decimal import Decimal
 
 from needs import rule as rules
 
-POLE_ITEMS = [("PJU-POLE-9M", 1), ("PJU-LAMP-LED-90W", 1), ("PJU-ARM", 1), ("PJU-INSTALL", 1)]
-CABLE = "PJU-CABLE-M"
-REPAIR_ITEMS = {
-    "off": [("PJU-LAMP-LED-90W", 1), ("PJU-INSTALL", 1)],
-    "damaged": [("PJU-LAMP-LED-90W", 1), ("PJU-ARM", 1), ("PJU-INSTALL", 1)],
-}
+ARM, FOUNDATION, INSTALL, CABLE = "PJU-ARM", "PJU-FOUNDATION", "PJU-INSTALL", "PJU-CABLE-M"
 
 
 def pole_items(road_class: str) -> list[tuple[str, float]]:
-    spacing = rules.lighting_rule()[road_class]["S"]
-    return [*POLE_ITEMS, (CABLE, spacing)]
+    r = rules.lighting_rule()[road_class]
+    lamp = r["lamp"]
+    return [(lamp["pole_item"], 1), (lamp["lamp_item"], 1), (ARM, 1), (FOUNDATION, 1), (INSTALL, 1), (CABLE, r["S"])]
+
+
+def upgrade_items(road_class: str) -> list[tuple[str, float]]:
+    return [(rules.lighting_rule()[road_class]["lamp"]["lamp_item"], 1), (INSTALL, 1)]
+
+
+def repair_items(road_class: str, status: str) -> list[tuple[str, float]]:
+    items = upgrade_items(road_class)
+    return items + [(ARM, 1)] if status == "damaged" else items
 
 
 def unit_costs() -> dict | None:
-    """{"proposed": {class: Decimal}, "repair": {status: Decimal}, "price_list": {...}}
-    or None when nothing can be priced."""
+    """{"proposed": {class: Decimal}, "upgrade": {class: Decimal},
+    "repair": {status: {class: Decimal}}, "price_list": {...}} or None when
+    nothing can be priced."""
     try:
         from estimates.pricing import price_items, price_list_get
         from rest_framework.exceptions import ValidationError
     except ImportError:
         return None
+    classes = list(rules.lighting_rule())
     try:
         price_list = price_list_get()
-        proposed = {cls: price_items(pole_items(cls), price_list=price_list)["total"] for cls in rules.lighting_rule()}
-        repair = {status: price_items(items, price_list=price_list)["total"] for status, items in REPAIR_ITEMS.items()}
+
+        def total(items):
+            return price_items(items, price_list=price_list)["total"]
+
+        proposed = {cls: total(pole_items(cls)) for cls in classes}
+        upgrade = {cls: total(upgrade_items(cls)) for cls in classes}
+        repair = {s: {cls: total(repair_items(cls, s)) for cls in classes} for s in rules.BROKEN_STATUSES}
     except ValidationError:
         return None
     return {
         "proposed": proposed,
+        "upgrade": upgrade,
         "repair": repair,
         "price_list": {"id": price_list.pk, "name": price_list.name, "year": price_list.year},
     }
+
+
+def lamp_spec(road_class: str) -> dict:
+    """The class's standard lamp as proposals and upgrades carry it."""
+    lamp = rules.lighting_rule()[road_class]["lamp"]
+    return {"type": lamp["type"], "wattage_w": lamp["watt"], "lumen": lamp["lumen"], "pole_height_m": lamp["pole_m"]}
 
 
 def as_float(value: Decimal | None) -> float | None:

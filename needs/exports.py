@@ -20,7 +20,8 @@ from needs.models import LightingGap, ProposedPJU
 PROPOSAL_COLUMNS = [
     ("no", "No"), ("kecamatan", "Kecamatan"), ("kelurahan", "Kelurahan/Desa"), ("road_id", "ID ruas"),
     ("road_name", "Nama jalan"), ("road_class", "Kelas jalan"), ("road_length_m", "Panjang ruas (m)"),
-    ("underlit_m", "Panjang kurang terang (m)"), ("gaps", "Jumlah celah"), ("proposed_pju", "Usulan titik PJU"),
+    ("underlit_m", "Panjang kurang terang (m)"), ("missing_m", "Belum ada PJU (m)"), ("weak_m", "Lampu kurang kuat (m)"),
+    ("dark_m", "PJU mati/rusak (m)"), ("gaps", "Jumlah celah"), ("proposed_pju", "Usulan titik PJU"),
     ("priority", "Skor prioritas"), ("lon", "Bujur"), ("lat", "Lintang"), ("estimated_cost", "Perkiraan biaya (IDR)"),
     ("usulan", "Usulan kegiatan"),
 ]
@@ -29,6 +30,18 @@ POLE_COLUMNS = [
     ("chainage_m", "Posisi (m dari awal ruas)"), ("side", "Sisi"), ("lon", "Bujur"), ("lat", "Lintang"),
     ("kecamatan", "Kecamatan"), ("kelurahan", "Kelurahan/Desa"), ("priority", "Skor prioritas"),
     ("estimated_cost", "Perkiraan biaya (IDR)"),
+]
+# SPEC §5: lamp upgrades (weak) and repairs (dark), priced apart from new poles; a
+# broken PJU that is also an upgrade is listed (and priced) once, as the upgrade
+UPGRADE_COLUMNS = [
+    ("id", "ID PJU"), ("code", "Kode PJU"), ("road", "ID ruas"), ("road_class", "Kelas jalan"), ("status", "Status"),
+    ("lamp_type", "Jenis lampu"), ("wattage_w", "Daya (W)"), ("weak_m", "Ruas kurang terang terjangkau (m)"),
+    ("lamp", "Lampu standar"), ("lon", "Bujur"), ("lat", "Lintang"), ("kecamatan", "Kecamatan"), ("cost", "Perkiraan biaya (IDR)"),
+]
+REPAIR_COLUMNS = [
+    ("id", "ID PJU"), ("code", "Kode PJU"), ("road", "ID ruas"), ("road_class", "Kelas jalan"), ("status", "Status"),
+    ("treatment_label", "Penanganan"), ("dark_m", "Ruas gelap dipulihkan (m)"), ("lon", "Bujur"), ("lat", "Lintang"),
+    ("kecamatan", "Kecamatan"), ("repair_cost", "Perkiraan biaya (IDR)"),
 ]
 CLASS_LABELS = dict(codes.ROAD_CLASSES)
 SIDE_LABELS = {"left": "Kiri", "right": "Kanan"}
@@ -42,7 +55,10 @@ def proposal_rows(gaps: QuerySet) -> list[dict]:
         WITH g AS (SELECT * FROM {LightingGap._meta.db_table} WHERE id IN ({gap_sql})),
         p AS (SELECT gap_id, count(*) AS n, sum(estimated_cost) AS cost, count(estimated_cost) AS priced
               FROM {proposed} WHERE gap_id IN (SELECT id FROM g) GROUP BY gap_id)
-        SELECT k.name, kl.name, g.road_id, r.name, g.road_class, max(g.road_length_m), sum(g.length_m), count(*),
+        SELECT k.name, kl.name, g.road_id, r.name, g.road_class, max(g.road_length_m), sum(g.length_m),
+               coalesce(sum(g.length_m) FILTER (WHERE g.kind = 'missing'), 0),
+               coalesce(sum(g.length_m) FILTER (WHERE g.kind = 'weak'), 0),
+               coalesce(sum(g.length_m) FILTER (WHERE g.kind = 'dark'), 0), count(*),
                coalesce(sum(p.n), 0), max(g.priority),
                ST_X(ST_LineInterpolatePoint(r.geom, 0.5)), ST_Y(ST_LineInterpolatePoint(r.geom, 0.5)),
                CASE WHEN coalesce(sum(p.priced), 0) = coalesce(sum(p.n), 0) AND sum(p.n) > 0 THEN sum(p.cost) END
@@ -58,12 +74,13 @@ def proposal_rows(gaps: QuerySet) -> list[dict]:
         cur.execute(sql, params)
         rows = cur.fetchall()
     out = []
-    for i, (kec, kel, road_id, name, cls, length, underlit, n_gaps, n_poles, prio, lon, lat, cost) in enumerate(rows, 1):
+    for i, (kec, kel, road_id, name, cls, length, underlit, missing, weak, dark, n_gaps, n_poles, prio, lon, lat,
+            cost) in enumerate(rows, 1):
         label = name or f"ruas #{road_id}"
         out.append({
             "no": i, "kecamatan": kec or "", "kelurahan": kel or "", "road_id": road_id, "road_name": name or "",
             "road_class": CLASS_LABELS.get(cls, cls), "road_length_m": round(length, 1), "underlit_m": round(underlit, 1),
-            "gaps": n_gaps, "proposed_pju": int(n_poles), "priority": round(prio, 1), "lon": round(lon, 7),
+            "missing_m": round(missing, 1), "weak_m": round(weak, 1), "dark_m": round(dark, 1), "gaps": n_gaps, "proposed_pju": int(n_poles), "priority": round(prio, 1), "lon": round(lon, 7),
             "lat": round(lat, 7), "estimated_cost": float(cost) if cost is not None else None,
             "usulan": (f"Pemasangan {int(n_poles)} titik PJU baru di {label} ({underlit:.0f} m kurang terang)"
                        if n_poles else f"Penerangan {label} ({underlit:.0f} m kurang terang, ruas pendek)"),
@@ -96,14 +113,44 @@ def pole_rows(gaps: QuerySet) -> list[dict]:
     ]
 
 
+def layer_rows(slug: str, query=None) -> list[dict]:
+    """Rows of a needs layer (lamp upgrades, broken PJU) for the export: the
+    properties of the same PostGIS-built Features as the API, with lon/lat."""
+    import json
+
+    from needs import filters, selectors
+
+    layer = selectors.NEED_LAYERS[slug]
+    qs = selectors.lamp_upgrade_list() if slug == "lamp-upgrades" else selectors.broken_pju_list()
+    if query is not None:
+        fs = filters.UpgradeFilterSet if slug == "lamp-upgrades" else filters.BrokenFilterSet
+        keep = {k: v for k, v in query.items() if k in fs.base_filters}
+        qs = filters.apply_filters(fs, qs, keep)
+    body, _ = selectors.geojson_page(layer, qs, limit=10**9, order="id")
+    out = []
+    for f in json.loads(b"[" + body + b"]"):
+        props = f["properties"]
+        lon, lat = f["geometry"]["coordinates"]
+        lamp = props.get("lamp")
+        out.append({**props, "id": f["id"], "lon": round(lon, 7), "lat": round(lat, 7),
+                    "road_class": CLASS_LABELS.get(props.get("road_class"), props.get("road_class")),
+                    "lamp": f"LED {lamp['wattage_w']} W, {lamp['lumen']} lm, tiang {lamp['pole_height_m']} m" if lamp else ""})
+    return out
+
+
 def _rule_lines() -> list[list]:
-    lines = [["Aturan penerangan (SPEC §5)", "H (m)", "k", "S = k·H (m)", "W bawaan (m)"]]
+    lines = [["Aturan penerangan (SPEC §5 v2)", "H (m)", "k", "S = k·H (m)", "W bawaan (m)", "Lebar lajur (m)", "Ē (lx)",
+              "Lampu standar"]]
     for cls, r in rules.lighting_rule().items():
-        lines.append([CLASS_LABELS.get(cls, cls), r["H"], r["k"], r["S"], r["W"]])
+        lamp = r["lamp"]
+        lines.append([CLASS_LABELS.get(cls, cls), r["H"], r["k"], r["S"], r["W"], r["lane"], r["E"],
+                      f"LED {lamp['watt']} W, {lamp['lumen']} lm, tiang {lamp['pole_m']} m"])
     lines += [
         [],
-        ["PJU dihitung menyala bila berstatus menyala atau tidak diketahui dan berjarak ≤ W/2 + 10 m dari ruas."],
-        ["Celah antar PJU > S: kurang terang g − S (di tengah); celah ujung > S/2: e − S/2 (di ujung)."],
+        ["PJU (semua status) menerangi ruas yang berjarak ≤ W/2 + 10 m; cakupannya lingkaran berjari-jari "
+         "ρ = ½·min(k·h, Φ·UF·MF/(Ē·W)) di sekitar titik proyeksinya, melintasi ujung ruas dan simpang."],
+        ["Belum ada PJU: tidak tercakup walau semua PJU berlampu standar → tiang baru; lampu kurang kuat → "
+         "peningkatan lampu; PJU mati/rusak → perbaikan (tanpa tiang baru)."],
         ["Tiang usulan berdiri W/2 + 0,7 m dari as jalan."],
         [f"Dibuat {timezone.localtime():%Y-%m-%d %H:%M %Z} oleh geo_platform."],
     ]
@@ -130,6 +177,13 @@ def musrenbang_export(*, gaps: QuerySet, fmt: str) -> tuple[bytes, str, str]:
     ws.append([label for _, label in POLE_COLUMNS])
     for row in pole_rows(gaps):
         ws.append(neutralise_row(row[key] for key, _ in POLE_COLUMNS))
+    for title, slug, columns, keep in (("Peningkatan lampu", "lamp-upgrades", UPGRADE_COLUMNS, None),
+                                       ("Perbaikan PJU", "broken-pju", REPAIR_COLUMNS, lambda r: not r["upgrade"])):
+        ws = wb.create_sheet(title)
+        ws.append([label for _, label in columns])
+        for row in layer_rows(slug):
+            if keep is None or keep(row):
+                ws.append(neutralise_row(row.get(key) for key, _ in columns))
     ws = wb.create_sheet("Keterangan")
     for line in _rule_lines():
         ws.append(line)

@@ -64,6 +64,18 @@ class BrokenFilterSet(django_filters.FilterSet):
         fields = []
 
 
+class UpgradeFilterSet(django_filters.FilterSet):
+    bbox = BBoxFilter()
+    area = AreaCodeFilter()
+    status = _multi(codes.PJU_STATUSES, "status")
+    lamp_type = _multi(codes.LAMP_TYPES, "lamp_type")
+    source = django_filters.CharFilter(field_name="source")
+
+    class Meta:
+        model = StreetLight
+        fields = []
+
+
 class DamagedFilterSet(django_filters.FilterSet):
     bbox = BBoxFilter()
     area = AreaCodeFilter()

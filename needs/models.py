@@ -4,9 +4,10 @@ Mercator copy for tiles, like the layers they derive from.
 * `LightingGap` / `ProposedPJU`: results of the SPEC §5 lighting rule,
   recomputed set-based by PostGIS (needs/gaps.sql) for the roads an edit
   touches or in full by `compute_needs`.
-* `LampMatch`: which counted PJU lights which road at which chainage: the
-  rule's input, kept so that moving or switching off a lamp refreshes the
-  roads it lit before.
+* `LampMatch`: which PJU (any status) lights which road at which chainage,
+  with the `weak` metres its standard disc reaches (an upgrade) and the
+  `dark` metres its recorded disc would restore (a repair); kept so that
+  moving or switching off a lamp refreshes the roads it lit before.
 * `Facility`: schools, markets, hospitals (priority: nearness).
 * `WorkOrder`: a need turned into a job for a field officer.
 The derived tables hold no database-level foreign keys (db_constraint=False)
@@ -24,11 +25,11 @@ from geo_platform.srid import STORAGE_SRID
 from layers.models import Area, Photo, RoadSegment, StreetLight, mercator_copy
 
 SIDES = [("left", "Kiri"), ("right", "Kanan")]
+# SPEC §5 v2: three disjoint kinds of under-lit road
 GAP_KINDS = [
-    ("internal", "Antara dua PJU"),
-    ("start", "Ujung awal"),
-    ("end", "Ujung akhir"),
-    ("unlit", "Seluruh ruas tanpa PJU"),
+    ("missing", "Belum ada PJU (perlu tiang baru)"),
+    ("weak", "Lampu kurang kuat (perlu peningkatan lampu)"),
+    ("dark", "PJU mati/rusak (perlu perbaikan)"),
 ]
 FACILITY_KINDS = [("school", "Sekolah"), ("market", "Pasar"), ("hospital", "Rumah sakit/Puskesmas")]
 
@@ -60,7 +61,7 @@ class LightingGap(RuleValues):
     start_m = models.FloatField("awal (m)")
     end_m = models.FloatField("akhir (m)")
     length_m = models.FloatField("panjang kurang terang (m)")
-    gap_m = models.FloatField("jarak antar PJU / ujung (m)")
+    gap_m = models.FloatField("panjang bentang gabungan (m)")  # the stretch (SPEC §5.4) this piece belongs to
     proposed_count = models.PositiveIntegerField("usulan PJU", default=0)
     geom = models.LineStringField(srid=STORAGE_SRID)
     geom_3857 = mercator_copy(models.LineStringField)
@@ -80,6 +81,7 @@ class ProposedPJU(RuleValues):
     chainage_m = models.FloatField("posisi (m)")
     side = models.CharField("sisi", max_length=5, choices=SIDES)
     estimated_cost = models.DecimalField("perkiraan biaya (IDR)", max_digits=18, decimal_places=2, null=True, blank=True)
+    lamp = models.JSONField("lampu standar kelas", default=dict, blank=True)
     geom = models.PointField(srid=STORAGE_SRID)
     geom_3857 = mercator_copy(models.PointField)
 
@@ -93,12 +95,20 @@ class ProposedPJU(RuleValues):
 
 
 class LampMatch(models.Model):
-    """PJU `pju` (working/unknown) lights road `road` at `chainage_m`."""
+    """PJU `pju` (any status) lights road `road` at `chainage_m`; on that
+    road its standard disc reaches `weak_m` weak metres (counted when its own
+    disc is smaller: `upgrade`) and its recorded disc covers `dark_m` dark
+    metres (off/damaged PJU: what a repair restores)."""
 
     road = models.ForeignKey(RoadSegment, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
     pju = models.ForeignKey(StreetLight, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
     chainage_m = models.FloatField()
     side = models.CharField(max_length=5, choices=SIDES)
+    radius_m = models.FloatField("ρ lampu tercatat (m)", default=0)
+    standard_radius_m = models.FloatField("ρ lampu standar (m)", default=0)
+    weak_m = models.FloatField(default=0)
+    dark_m = models.FloatField(default=0)
+    upgrade = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = "PJU pada ruas"

@@ -1,9 +1,11 @@
-"""The lighting rule (SPEC §5) and the priority score, configurable.
+"""The lighting rule (SPEC §5 v2) and the priority score, configurable.
 
-Defaults come from geo_platform.codes.LIGHTING_RULE; settings may override
-per class, e.g. ``NEEDS_LIGHTING_RULE = {"local": {"H": 8, "k": 5}}``
-(only the keys given change). ``NEEDS_PRIORITY`` overrides the score weights
-below."""
+Defaults come from geo_platform.codes.LIGHTING_RULE (the class table: H, k,
+W, lane width, Ē, standard lamp) and the lumen-method constants there;
+settings may override per class, e.g.
+``NEEDS_LIGHTING_RULE = {"local": {"H": 8, "k": 5, "E": 3}}`` (only the keys
+given change; ``"lamp"`` is merged key by key too). ``NEEDS_PRIORITY``
+overrides the score weights below."""
 from __future__ import annotations
 
 from django.conf import settings
@@ -11,10 +13,14 @@ from django.conf import settings
 from geo_platform import codes
 
 # SPEC §5 constants of the rule (not per class)
-REACH_EXTRA_M = 10.0  # a PJU counts within W/2 + 10 m of the road
+REACH_EXTRA_M = 10.0  # a PJU lights a road within W/2 + 10 m of it
 POLE_OFFSET_M = 0.7  # proposed poles stand W/2 + 0.7 m off the centreline
 LIT_STATUSES = ["working", "unknown"]  # presumed working until reported off/damaged
-EPS_M = 0.001  # 1 mm: floating-point noise allowed in gap comparisons
+BROKEN_STATUSES = ["off", "damaged"]
+MIN_PIECE_M = 1.0  # under-lit pieces shorter than this are ignored
+EPS_M = 0.01  # 1 cm: poles "exactly S apart" on the ground, either way
+SLIVER_M = 0.02  # discs this close meet: no sliver of road between them (1 cm either way + float noise)
+KINDS = ("missing", "weak", "dark")
 
 # Priority score (0–100), documented in docs/needs.md
 PRIORITY = {
@@ -40,15 +46,35 @@ TREATMENTS = {
 }
 
 
-def lighting_rule() -> dict[str, dict[str, float]]:
-    """Per class: H, k, W and S = k·H, with settings overrides applied."""
+def lighting_rule() -> dict[str, dict]:
+    """Per class: H, k, W, lane, E, lamp and S = k·H, with settings overrides
+    applied; the lamp also gets `mf` (maintenance factor of its type)."""
     overrides = getattr(settings, "NEEDS_LIGHTING_RULE", {}) or {}
     rule = {}
     for cls, values in codes.LIGHTING_RULE.items():
-        merged = {**values, **overrides.get(cls, {})}
+        extra = dict(overrides.get(cls, {}))
+        lamp = {**values["lamp"], **extra.pop("lamp", {})}
+        merged = {**values, **extra, "lamp": lamp}
         merged["S"] = merged["k"] * merged["H"]
+        lamp["mf"] = maintenance_factor(lamp["type"])
         rule[cls] = merged
     return rule
+
+
+def lumen_constants() -> dict:
+    """Efficacy (lm/W by lamp type), UF and MF, with settings overrides
+    (``NEEDS_LUMEN_METHOD = {"efficacy": {"led": 150}, "uf": 0.35}``)."""
+    over = getattr(settings, "NEEDS_LUMEN_METHOD", {}) or {}
+    return {
+        "efficacy": {**codes.LAMP_EFFICACY_LM_W, **over.get("efficacy", {})},
+        "uf": float(over.get("uf", codes.UTILISATION_FACTOR)),
+        "mf": {**codes.MAINTENANCE_FACTOR, **over.get("mf", {})},
+    }
+
+
+def maintenance_factor(lamp_type: str) -> float:
+    mf = lumen_constants()["mf"]
+    return float(mf.get(lamp_type, mf["other"]))
 
 
 def priority_weights() -> dict:

@@ -1,8 +1,10 @@
-"""Writes of the needs app. The lighting analysis (SPEC §5) is set-based:
-three statements over all the roads of a run (needs/sql/*.sql), so the whole
-city is one query plan, never a Python loop over roads or lamps."""
+"""Writes of the needs app. The lighting analysis (SPEC §5 v2) is set-based:
+a few statements over all the roads of a run (needs/sql/*.sql, in order:
+roads, lamps, match, coverage, pieces, stretches, write), so the whole city
+is one query plan per step, never a Python loop over roads or lamps."""
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -13,7 +15,7 @@ from geo_platform import codes
 from geo_platform.srid import STORAGE_SRID
 from layers.models import RoadSegment, StreetLight
 from needs import rule as rules
-from needs.costs import unit_costs
+from needs.costs import lamp_spec, unit_costs
 from needs.models import Facility, LampMatch, LightingGap, NeedsRun, ProposedPJU
 
 RUN_LOCK = 0x6E656564  # "need": advisory lock key of the runs
@@ -39,18 +41,30 @@ def _sql(name: str, **slots: str) -> str:
 def _params() -> dict:
     costs = unit_costs()
     rule = rules.lighting_rule()
+    lumen = rules.lumen_constants()
     weights = rules.priority_weights()
     classes = list(rule)
+    eff = {t: v for t, v in lumen["efficacy"].items() if t != "other"}
     return {
         "classes": classes,
         "h": [float(rule[c]["H"]) for c in classes],
         "k": [float(rule[c]["k"]) for c in classes],
         "w": [float(rule[c]["W"]) for c in classes],
-        "lane_w": float(codes.LANE_WIDTH_M),
+        "lane": [float(rule[c]["lane"]) for c in classes],
+        "e": [float(rule[c]["E"]) for c in classes],
+        "lm": [float(rule[c]["lamp"]["lumen"]) for c in classes],
+        "mf_std": [float(rule[c]["lamp"]["mf"]) for c in classes],
+        "rank": list(range(1, len(classes) + 1)),
+        "lamps": [json.dumps(lamp_spec(c)) for c in classes],
+        "eff_types": list(eff), "eff_values": [float(v) for v in eff.values()],
+        "eff_other": float(lumen["efficacy"]["other"]),
+        "uf": lumen["uf"], "mf_led": float(lumen["mf"]["led"]), "mf_other": float(lumen["mf"]["other"]),
         "reach_extra": rules.REACH_EXTRA_M,
         "pole_offset": rules.POLE_OFFSET_M,
         "lit_statuses": rules.LIT_STATUSES,
         "eps": rules.EPS_M,
+        "sliver": rules.SLIVER_M,
+        "min_piece": rules.MIN_PIECE_M,
         "storage_srid": STORAGE_SRID,
         "class_points": [float(weights["class_points"].get(c, 0)) for c in classes],
         "length_divisor": float(weights["length_divisor_m"]),
@@ -61,18 +75,26 @@ def _params() -> dict:
     }
 
 
+def _max_reach() -> float:
+    return max(r["W"] for r in rules.lighting_rule().values()) / 2 + rules.REACH_EXTRA_M
+
+
+EMPTY_REPORT = {"full": False, "roads": 0, "gaps": 0, "proposed": 0, "underlit_m": 0.0, "upgrades": 0, "repairs": 0,
+                "by_kind": {k: {"gaps": 0, "length_m": 0.0} for k in rules.KINDS}, "seconds": 0.0}
+
+
 @transaction.atomic
 def lighting_needs_compute(*, road_ids: Iterable[int] | None = None) -> dict:
-    """Recompute lighting gaps and proposed PJU for `road_ids` (all roads when
+    """Recompute the lighting needs (SPEC §5 v2: under-lit pieces by kind,
+    proposed poles, upgrade/repair matches) for `road_ids` (all roads when
     None). Returns the run's report (also stored as a NeedsRun)."""
     t0 = time.perf_counter()
     full = road_ids is None
     ids = None if full else sorted({int(i) for i in road_ids})
+    if not full and not ids:
+        return {**EMPTY_REPORT, "by_kind": {k: dict(v) for k, v in EMPTY_REPORT["by_kind"].items()}}
     params = {**_params(), "ids": ids or []}
-    road_filter = "true" if full else "r.id = ANY(%(ids)s)"
     with connection.cursor() as cur:
-        if not full and not ids:
-            return {"full": False, "roads": 0, "gaps": 0, "proposed": 0, "underlit_m": 0.0, "seconds": 0.0}
         # One run at a time: a refresh after an edit and a full run must not
         # interleave their DELETE/INSERT of the same roads (READ COMMITTED).
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [RUN_LOCK])
@@ -82,36 +104,86 @@ def lighting_needs_compute(*, road_ids: Iterable[int] | None = None) -> dict:
         else:
             for table in ("{proposed}", "{gaps}", "{matches}"):
                 cur.execute(f"DELETE FROM {TABLES[table]} WHERE road_id = ANY(%s)", [ids])
-        # The statements are cheap per row but estimated huge (generate_series):
-        # JIT compilation alone took 3 s of 7 on the Jakarta demo.
+        # The statements are cheap per row but estimated huge (generate_series,
+        # unnest): JIT compilation alone took seconds on the Jakarta demo.
         cur.execute("SET LOCAL jit = off")
-        cur.execute("DROP TABLE IF EXISTS needs_run_road")
-        cur.execute(_sql("roads.sql", **{"{road_filter}": road_filter}), params)
-        cur.execute("CREATE INDEX ON needs_run_road (id)")
-        cur.execute("ANALYZE needs_run_road")
+        for temp in ("needs_run_road", "needs_run_lamp"):
+            cur.execute(f"DROP TABLE IF EXISTS {temp}")
+        road_filter = "true" if full else "r.id = ANY(%(ids)s)"
+        cur.execute("CREATE TEMPORARY TABLE needs_run_road ON COMMIT DROP AS "
+                    + _sql("roads.sql", **{"{road_filter}": road_filter, "{run}": "true"}), params)
         cur.execute("SELECT count(*) FROM needs_run_road")
         n_roads = cur.fetchone()[0]
-        cur.execute("DROP TABLE IF EXISTS needs_run_lamp")
         cur.execute(_sql("lamps.sql"), params)
         cur.execute("CREATE INDEX ON needs_run_lamp USING gist (pu)")
+        if not full:
+            # context: the other roads a PJU near these may light (within twice the
+            # widest reach), for its anchor
+            cur.execute("CREATE INDEX ON needs_run_road USING gist (g)")
+            cur.execute("ANALYZE needs_run_road")
+            cur.execute("ANALYZE needs_run_lamp")
+            cur.execute(
+                f"""SELECT DISTINCT r.id FROM needs_run_road rr
+                    JOIN {TABLES['{roads}']} r ON r.geom && ST_Transform(ST_Expand(rr.g, %(box)s * rr.f), %(storage_srid)s)
+                    WHERE r.deleted_at IS NULL AND r.id <> ALL(%(ids)s)""",
+                {**params, "box": 2 * _max_reach()},
+            )
+            ctx = [r[0] for r in cur.fetchall()]
+            if ctx:
+                cur.execute("INSERT INTO needs_run_road "
+                            + _sql("roads.sql", **{"{road_filter}": "r.id = ANY(%(ctx)s)", "{run}": "false"}),
+                            {**params, "ctx": ctx})
+        else:
+            cur.execute("CREATE INDEX ON needs_run_road USING gist (g)")
+        cur.execute("CREATE INDEX ON needs_run_road (id)")
+        cur.execute("ANALYZE needs_run_road")
         cur.execute("ANALYZE needs_run_lamp")
-        cur.execute(_sql("matches.sql"), params)
-        cur.execute(_sql("gaps.sql"), params)
+        steps = {"roads, lamps": time.perf_counter() - t0}
+        for name in ("match.sql", "coverage.sql", "pieces.sql", "stretches.sql", "write.sql"):
+            t1 = time.perf_counter()
+            for statement in _statements(_sql(name)):
+                cur.execute(statement, params)
+            if name == "match.sql":
+                cur.execute("ANALYZE needs_run_match")
+            steps[name.removesuffix(".sql")] = time.perf_counter() - t1
         cur.execute(
-            f"""SELECT count(*), coalesce(sum(length_m), 0), coalesce(sum(proposed_count), 0)
-                FROM {TABLES['{gaps}']} g WHERE g.road_id IN (SELECT id FROM needs_run_road)"""
+            """SELECT kind, count(*), coalesce(sum(len_m), 0), coalesce(sum(n_poles), 0)
+               FROM needs_run_kept GROUP BY kind"""
         )
-        n_gaps, underlit, n_proposed = cur.fetchone()
-        cur.execute("DROP TABLE needs_run_road, needs_run_lamp")
+        by_kind = {k: {"gaps": 0, "length_m": 0.0} for k in rules.KINDS}
+        n_proposed = 0
+        for kind, n, length, poles in cur.fetchall():
+            by_kind[kind] = {"gaps": n, "length_m": round(float(length), 3)}
+            n_proposed += int(poles)
+        cur.execute(
+            f"""SELECT count(DISTINCT m.pju_id) FILTER (WHERE m.upgrade),
+                       count(DISTINCT m.pju_id) FILTER (WHERE m.dark_m > 0)
+                FROM {TABLES['{matches}']} m WHERE m.road_id IN (SELECT id FROM needs_run_road WHERE run)"""
+        )
+        n_upgrades, n_repairs = cur.fetchone()
+        cur.execute("DROP TABLE IF EXISTS " + ", ".join(TEMP_TABLES))
+    n_gaps = sum(v["gaps"] for v in by_kind.values())
+    underlit = sum(v["length_m"] for v in by_kind.values())
     report = {
-        "full": full, "roads": n_roads, "gaps": n_gaps, "proposed": int(n_proposed),
-        "underlit_m": float(underlit), "seconds": round(time.perf_counter() - t0, 3),
+        "full": full, "roads": n_roads, "gaps": n_gaps, "proposed": n_proposed, "underlit_m": round(underlit, 3),
+        "by_kind": by_kind, "upgrades": n_upgrades, "repairs": n_repairs,
+        "seconds": round(time.perf_counter() - t0, 3), "steps": {k: round(v, 3) for k, v in steps.items()},
     }
     NeedsRun.objects.create(
-        full=full, roads=n_roads, gaps=n_gaps, proposed=int(n_proposed), underlit_m=float(underlit),
-        seconds=report["seconds"],
+        full=full, roads=n_roads, gaps=n_gaps, proposed=n_proposed, underlit_m=underlit, seconds=report["seconds"],
     )
     return report
+
+
+TEMP_TABLES = ("needs_run_road", "needs_run_lamp", "needs_run_match", "needs_run_anchor", "needs_run_seg", "needs_run_iv",
+               "needs_run_piece", "needs_run_stretch", "needs_run_member", "needs_run_span", "needs_run_pole",
+               "needs_run_kept")
+
+
+def _statements(text: str) -> list[str]:
+    """The `;`-separated statements of one SQL file (no `;` inside them)."""
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    return [s.strip() for s in body.split(";") if s.strip()]
 
 
 def roads_near_pju(pju_ids: Iterable[int]) -> list[int]:
@@ -121,6 +193,7 @@ def roads_near_pju(pju_ids: Iterable[int]) -> list[int]:
     if not ids:
         return []
     widest = max(r["W"] for r in rules.lighting_rule().values())
+    lane = max(r["lane"] for r in rules.lighting_rule().values())
     reach = widest / 2 + rules.REACH_EXTRA_M
     with connection.cursor() as cur:
         cur.execute(
@@ -138,13 +211,40 @@ def roads_near_pju(pju_ids: Iterable[int]) -> list[int]:
                             coalesce(nullif(r.width_m, 0), nullif(r.lanes, 0) * %(lane_w)s, %(widest)s) / 2 + %(extra)s)
             WHERE p.id = ANY(%(ids)s)
             """,
-            {"ids": ids, "box": max(2 * reach, NEAR_BOX_M), "widest": widest, "lane_w": float(codes.LANE_WIDTH_M),
+            {"ids": ids, "box": max(2 * reach, NEAR_BOX_M), "widest": widest, "lane_w": float(lane),
              "extra": rules.REACH_EXTRA_M, "srid": STORAGE_SRID},
         )
         return [r[0] for r in cur.fetchall()]
 
 
+def pju_near_roads(road_ids: Iterable[int]) -> list[int]:
+    """PJU whose anchor or discs a change of these roads may move: those that
+    lit them (stored matches) and those within reach of them now."""
+    ids = list(road_ids)
+    if not ids:
+        return []
+    reach = _max_reach()
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""
+            SELECT pju_id FROM {TABLES['{matches}']} WHERE road_id = ANY(%(ids)s)
+            UNION
+            SELECT p.id FROM {TABLES['{roads}']} r
+            JOIN {TABLES['{pju}']} p
+              ON p.geom && ST_Expand(r.geom, %(reach)s / (110000.0 * greatest(0.01, cos(radians(
+                               greatest(abs(ST_YMin(r.geom)), abs(ST_YMax(r.geom)))))))) AND p.deleted_at IS NULL
+             AND ST_DWithin(p.geom::geography, r.geom::geography, %(reach)s)
+            WHERE r.id = ANY(%(ids)s) AND r.deleted_at IS NULL
+            """,
+            {"ids": ids, "reach": reach},
+        )
+        return [r[0] for r in cur.fetchall()]
+
+
 def lighting_needs_refresh(*, pju_ids: Iterable[int] = (), road_ids: Iterable[int] = ()) -> dict:
-    """Recompute the roads an edit touches (SPEC §4: current after every edit)."""
-    roads = set(road_ids) | set(roads_near_pju(pju_ids))
+    """Recompute the roads an edit touches (SPEC §4: current after every edit):
+    the roads the edited PJU light (before and after), and for an edited road
+    itself plus the roads lit by the PJU near it (their anchors may move)."""
+    road_ids = set(road_ids)
+    roads = road_ids | set(roads_near_pju(set(pju_ids) | set(pju_near_roads(road_ids))))
     return lighting_needs_compute(road_ids=roads)

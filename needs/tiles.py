@@ -4,17 +4,17 @@ revision trigger (needs/migrations/0002), so tiles change with every run."""
 from layers.tiles import POINT_CAP, ZoomRule, TileLayer, register_tile_layer
 from needs.models import LightingGap, ProposedPJU, WorkOrder
 
-GAP_DETAIL = ("road_id", "road_class", "kind", "start_m", "end_m", "length_m", "proposed_count", "spacing_m", "priority")
+GAP_DETAIL = ("road_id", "road_class", "kind", "start_m", "end_m", "length_m", "gap_m", "proposed_count", "spacing_m", "priority")
 PROPOSED_DETAIL = ("road_id", "road_class", "chainage_m", "side", "spacing_m", "priority")
 WORK_ORDER_DETAIL = ("kind", "status", "title", "priority", "assigned_to_id")
 
 LIGHTING_GAPS = register_tile_layer(TileLayer(
     name="lighting_gaps", table=LightingGap._meta.db_table, detail_zoom=13, where="true",
-    description="Under-lit stretches of road (SPEC §5)",
+    description="Under-lit road by kind: missing (new poles), weak (lamp upgrades), dark (repairs) (SPEC §5)",
     rules=(
-        ZoomRule(8, columns=("road_class", "length_m"), where="t.road_class IN ('arterial', 'collector')", simplify=4, cap=20_000),
-        ZoomRule(11, columns=("road_class",), simplify=4, cap=20_000),
-        ZoomRule(12, columns=("road_class", "length_m"), simplify=2, cap=30_000),
+        ZoomRule(8, columns=("road_class", "kind", "length_m"), where="t.road_class IN ('arterial', 'collector')", simplify=4, cap=20_000),
+        ZoomRule(11, columns=("road_class", "kind"), simplify=4, cap=20_000),
+        ZoomRule(12, columns=("road_class", "kind", "length_m"), simplify=2, cap=30_000),
         ZoomRule(13, columns=GAP_DETAIL),
     ),
     fields={c: c for c in GAP_DETAIL},

@@ -6,7 +6,8 @@ from needs import apis
 urlpatterns = [
     path("api/needs/lighting-gaps/", apis.need_layer_view("lighting-gaps", "Under-lit stretches (SPEC §5), GeoJSON lines"), name="needs-lighting-gaps"),
     path("api/needs/proposed-pju/", apis.need_layer_view("proposed-pju", "Proposed PJU (SPEC §5), GeoJSON points"), name="needs-proposed-pju"),
-    path("api/needs/broken-pju/", apis.need_layer_view("broken-pju", "PJU off or damaged, with the treatment"), name="needs-broken-pju"),
+    path("api/needs/lamp-upgrades/", apis.need_layer_view("lamp-upgrades", "PJU to upgrade to their class's standard lamp (SPEC §5 weak), with the lamp and its cost"), name="needs-lamp-upgrades"),
+    path("api/needs/broken-pju/", apis.need_layer_view("broken-pju", "PJU off or damaged, with the treatment and the dark metres each repair restores"), name="needs-broken-pju"),
     path("api/needs/damaged-roads/", apis.need_layer_view("damaged-roads", "Roads in light/heavy damage or beyond the SDI/IRI thresholds"), name="needs-damaged-roads"),
     path("api/needs/summary/", apis.SummaryView.as_view(), name="needs-summary"),
     path("api/needs/compute/", apis.ComputeView.as_view(), name="needs-compute"),

@@ -33,6 +33,10 @@ CODE_LABELS = {
         "provinsi": _("Province"), "kabupaten_kota": _("Regency/City"),
         "kecamatan": _("Kecamatan"), "kelurahan": _("Kelurahan/Desa"),
     },
+    # SPEC §5 v2 kinds of under-lit road (issue 13)
+    "gap_kind": {
+        "missing": _("No PJU (new poles)"), "weak": _("Lamps too weak (upgrades)"), "dark": _("PJU off/damaged (repairs)"),
+    },
     "wo_status": {
         "open": _("Open"), "assigned": _("Assigned"), "in_progress": _("In progress"),
         "done": _("Done"), "rejected": _("Rejected"),
@@ -110,3 +114,61 @@ def code_labels() -> dict:
 
 def strings(table: dict) -> dict:
     return {key: str(value) for key, value in table.items()}
+
+# --- issue 19: pages, work orders on the map, field fixes ---
+WO_COLOURS = {"open": "#e31a1c", "assigned": "#ff7f00", "in_progress": "#1f78b4", "done": "#33a02c", "rejected": "#757575"}
+# Lighting gaps in blues (never the road-condition ramp's orange); a kind per colour (SPEC §5: missing/weak/dark).
+GAP_COLOURS = {"default": "#2166ac", "missing": "#2166ac", "weak": "#67a9cf", "dark": "#053061"}
+
+CODE_LABELS["gap_kind"] = {  # v2 kinds (SPEC §5) and the v1 positions still stored before issue 13 lands
+    "missing": _("No light"), "weak": _("Weak light"), "dark": _("Dark (PJU broken)"),
+    "internal": _("Between two PJU"), "start": _("At the road's start"), "end": _("At the road's end"), "unlit": _("Whole road without PJU"),
+}
+CODE_LABELS["side"] = {"left": _("Left"), "right": _("Right"), "both": _("Both sides"), "centre": _("Centre")}
+CODE_LABELS["wo_kind"] = {
+    "broken_pju": _("Repair broken PJU"), "proposed_pju": _("Install new PJU"),
+    "lighting_gap": _("Light an under-lit stretch"), "damaged_road": _("Repair damaged road"),
+}
+CODE_LABELS["boolean"] = {"true": _("Yes"), "false": _("No")}
+CODE_LABELS["authority"] = {
+    "national": _("National"), "province": _("Provincial"), "city": _("City/regency"), "village": _("Village"),
+    "unknown": _("Unknown"),
+}
+FIELD_NAMES.update({
+    "assigned_to": _("Officer"), "created_at": _("Created"), "done_at": _("Done"), "closing_note": _("Closing note"),
+    "closing_distance_m": _("Distance to asset (m)"), "closing_photo": _("Closing photo"), "lamp": _("Lamp"),
+    "cost": _("Cost"), "road": _("Road"), "pju_count": _("PJU"), "working_pct": _("Working (%)"),
+    "broken_pju": _("Broken PJU"), "underlit_km": _("Under-lit (km)"), "proposed_pju": _("New poles"),
+    "damaged_km": _("Damaged roads (km)"), "kemantapan_pct": _("Kemantapan (%)"), "estimated_cost": _("Estimated cost"),
+    "reject_reason": _("Reason"), "notes": _("Notes"),
+})
+
+UI.update({
+    "create_wo": _("Create work order"), "officer": _("Officer"), "unassigned": _("(not assigned yet)"),
+    "wo_created": _("Work order created"), "needs_panel": _("Where first?"), "choropleth": _("Shade kecamatan by"),
+    "none": _("No shading"), "export_musrenbang": _("Musrenbang export (XLSX)"), "zoom_data": _("Zoom to all data"),
+    "zoom_city": _("Zoom to the city"), "add_all_segments": _("Add all segments to the estimate"),
+    "remove": _("Remove"), "unnamed_road": _("Unnamed road"), "broken_pju": _("Broken PJU"),
+    "damaged_road": _("Damaged road"), "wo_status": _("Work orders by status"), "gap_kinds": _("Lighting gaps"),
+    "summary": _("Summary"), "kecamatan": _("Kecamatan"), "cost": _("Cost"), "sort_by": _("Sort by"),
+    "hide_panel": _("Hide"), "show_panel": _("Show"), "login_for_wo": _("Log in as a planner to create work orders"),
+})
+
+FIELD_UI.update({
+    "too_far": _("You are {dist} m from the asset; closing needs a position within {max} m. Move closer and try again."),
+    "server_refused": _("The server refused this record"), "retry_fix": _("Taking a fresh GPS position…"),
+    "area_saved_data": _("Nearby data saved for offline use (no imagery for this area)"),
+    "confirm_road": _("Is this the road?"), "unnamed_road": _("Unnamed road"),
+    "err_distance": _("The position is too far from the asset"), "err_state": _("This work order can no longer be closed"),
+    "err_photo": _("The photo was not accepted"), "err_login": _("Please log in again; your records are kept."),
+})
+
+PAGES = {
+    "pju_by_status": _("PJU by status per kecamatan"), "underlit": _("Under-lit roads per kecamatan (km)"),
+    "damaged": _("Damaged roads per kecamatan (km)"), "kemantapan": _("Kemantapan per kecamatan (%)"),
+    "wo_status": _("Work orders by status"), "km": _("km"), "light_damage": _("Light damage"),
+    "heavy_damage": _("Heavy damage"), "underlit_km": _("Under-lit (km)"), "kemantapan_pct": _("Kemantapan (%)"),
+    "updated": _("Updated"), "events": _("Events"), "alarms": _("Alarms: broken PJU and damaged roads"),
+    "no_events": _("No changes yet"), "changed": _("changed"), "connection_lost": _("Connection lost; retrying…"),
+    "live": _("Live"), "polling": _("Updating every {s} s"),
+}

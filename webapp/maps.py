@@ -9,6 +9,8 @@ estimate panel. Every script and style sheet is a local static file
 works with no internet; folium's CDN defaults are replaced."""
 from __future__ import annotations
 
+import re
+
 import folium
 from branca.element import Element, MacroElement
 from folium import plugins
@@ -23,12 +25,14 @@ PLUGIN_JS = [
     "webapp/vectorgrid-compat.js",
     VENDOR + "leaflet.markercluster/leaflet.markercluster.js",
     "webapp/map.js",
+    "reports/map-reports.js",  # issue 17: citizen reports overlays and the dispatcher's list (wraps GP.initMap)
 ]
 PLUGIN_CSS = [
     VENDOR + "leaflet.markercluster/MarkerCluster.css",
     VENDOR + "leaflet.markercluster/MarkerCluster.Default.css",
     "webapp/map.css",
 ]
+MODULE_JS = ["webapp/js/map-needs.js"]  # issue 19: the "where first?" panel
 DRAW_JS = [("leaflet_draw_js", VENDOR + "leaflet-draw/leaflet.draw.js")]
 DRAW_CSS = [("leaflet_draw_css", VENDOR + "leaflet-draw/leaflet.draw.css")]
 LOCATE_JS = [("Control_locate_min_js", VENDOR + "leaflet.locatecontrol/L.Control.Locate.min.js")]
@@ -113,6 +117,11 @@ def planner_map_html(*, config: dict, basemap_url: str, title: str, lang: str) -
         root.header.add_child(folium.CssLink(static(path)), name=f"gp_css_{i}")
     for i, path in enumerate(PLUGIN_JS):
         root.header.add_child(folium.JavascriptLink(static(path)), name=f"gp_js_{i}")
+    # ES modules that hook into map.js once it is ready (GP.whenReady): the needs panel and choropleth.
+    for i, path in enumerate(MODULE_JS):
+        root.header.add_child(Element(f'<script type="module" src="{static(path)}"></script>'), name=f"gp_module_{i}")
     PlannerApp(config).add_to(m)
     html = root.render()
+    # Let people zoom the page (WCAG 1.4.4): folium's viewport forbids it; the map's own pinch zoom is unaffected.
+    html = re.sub(r",\s*maximum-scale=1\.0,\s*user-scalable=no", "", html, count=1)
     return html.replace("<html>", f'<html lang="{lang}">', 1)

@@ -79,6 +79,12 @@ def media_view(request, path: str):
             return _not_found(path)
         with open(file, "rb") as fh:
             content_type = content_type_of(fh.read(16)) or "application/octet-stream"
+    elif relative.startswith("reports/"):  # issue 17: citizens' report photos (re-encoded JPEG, public like the report)
+        from reports.models import ReportPhoto
+
+        if not ReportPhoto.objects.filter(image=relative).exists():
+            return _not_found(path)
+        content_type = "image/jpeg"
     else:
         return _not_found(path)
     response = FileResponse(open(file, "rb"), content_type=content_type)

@@ -18,12 +18,14 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
 from geo_platform import condition as road_condition
 from layers.permissions import can_read
+from needs.work_orders import close_radius_m, is_planner
 from webapp import labels, selectors
 from webapp.maps import PLUGIN_CSS, PLUGIN_JS, planner_map_html
 
@@ -64,14 +66,20 @@ def map_page(request):
     config = {
         "layers": selectors.map_layer_list(),
         "kecamatan": extents["kecamatan"],
+        "area_names": extents.get("area_names", {}),
         "bounds": extents["bounds"],
         "strings": strings,
         "codes": labels.code_labels(),
         "fields": labels.strings(labels.FIELD_NAMES),
-        "colours": {"status": labels.STATUS_COLOURS, "condition": labels.CONDITION_COLOURS},
+        "colours": {"status": labels.STATUS_COLOURS, "condition": labels.CONDITION_COLOURS,
+                    "wo_status": labels.WO_COLOURS, "gap": labels.GAP_COLOURS},
         # issue 14: the legend's SDI/IRI ranges, from the one definition (geo_platform/condition.py)
         "condition_bands": {row["code"]: f"SDI {row['sdi']} · IRI {row['iri']}" for row in road_condition.legend() if row["sdi"]},
+        "home": selectors.city_home(settings.CITY_HOME),
+        "planner": is_planner(request.user),
         "urls": {
+            "officers": reverse("map-officers"), "work_orders": "/api/work-orders/", "summary": reverse("needs-summary"),
+            "export": reverse("needs-export"),
             "search": reverse("map-search"), "templates": "/api/templates/", "estimates": "/api/estimates/",
             "imagery": "/api/imagery/", "imagery_tiles": "/imagery/{id}/tiles/{z}/{x}/{y}.png",
             "login": f"{reverse('login')}?next={reverse('map')}", "logout": reverse("logout"),
@@ -109,6 +117,7 @@ def field_page(request):
         "fields": labels.strings(labels.FIELD_NAMES),
         "colours": {"status": labels.STATUS_COLOURS, "condition": labels.CONDITION_COLOURS},
         "max_accuracy_m": field_max_accuracy_m(),
+        "close_radius_m": close_radius_m(),
         "basemap_url": settings.BASEMAP_URL,
         "user": {"username": user.get_username(), "groups": list(user.groups.values_list("name", flat=True))},
         "language": _languages(request),
@@ -174,3 +183,131 @@ class LoginView(auth_views.LoginView):
 def logout_view(request):
     logout(request)
     return redirect("login")
+
+
+# --- issue 19: home page, command-centre dashboard, officers for work orders ---
+
+PAGE_FIGURES = (  # (key in the summary's totals, label, unit) — the key figures of SPEC §10
+    ("pju_count", _lazy("PJU"), ""), ("working_pct", _lazy("Working"), "%"),
+    ("broken_pju", _lazy("Broken PJU (off/damaged)"), ""), ("underlit_km", _lazy("Under-lit roads"), "km"),
+    ("proposed_pju", _lazy("New poles proposed"), ""), ("damaged_km", _lazy("Damaged roads"), "km"),
+    ("kemantapan_pct", _lazy("Kemantapan (good + fair)"), "%"), ("estimated_cost", _lazy("Estimated cost"), "IDR"),
+)
+
+
+def _page_context(request) -> dict:
+    from needs import selectors as need_selectors
+
+    summary = need_selectors.strip_raw(need_selectors.area_summary(level="kecamatan"))
+    totals = summary["totals"]
+    figures = [{"key": k, "label": str(label), "unit": unit, "value": totals.get(k)} for k, label, unit in PAGE_FIGURES]
+    private = request.user.is_authenticated
+    extra = {"pju_status": selectors.pju_status_by_area(level="kecamatan"),
+             "work_orders": selectors.work_order_counts() if private else None}
+    if private:
+        open_orders = sum(n for s, n in extra["work_orders"].items() if s in ("open", "assigned", "in_progress"))
+        figures.append({"key": "open_work_orders", "label": str(_("Open work orders")), "unit": "", "value": open_orders})
+    return {
+        "figures": figures,
+        "page_config": {
+            "strings": labels.strings(labels.PAGES),
+            "codes": labels.code_labels(),
+            "colours": {"status": labels.STATUS_COLOURS, "condition": labels.CONDITION_COLOURS, "wo_status": labels.WO_COLOURS},
+            "extra": extra,
+            "urls": {"summary": reverse("needs-summary"), "extra": reverse("pages-extra"), "revision": reverse("pages-revision"), "live": LIVE_URL,
+                     "live_available": _resolves(LIVE_URL)},
+            "home": selectors.city_home(settings.CITY_HOME) or DEFAULT_HOME,
+            "poll_ms": settings.DASHBOARD_POLL_MS,
+            "language": get_language(),
+        },
+        "links": _links(),
+        "languages": _languages(request),
+    }
+
+
+LIVE_URL = "/api/live/"  # the live network's event stream (issue 16), used when installed
+
+
+def _resolves(path: str) -> bool:
+    from django.urls import Resolver404, resolve
+
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+
+DEFAULT_HOME = [94.9, -11.1, 141.1, 6.1]  # Indonesia, when there is no data yet
+
+
+def _links() -> list[dict]:
+    """The way into every part of the platform; a page not installed on this
+    deployment (e.g. the public report form) is not linked."""
+    from django.urls import NoReverseMatch, Resolver404, resolve
+
+    out = []
+    for name, label, text in (
+        ("map", _("Planner map"), _("Where first? Needs, ranked kecamatan, estimates and work orders.")),
+        ("field", _("Field app"), _("For officers on the street: tag PJU, report damage, close work orders, offline.")),
+        ("/lapor/", _("Report a problem"), _("Citizens report a dark street or a damaged road (Open311).")),
+        ("dashboard", _("Command centre"), _("The same figures live, for a large screen.")),
+        ("api-docs", _("API documentation"), _("Every layer and figure as an open API.")),
+        ("admin:index", _("Administration"), _("Users, imports and data management.")),
+    ):
+        try:
+            if name.startswith("/"):  # a path of another app (issue 17's public report form)
+                resolve(name)
+                url, name = name, "report"
+            else:
+                url = reverse(name)
+        except (NoReverseMatch, Resolver404):
+            continue
+        out.append({"name": name.split(":")[0], "url": url, "label": str(label), "text": str(text)})
+    return out
+
+
+@require_GET
+@ensure_csrf_cookie
+def home_page(request):
+    if not can_read(request):
+        return redirect(f"{reverse('login')}?next={request.path}")
+    return render(request, "webapp/home.html", _page_context(request))
+
+
+@require_GET
+@ensure_csrf_cookie
+def dashboard_page(request):
+    if not can_read(request):
+        return redirect(f"{reverse('login')}?next={request.path}")
+    return render(request, "webapp/dashboard.html", _page_context(request))
+
+
+@require_GET
+@never_cache
+def pages_extra(request):
+    """What the pages show besides /api/needs/summary/: PJU by status per
+    kecamatan, and work orders by state for logged-in users."""
+    if not can_read(request):
+        return _error(403, "login is needed (PUBLIC_READ=0)")
+    return JsonResponse({
+        "pju_status": selectors.pju_status_by_area(level="kecamatan"),
+        "work_orders": selectors.work_order_counts() if request.user.is_authenticated else None,
+    })
+
+
+@require_GET
+@never_cache
+def data_revision(request):
+    """{"revision": "..."}: changes with every write to a map layer's table (the dashboard's cheap poll)."""
+    if not can_read(request):
+        return _error(403, "login is needed (PUBLIC_READ=0)")
+    return JsonResponse({"revision": selectors.data_revision()})
+
+
+@require_GET
+def officers(request):
+    """Field officers a planner may assign a work order to."""
+    if not is_planner(request.user):
+        return _error(403, "only planners (group planner) or admins assign work orders")
+    return JsonResponse({"officers": selectors.field_officers()})

@@ -143,23 +143,66 @@ def test_summary_totals_equal_the_sums_of_the_layers(town, client):
     assert summary["unassigned"]["road_km_by_condition"]["light_damage"] == pytest.approx(la / 1000, abs=1e-5)
     assert summary["unassigned"]["road_km_by_condition"]["fair"] == 0
     assert (a["pju_count"], a["pju_working"], a["broken_pju"]) == (3, 2, 1)
-    # straight road: lamps at 20 and 100 → start 2.5 m, internal 80−35 = 45 m, end L−100−17.5
+    # straight road (local, ρ 17.5): discs 20 [2.5, 37.5], 100 [82.5, 117.5], off 130 [112.5, 147.5]:
+    # missing 0–2.5, 37.5–82.5, 147.5–L; dark 117.5–147.5 (30 m)
+    assert a["underlit_km_by_kind"]["missing"] * 1000 == pytest.approx(2.5 + 45 + (ls - 147.5), abs=0.01)
+    assert a["underlit_km_by_kind"]["dark"] * 1000 == pytest.approx(30, abs=0.01)
     assert a["underlit_km"] * 1000 == pytest.approx(2.5 + 45 + (ls - 117.5), abs=0.01)
-    # cost (estimates' active price list, + overhead + PPN): per proposed pole, pole + LED lamp + arm +
-    # installation + S m of cable; repairs: off = lamp + installation, damaged = lamp + arm + installation
+    for kind in ("missing", "weak", "dark"):  # totals by kind = sums of the layer by kind
+        layer = sum(f["properties"]["length_m"] for f in gaps if f["properties"]["kind"] == kind)
+        assert totals["underlit_km_by_kind"][kind] == pytest.approx(layer / 1000, abs=1e-6), kind
+        assert sum(r["underlit_km_by_kind"][kind] for r in rows) == pytest.approx(layer / 1000, abs=1e-5), kind
+    # costs (estimates' active price list, + overhead + PPN), per class standard lamp (SPEC §5 table):
+    # new pole = pole + LED lamp + arm + foundation + installation + S m of cable; repairs: off =
+    # lamp + installation, damaged = lamp + arm + installation (the class lamp of its road: local 40 W)
     from estimates.models import PriceList
 
     pl = PriceList.objects.filter(is_active=True).order_by("-year").first()
     price = {p.code: float(p.price) for p in pl.prices.all()}
     factor = (1 + (0 if pl.prices_include_overhead else float(pl.overhead_pct)) / 100) * (1 + float(pl.tax_pct) / 100)
-    pole = price["PJU-POLE-9M"] + price["PJU-LAMP-LED-90W"] + price["PJU-ARM"] + price["PJU-INSTALL"] + 35 * price["PJU-CABLE-M"]
-    off = price["PJU-LAMP-LED-90W"] + price["PJU-INSTALL"]
+    pole = {
+        "local": price["PJU-POLE-7M"] + price["PJU-LAMP-LED-40W"] + 35 * price["PJU-CABLE-M"],
+        "arterial": price["PJU-POLE-10M"] + price["PJU-LAMP-LED-150W"] + 35 * price["PJU-CABLE-M"],
+    }
+    common = price["PJU-ARM"] + price["PJU-FOUNDATION"] + price["PJU-INSTALL"]
+    off = price["PJU-LAMP-LED-40W"] + price["PJU-INSTALL"]
     damaged = off + price["PJU-ARM"]
-    n = totals["proposed_pju"]
-    assert totals["cost_breakdown"]["proposed_pju"] == pytest.approx(n * pole * factor, abs=0.01 * n)
-    assert totals["cost_breakdown"]["broken_pju"] == pytest.approx((off + damaged) * factor, abs=0.02)
-    assert totals["estimated_cost"] == pytest.approx((n * pole + off + damaged) * factor, abs=0.01 * n + 0.02)
+    by_class = {c: sum(1 for f in poles if f["properties"]["road_class"] == c) for c in pole}
+    assert sum(by_class.values()) == len(poles)
+    new_poles = sum(n * (pole[c] + common) for c, n in by_class.items()) * factor
+    assert totals["cost_breakdown"]["proposed_pju"] == pytest.approx(new_poles, abs=0.01 * len(poles))
+    assert sum(f["properties"]["cost"] for f in poles) == pytest.approx(new_poles, abs=0.01 * len(poles))
+    assert totals["cost_breakdown"]["repairs"] == pytest.approx((off + damaged) * factor, abs=0.02)
+    assert sum(f["properties"]["repair_cost"] for f in broken) == pytest.approx((off + damaged) * factor, abs=0.02)
+    assert totals["lamp_upgrades"] == 0 and totals["cost_breakdown"]["lamp_upgrades"] == 0
+    assert totals["repairs"] == 2
+    assert totals["estimated_cost"] == pytest.approx(new_poles + (off + damaged) * factor, abs=0.01 * len(poles) + 0.02)
     assert sum(r["estimated_cost"] for r in rows) == pytest.approx(totals["estimated_cost"], abs=0.01)
+
+
+def test_lamp_upgrades_and_repairs_are_counted_once(client):
+    """A 20 W LED beside a local road (ρ = ½·min(35, 2600·0.32/12 = 69.3) = 17.5: not
+    weak) and on an arterial row (weak) — and one off 20 W lamp there: it is an
+    upgrade (the new standard lamp also repairs it), not a repair as well."""
+    from tests.needs.test_coverage_v2 import JAKARTA, _row, beside  # noqa: PLC0415
+
+    r, lamps = _row(JAKARTA, middle={"lamp_type": "led", "wattage_w": 20}, middle_status="off")
+    lighting_needs_compute()
+    upgrades = all_features(client, "/api/needs/lamp-upgrades/")
+    assert [f["id"] for f in upgrades] == [lamps[87.5].pk]
+    props = upgrades[0]["properties"]
+    assert props["road"] == r.pk and props["road_class"] == "arterial"
+    assert props["lamp"] == {"type": "led", "wattage_w": 150, "lumen": 19500, "pole_height_m": 10}
+    # weak: 35 − 5.40 = 29.60 m (its own disc, off, gives the 5.40 m in the middle: dark)
+    assert props["weak_m"] == pytest.approx(29.60, abs=0.02)
+    broken = all_features(client, "/api/needs/broken-pju/")
+    assert [f["properties"]["upgrade"] for f in broken] == [True] and broken[0]["properties"]["repair_cost"] is None
+    assert broken[0]["properties"]["dark_m"] == pytest.approx(5.40, abs=0.02)
+    totals = get_json(client, "/api/needs/summary/")["totals"]
+    assert (totals["lamp_upgrades"], totals["repairs"], totals["proposed_pju"]) == (1, 0, 0)
+    assert totals["cost_breakdown"]["lamp_upgrades"] == pytest.approx(props["cost"])
+    assert totals["underlit_km_by_kind"]["weak"] * 1000 == pytest.approx(29.60, abs=0.02)
+    assert totals["underlit_km_by_kind"]["dark"] * 1000 == pytest.approx(5.40, abs=0.02)
 
 
 def test_summary_level_must_be_kecamatan_or_kelurahan(client):
@@ -203,10 +246,12 @@ def test_needs_are_current_after_edits_through_the_layers_api(town, django_captu
         r = planner.patch(f"/api/pju/{lamp.pk}/", {"properties": {"status": "off", "version": lamp.version}}, format="json")
     assert r.status_code == 200, r.content
     gaps = sorted(all_features(client_for(None), f"/api/needs/lighting-gaps/?road={road.pk}"), key=lambda g: g["properties"]["start_m"])
-    # only the lamp at 20 m is left: start 2.5 m and end from 37.5 m
-    assert [(g["properties"]["kind"]) for g in gaps] == ["start", "end"]
-    assert gaps[1]["properties"]["start_m"] == pytest.approx(37.5, abs=0.01)
-    assert before == 3
+    # only the lamp at 20 m works: missing 0–2.5, 37.5–82.5, 147.5–L; the discs of the off lamps at
+    # 100 and 130 m (82.5–147.5) are dark
+    assert [(g["properties"]["kind"]) for g in gaps] == ["missing", "missing", "dark", "missing"]
+    assert [g["properties"]["start_m"] for g in gaps[1:3]] == [pytest.approx(37.5, abs=0.01), pytest.approx(82.5, abs=0.01)]
+    assert gaps[2]["properties"]["end_m"] == pytest.approx(147.5, abs=0.01)
+    assert before == 4  # missing 0–2.5, 37.5–82.5, 147.5–L; dark 117.5–147.5
     # a new lamp through the API at 60 m splits the end gap
     sc = road_coords(JAKARTA_STRAIGHT)
     with django_capture_on_commit_callbacks(execute=True):
@@ -214,7 +259,7 @@ def test_needs_are_current_after_edits_through_the_layers_api(town, django_captu
                                        "properties": {"status": "working"}}, format="json")
     assert r.status_code == 201, r.content
     kinds = [g.kind for g in LightingGap.objects.filter(road=road).order_by("start_m")]
-    assert kinds == ["start", "internal", "end"]
+    assert kinds == ["missing", "missing", "missing", "dark", "missing"]  # 37.5–82.5 split by the disc 42.5–77.5
     # moving the lamp at 20 m far away: the road it lit before is refreshed too
     first = town["lamps"]["s20"]
     first.refresh_from_db()
@@ -223,7 +268,7 @@ def test_needs_are_current_after_edits_through_the_layers_api(town, django_captu
                                                     "properties": {"version": first.version}}, format="json")
     assert r.status_code == 200, r.content
     gaps = list(LightingGap.objects.filter(road=road).order_by("start_m"))
-    assert [g.kind for g in gaps] == ["start", "end"]
+    assert [g.kind for g in gaps] == ["missing", "missing", "dark", "missing"]
     assert gaps[0].end_m == pytest.approx(60 - 17.5, abs=0.01)
 
 
@@ -253,7 +298,7 @@ def test_musrenbang_export_xlsx_and_csv(town, client):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     wb = load_workbook(io.BytesIO(response.content))
-    assert wb.sheetnames == ["Usulan", "Titik PJU usulan", "Keterangan"]
+    assert wb.sheetnames == ["Usulan", "Titik PJU usulan", "Peningkatan lampu", "Perbaikan PJU", "Keterangan"]
     rows = list(wb["Usulan"].iter_rows(values_only=True))
     header, body = rows[0], rows[1:]
     assert len(body) == 3  # three roads with under-lit stretches
@@ -262,6 +307,12 @@ def test_musrenbang_export_xlsx_and_csv(town, client):
     under = header.index("Panjang kurang terang (m)")
     assert sum(r[under] for r in body) == pytest.approx(sum(LightingGap.objects.values_list("length_m", flat=True)), abs=0.2)
     assert len(list(wb["Titik PJU usulan"].iter_rows())) - 1 == ProposedPJU.objects.count()
+    for kind, label in (("missing", "Belum ada PJU (m)"), ("weak", "Lampu kurang kuat (m)"), ("dark", "PJU mati/rusak (m)")):
+        stored = sum(LightingGap.objects.filter(kind=kind).values_list("length_m", flat=True))
+        assert sum(r[header.index(label)] for r in body) == pytest.approx(stored, abs=0.2), kind
+    repairs = list(wb["Perbaikan PJU"].iter_rows(values_only=True))
+    assert len(repairs) - 1 == 2  # the off and the damaged lamp; no upgrades here
+    assert len(list(wb["Peningkatan lampu"].iter_rows())) == 1
     only_b = client.get("/api/needs/export/?format=csv&area=99.02")
     assert only_b.status_code == 200 and only_b["Content-Type"].startswith("text/csv")
     table = list(csv.reader(io.StringIO(only_b.content.decode("utf-8-sig"))))
@@ -277,10 +328,10 @@ def test_tiles_of_needs_hold_the_stored_features_and_change_with_a_run(town, cli
     response = client.get(url)
     assert response.status_code == 200
     layer = mapbox_vector_tile.decode(response.content)["lighting_gaps"]
-    end_gap = LightingGap.objects.get(road=road, kind="end")
+    end_gap = LightingGap.objects.get(road=road, kind="missing", start_m__lte=200, end_m__gte=200)
     assert end_gap.pk in {f["id"] for f in layer["features"]}
     props = next(f["properties"] for f in layer["features"] if f["id"] == end_gap.pk)
-    assert props["kind"] == "end" and props["road_id"] == road.pk
+    assert props["kind"] == "missing" and props["road_id"] == road.pk
     poles = mapbox_vector_tile.decode(client.get(f"/tiles/proposed_pju/{tile.z}/{tile.x}/{tile.y}.pbf").content)
     in_tile = [p for p in ProposedPJU.objects.filter(road=road) if mercantile.tile(p.geom.x, p.geom.y, 16) == tile]
     assert len(poles["proposed_pju"]["features"]) >= len(in_tile) > 0
@@ -318,16 +369,17 @@ def test_deleting_a_road_through_the_api_removes_its_needs(town, django_capture_
 def test_a_school_within_300_m_raises_the_priority_by_30(town):
     from needs.models import Facility
 
-    gap = LightingGap.objects.filter(road=town["straight"], kind="end").get()
+    end = {"road": town["straight"], "kind": "missing", "end_m__gt": 200}  # 147.5–L
+    gap = LightingGap.objects.filter(**end).get()
     base = gap.priority
     # local 24 + min(length/10, 30)
     assert base == pytest.approx(24 + min(gap.length_m / 10, 30), abs=1e-9)
     sc = road_coords(JAKARTA_STRAIGHT)
     Facility.objects.create(kind="school", name="SDN 1", geom=Point(*point_at(sc, 250, 290, "left"), srid=4326))
     lighting_needs_compute(road_ids=[town["straight"].pk])
-    gap = LightingGap.objects.filter(road=town["straight"], kind="end").get()
+    gap = LightingGap.objects.filter(**end).get()
     assert gap.priority == pytest.approx(base + 30, abs=1e-9)
-    start = LightingGap.objects.filter(road=town["straight"], kind="start").get()  # 0–2.5 m: the school is > 300 m away
+    start = LightingGap.objects.filter(road=town["straight"], kind="missing", start_m=0).get()  # 0–2.5 m: the school is > 300 m away
     assert start.priority == pytest.approx(24 + start.length_m / 10, abs=1e-9)
     assert {p.priority for p in ProposedPJU.objects.filter(gap=gap)} == {gap.priority}
 

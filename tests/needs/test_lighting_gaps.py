@@ -1,4 +1,4 @@
-"""SPEC §5 on real OSM roads, against hand-worked cases.
+"""SPEC §5 (v2) on real OSM roads, against hand-worked cases.
 
 Every expected number is worked out here from the rule's closed forms and the
 road's geodesic length measured by pyproj (independent of PostGIS); PJU are
@@ -11,7 +11,6 @@ from needs.models import LightingGap, ProposedPJU
 from needs.services import lighting_needs_compute
 from tests.needs.support import (
     JAKARTA_ARTERIAL,
-    JAKARTA_CURVED,
     JAKARTA_SHORT,
     JAKARTA_STRAIGHT,
     PORTO_STRAIGHT,
@@ -40,44 +39,49 @@ def lonlat(geom):
     return geom.x, geom.y
 
 
+def spans(road, kind):
+    """[start, end, start, end, …] of the road's pieces of `kind`."""
+    return [m for g in gaps_of(road) if g.kind == kind for m in (g.start_m, g.end_m)]
+
+
+def flat(pairs):
+    return [m for pair in pairs for m in pair]
+
+
 def test_straight_local_road_with_lamps_at_known_chainages():
-    """local: H 7, k 5 → S 35; W 6 → counted within 13 m; poles 3.7 m off."""
+    """local: H 7, k 5 → S 35, ρ 17.5 (standard lamp); W 6 → lights within 13 m;
+    poles 3.7 m off. Discs: 20 [2.5, 37.5], 50 [32.5, 67.5], 100 off [82.5,
+    117.5], 150 damaged [132.5, 167.5], 200 [182.5, 217.5]; 110 m at 14 m > 13 m
+    lights nothing."""
     coords = road_coords(JAKARTA_STRAIGHT)
     road = make_road(JAKARTA_STRAIGHT, "local")
     L = geodesic_length(coords)
     assert L == pytest.approx(276.49, abs=0.01)
-    make_lamp(point_at(coords, 20, 5, "right"))  # counts
-    make_lamp(point_at(coords, 50, 12, "left"), status="unknown")  # unknown counts, 12 m < 13 m
-    make_lamp(point_at(coords, 100, 2, "right"), status="off")  # off: not counted
-    make_lamp(point_at(coords, 110, 14, "right"))  # 14 m > W/2 + 10 = 13 m: not counted
-    make_lamp(point_at(coords, 150, 2, "left"), status="damaged")  # damaged: not counted
-    make_lamp(point_at(coords, 200, 4, "right"))  # counts
+    make_lamp(point_at(coords, 20, 5, "right"))
+    make_lamp(point_at(coords, 50, 12, "left"), status="unknown")  # unknown counts as working, 12 m < 13 m
+    make_lamp(point_at(coords, 100, 2, "right"), status="off")  # off: its disc is dark, not missing
+    make_lamp(point_at(coords, 110, 14, "right"))  # 14 m > W/2 + 10 = 13 m: lights nothing
+    make_lamp(point_at(coords, 150, 2, "left"), status="damaged")
+    make_lamp(point_at(coords, 200, 4, "right"))
     report = lighting_needs_compute()
-    # positions 0 | 20, 50, 200 | L
-    e_end = L - 200
-    expected_gaps = [
-        ("start", 0.0, 20 - 17.5, 20.0, 1),  # e = 20 > 17.5: 2.5 m at the start; n = ⌈2.5/35⌉ = 1
-        ("internal", 50 + 17.5, 200 - 17.5, 150.0, 4),  # g = 150 > 35: 115 m centred; n = ⌈150/35⌉ − 1 = 4
-        ("end", 200 + 17.5, L, e_end, 2),  # e = 76.49 > 17.5: e − 17.5 = 58.99 m; n = ⌈58.99/35⌉ = 2
-    ]
-    gaps = gaps_of(road)
-    assert [(g.kind, g.proposed_count) for g in gaps] == [(k, n) for k, _, _, _, n in expected_gaps]
-    for g, (_, start, end, gap, _) in zip(gaps, expected_gaps):
-        assert g.start_m == pytest.approx(start, abs=TOL)
-        assert g.end_m == pytest.approx(end, abs=TOL)
-        assert g.length_m == pytest.approx(end - start, abs=TOL)
-        assert g.gap_m == pytest.approx(gap, abs=TOL)
-        assert (g.spacing_m, g.width_m, g.reach_m, g.offset_m) == (35.0, 6.0, 13.0, 3.7)
-    s_start, s_end = 20 / 1.5, e_end / 2.5
-    expected_poles = [s_start / 2, 80, 110, 140, 170, L - s_end * 1.5, L - s_end / 2]
+    assert spans(road, "missing") == pytest.approx(flat([(0, 2.5), (67.5, 82.5), (117.5, 132.5), (167.5, 182.5), (217.5, L)]), abs=TOL)
+    assert spans(road, "dark") == pytest.approx(flat([(82.5, 117.5), (132.5, 167.5)]), abs=TOL)
+    assert spans(road, "weak") == []
+    # [0, 2.5] is shorter than S/2 and ends at the road end: no pole; 15 m
+    # stretches between disc edges: 1 pole each at the middle; 217.5–L
+    # (58.99 m): ⌈58.99/35⌉ = 2 at steps 29.495, half a step at each end
+    step = (L - 217.5) / 2
+    expected_poles = [75, 125, 175, 217.5 + step / 2, 217.5 + 1.5 * step]
     poles = poles_of(road)
     assert [p.chainage_m for p in poles] == pytest.approx(expected_poles, abs=TOL)
-    # W 6 ≤ H 7: one side, where most counted PJU stand (2 right, 1 left)
+    # W 6 ≤ H 7: one side, where most PJU lighting the road stand (3 right, 2 left)
     assert {p.side for p in poles} == {"right"}
     for p, c in zip(poles, expected_poles):
         assert distance_m(lonlat(p.geom), point_at(coords, c, 3.7, "right")) < 0.05
-    assert report["gaps"] == 3 and report["proposed"] == 7
-    assert report["underlit_m"] == pytest.approx(2.5 + 115 + (e_end - 17.5), abs=0.03)
+    for g in gaps_of(road):
+        assert (g.spacing_m, g.width_m, g.reach_m, g.offset_m) == (35.0, 6.0, 13.0, 3.7)
+    assert report["gaps"] == 7 and report["proposed"] == 5
+    assert report["underlit_m"] == pytest.approx(2.5 + 15 * 3 + (L - 217.5) + 70, abs=0.05)
 
 
 def test_unlit_arterial_road_gets_staggered_poles_over_its_whole_length():
@@ -86,7 +90,7 @@ def test_unlit_arterial_road_gets_staggered_poles_over_its_whole_length():
     L = geodesic_length(coords)
     lighting_needs_compute(road_ids=[road.pk])
     (gap,) = gaps_of(road)
-    assert gap.kind == "unlit"
+    assert gap.kind == "missing"
     assert (gap.start_m, gap.end_m) == pytest.approx((0, L), abs=TOL)
     n = math.ceil(L / 35)  # 296.69 / 35 → 9 poles at L/9 steps, half a step at each end
     assert n == 9
@@ -107,7 +111,7 @@ def test_short_unlit_road_is_underlit_but_gets_no_pole():
     assert L < 35 / 2
     lighting_needs_compute()
     (gap,) = gaps_of(road)
-    assert gap.kind == "unlit" and gap.proposed_count == 0
+    assert gap.kind == "missing" and gap.proposed_count == 0
     assert gap.length_m == pytest.approx(L, abs=TOL)
     assert poles_of(road) == []
 
@@ -119,65 +123,36 @@ def test_short_unlit_road_is_underlit_but_gets_no_pole():
         ({}, 13.1, False),
         ({"width_m": 10.0}, 14.9, True),  # W from the data: reach 15 m
         ({"width_m": 10.0}, 15.1, False),
-        ({"lanes": 4}, 15.9, True),  # W = 4 lanes × 3 m = 12: reach 16 m
+        ({"lanes": 4}, 15.9, True),  # W = 4 lanes × 3 m (local lane) = 12: reach 16 m
         ({"lanes": 4}, 16.1, False),
     ],
 )
-def test_a_lamp_counts_only_within_half_the_width_plus_10_m(fields, offset, counted):
+def test_a_lamp_lights_a_road_only_within_half_the_width_plus_10_m(fields, offset, counted):
     coords = road_coords(JAKARTA_STRAIGHT)
     road = make_road(JAKARTA_STRAIGHT, "local", **fields)
     L = geodesic_length(coords)
     make_lamp(point_at(coords, L / 2, offset, "left"))
     lighting_needs_compute(road_ids=[road.pk])
-    kinds = [g.kind for g in gaps_of(road)]
-    if counted:
-        assert kinds == ["start", "end"]  # two end gaps of L/2 = 138 m
-        assert sum(g.length_m for g in gaps_of(road)) == pytest.approx(2 * (L / 2 - 17.5), abs=TOL)
+    if counted:  # its disc of 17.5 m around its anchor (the foot at L/2)
+        assert spans(road, "missing") == pytest.approx(flat([(0, L / 2 - 17.5), (L / 2 + 17.5, L)]), abs=TOL)
     else:
-        assert kinds == ["unlit"]
+        assert spans(road, "missing") == pytest.approx(flat([(0, L)]), abs=TOL)
 
 
-def test_off_and_damaged_lamps_do_not_count_and_working_ones_do():
+def test_off_and_damaged_lamps_make_dark_road_and_no_new_pole():
+    """Discs of the broken lamps at 30/65/100: 12.5–117.5 dark (a repair, never a
+    new pole); 0–12.5 missing without a pole (< S/2 at the road end); 117.5–L
+    missing: ⌈(L − 117.5)/35⌉ = 5 poles."""
     coords = road_coords(JAKARTA_STRAIGHT)
     road = make_road(JAKARTA_STRAIGHT, "local")
     L = geodesic_length(coords)
     for i, status in enumerate(["off", "damaged", "off"]):
         make_lamp(point_at(coords, 30 + 35 * i, 3, "left"), status=status)
     lighting_needs_compute()
-    assert [g.kind for g in gaps_of(road)] == ["unlit"]
-    assert len(poles_of(road)) == math.ceil(L / 35)
-
-
-def test_curved_road_chainages_follow_the_curve():
-    coords = road_coords(JAKARTA_CURVED)
-    road = make_road(JAKARTA_CURVED, "local")
-    L = geodesic_length(coords)
-    assert L == pytest.approx(459.31, abs=0.01)
-    make_lamp(point_at(coords, 100))
-    make_lamp(point_at(coords, 300))
-    lighting_needs_compute()
-    e = L - 300
-    n_end = math.ceil((e - 17.5) / 35)
-    assert n_end == 5
-    expected = [("start", 0, 82.5, 3), ("internal", 117.5, 282.5, 5), ("end", 317.5, L, n_end)]
-    gaps = gaps_of(road)
-    assert [(g.kind, g.proposed_count) for g in gaps] == [(k, n) for k, _, _, n in expected]
-    for g, (_, start, end, _) in zip(gaps, expected):
-        assert (g.start_m, g.end_m) == pytest.approx((start, end), abs=TOL)
-        # the stored line follows the curve: its geodesic length is the under-lit length
-        assert GEOD.line_length(*zip(*g.geom.coords)) == pytest.approx(end - start, abs=0.02)
-        assert distance_m(g.geom.coords[0], point_at(coords, start)) < 0.02
-        assert distance_m(g.geom.coords[-1], point_at(coords, end)) < 0.02
-    s0, s1 = 100 / 3.5, e / (n_end + 0.5)
-    expected_poles = (
-        [s0 * (i - 0.5) for i in (1, 2, 3)]
-        + [100 + i * 200 / 6 for i in (1, 2, 3, 4, 5)]
-        + sorted(L - s1 * (i - 0.5) for i in range(1, n_end + 1))
-    )
-    poles = poles_of(road)
-    assert [p.chainage_m for p in poles] == pytest.approx(expected_poles, abs=TOL)
-    for p in poles:  # W/2 + 0.7 m from the point of the road at its chainage
-        assert distance_m(lonlat(p.geom), point_at(coords, p.chainage_m)) == pytest.approx(3.7, abs=0.02)
+    assert spans(road, "dark") == pytest.approx(flat([(12.5, 117.5)]), abs=TOL)
+    assert spans(road, "missing") == pytest.approx(flat([(0, 12.5), (117.5, L)]), abs=TOL)
+    assert len(poles_of(road)) == math.ceil((L - 117.5) / 35) == 5
+    assert all(p.chainage_m > 117.5 for p in poles_of(road))
 
 
 def test_utm_zone_is_the_road_own_zone_outside_indonesia():
@@ -187,22 +162,20 @@ def test_utm_zone_is_the_road_own_zone_outside_indonesia():
     L = geodesic_length(coords)
     make_lamp(point_at(coords, 40, 6, "right"))
     lighting_needs_compute(road_ids=[road.pk])
-    start, end = gaps_of(road)
-    assert (start.kind, start.start_m, start.end_m) == ("start", 0, pytest.approx(40 - 17.5, abs=TOL))
-    assert (end.kind, end.start_m, end.end_m) == ("end", pytest.approx(57.5, abs=TOL), pytest.approx(L, abs=TOL))
+    assert spans(road, "missing") == pytest.approx(flat([(0, 22.5), (57.5, L)]), abs=TOL)
+    assert len(poles_of(road)) == 1 + math.ceil((L - 57.5) / 35)
     for p in poles_of(road):
         assert distance_m(lonlat(p.geom), point_at(coords, p.chainage_m, 3.7, "right")) < 0.05
 
 
-def test_lamp_at_a_junction_lights_both_roads_and_rerun_replaces_results():
+def test_lamp_near_two_roads_lights_both_and_rerun_replaces_results():
     coords = road_coords(JAKARTA_STRAIGHT)
     a = make_road(JAKARTA_STRAIGHT, "local")
-    b = make_road(JAKARTA_STRAIGHT, "path", tag="b")  # same line, other class: S 30, W 2 → reach 11 m
+    b = make_road(JAKARTA_STRAIGHT, "path", tag="b")  # same line, other class: k 6, H 5 → ρ 15, W 2 → reach 11 m
     make_lamp(point_at(coords, 100, 10.5, "left"))
     first = lighting_needs_compute()
-    assert [g.kind for g in gaps_of(a)] == ["start", "end"]
-    assert [g.kind for g in gaps_of(b)] == ["start", "end"]
-    assert gaps_of(b)[0].end_m == pytest.approx(100 - 15, abs=TOL)
+    assert spans(a, "missing") == pytest.approx(flat([(0, 82.5), (117.5, a.length_m)]), abs=TOL)
+    assert spans(b, "missing") == pytest.approx(flat([(0, 85), (115, b.length_m)]), abs=TOL)
     again = lighting_needs_compute()
     assert LightingGap.objects.count() == first["gaps"] == again["gaps"] == 4
     assert ProposedPJU.objects.count() == first["proposed"] == again["proposed"]

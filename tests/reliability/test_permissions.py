@@ -88,6 +88,7 @@ def _matrix():
         ("programme", "get", "/api/programme/?level=kecamatan", None, None, ALL),
         ("lighting gaps", "get", "/api/needs/lighting-gaps/", None, None, ALL),
         ("proposed pju", "get", "/api/needs/proposed-pju/", None, None, ALL),
+        ("lamp upgrades", "get", "/api/needs/lamp-upgrades/", None, None, ALL),  # issue 13
         ("broken pju", "get", "/api/needs/broken-pju/", None, None, ALL),
         ("damaged roads", "get", "/api/needs/damaged-roads/", None, None, ALL),
         ("needs summary", "get", "/api/needs/summary/?level=kecamatan", None, None, ALL),
@@ -100,8 +101,29 @@ def _matrix():
         ("work order start", "post", "/api/work-orders/{order_assigned}/start/", None, None, {"field_officer"}),
         ("work order close", "post", "/api/work-orders/{order_started}/close/",
          lambda ids: {"photo": png(), "lon": 106.62, "lat": -6.2, "accuracy_m": 5}, "multipart", {"field_officer"}),
+        ("road survey", "post", "/api/roads/{roads}/survey/", lambda ids: {"crack_area_pct": 5, "crack_width_mm": 1},
+         "json", {"field_officer", "planner", "admin"}),  # issue 14: as the road's PATCH
+        ("imports", "get", "/api/imports/", None, None, PLANNERS),  # issue 18 (SPEC §9)
+        ("import create", "post", "/api/imports/", lambda ids: {}, "multipart", PLANNERS),
+        ("import detail", "get", "/api/imports/{no_uuid}/", None, None, PLANNERS),
+        ("import rejects", "get", "/api/imports/{no_uuid}/rejects/", None, None, PLANNERS),
+        ("import cancel", "delete", "/api/imports/{no_uuid}/", None, None, PLANNERS),
+        ("upload patch", "patch", "/api/uploads/{no_uuid}/", lambda ids: {}, "json", PLANNERS),
+        ("upload delete", "delete", "/api/uploads/{no_uuid}/", None, None, PLANNERS),
+        ("upload create", "post", "/api/uploads/", lambda ids: {}, "json", PLANNERS),
+        ("upload detail", "get", "/api/uploads/{no_uuid}/", None, None, PLANNERS),
         ("work order reject", "post", "/api/work-orders/{order_assigned}/reject/", lambda ids: {"reason": "duplikat"}, "json",
          {"field_officer", "planner", "admin"}),
+        # issue 17: citizen reports (the Open311 endpoints live under /open311/, outside this schema)
+        ("reports", "get", "/api/reports/", None, None, ALL),
+        ("report", "get", "/api/reports/{report}/", None, None, ALL),
+        ("reports summary", "get", "/api/reports/summary/", None, None, ALL),
+        ("reports proposals", "get", "/api/reports/proposals/", None, None, ALL),
+        ("report reopen", "post", "/api/reports/{report}/reopen/", lambda ids: {"note": "x"}, "json", PLANNERS),
+        ("open311 keys", "get", "/api/open311-keys/", None, None, {"admin"}),
+        ("open311 key create", "post", "/api/open311-keys/", lambda ids: {"name": "app"}, "json", {"admin"}),
+        ("open311 key", "get", "/api/open311-keys/{app_key}/", None, None, {"admin"}),
+        ("open311 key revoke", "delete", "/api/open311-keys/{app_key}/", None, None, {"admin"}),
     ]
     # issue 16: live PJU network (SPEC §7): commands and their states for planners and admins only
     rows += [
@@ -112,8 +134,6 @@ def _matrix():
         ("command states", "get", "/api/live/commands/", None, None, PLANNERS),
         ("command state", "get", "/api/live/commands/{command}/", None, None, PLANNERS),
         ("energy", "get", "/api/energy/?level=kecamatan", None, None, LOGGED),
-        # issue 14's road survey (added while merging: the matrix must cover it); the roads PATCH permission
-        ("road survey", "post", "/api/roads/{roads}/survey/", lambda ids: {}, "json", {"field_officer", "planner", "admin"}),
     ]
     return rows
 
@@ -161,7 +181,12 @@ def world(db, tmp_path, settings):
         "order_open": order("open", None), "order_assigned": order("assigned", officer), "order_started": order("in_progress", officer),
         **{f"deleted_{k}": v.pk for k, v in deleted.items()},
         "command": "00000000-0000-0000-0000-000000000000",  # issue 16: no such command (404 for those allowed)
+        "no_uuid": "00000000-0000-0000-0000-000000000000",  # imports/uploads that do not exist: 404 once allowed
     }
+    from reports.models import Open311Key, Report  # issue 17
+
+    ids["report"] = Report.objects.create(service_code="pju_mati", geom=where, expected_at="2026-01-04T00:00Z").pk
+    ids["app_key"] = Open311Key.objects.create(name="LAKSA").pk
     return ids
 
 

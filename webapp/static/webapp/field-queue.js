@@ -116,6 +116,8 @@
     }
     record.state = "failed";
     record.error = (res.data && res.data.detail) || ("HTTP " + res.status);
+    record.errorStatus = res.status;
+    record.errorFields = res.data && res.data.errors && typeof res.data.errors === "object" ? Object.keys(res.data.errors) : [];
     return Q.put(record);
   }
   function sendPhotos(record) {
@@ -220,6 +222,18 @@
   }
   var SENDERS = { pju_create: sendCreate, pju_update: sendUpdate, road_update: sendUpdate, wo_close: sendClose };
 
+  /* A record sent for a feature makes earlier failed records of the same kind for it moot. */
+  function clearSuperseded(sent) {
+    if (!sent.featureId) return Promise.resolve();
+    return Q.all().then(function (rows) {
+      var moot = rows.filter(function (r) {
+        return r.id !== sent.id && r.state === "failed" && r.kind === sent.kind && String(r.featureId) === String(sent.featureId) && r.createdAt <= sent.createdAt;
+      });
+      return Promise.all(moot.map(function (r) { return Q.remove(r.id); }));
+    });
+  }
+  Q.clearSuperseded = clearSuperseded;
+
   /* ---------- the sync loop ---------- */
   var running = null;
   function syncOnce() {
@@ -230,7 +244,7 @@
         chain = chain.then(function (acc) {
           if (acc.offline) return acc;
           return SENDERS[record.kind](record).then(function (r) {
-            if (r && r.state === "sent") { acc.sent += 1; acc.left -= 1; }
+            if (r && r.state === "sent") { acc.sent += 1; acc.left -= 1; return clearSuperseded(r).then(function () { return acc; }); }
             return acc;
           }).catch(function (err) {
             if (err instanceof NetworkDown) { acc.offline = true; return acc; }
@@ -260,7 +274,12 @@
     }).then(Q.sync);
   };
   Q.discard = function (id) { return Q.remove(id); };
-  Q.retry = function (id) {
-    return Q.get(id).then(function (record) { record.state = "pending"; record.error = null; return Q.put(record); }).then(Q.sync);
+  /* Retry a failed record; `changes` (e.g. {fix: a fresh GPS fix}) replace the stored values. */
+  Q.retry = function (id, changes) {
+    return Q.get(id).then(function (record) {
+      Object.assign(record, changes || {});
+      record.state = "pending"; record.error = null; record.errorStatus = null; record.errorFields = [];
+      return Q.put(record);
+    }).then(Q.sync);
   };
 })();

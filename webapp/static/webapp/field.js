@@ -85,7 +85,7 @@
       return fetch(u, { credentials: "same-origin" }).then(function (r) { if (r.ok) n += 1; }).catch(function () {});
     })).then(function () {
       loadNearby(L.latLng(state.fix.lat, state.fix.lon));
-      toast(S.area_saved + " (" + n + ")");
+      toast(urls.length ? S.area_saved + " (" + n + ")" : S.area_saved_data);
       return n;
     });
   }
@@ -154,9 +154,10 @@
       document.body.dataset.nearby = "loaded";
     });
   }
-  function distanceTo(f) {
-    if (!state.fix) return null;
-    var here = L.latLng(state.fix.lat, state.fix.lon);
+  function distanceTo(f, fix) {
+    fix = fix || state.fix;
+    if (!fix) return null;
+    var here = L.latLng(fix.lat, fix.lon);
     var g = f.geometry;
     if (!g) return null;
     if (g.type === "Point") return here.distanceTo(L.latLng(g.coordinates[1], g.coordinates[0]));
@@ -250,7 +251,11 @@
       if (kind === "pju_update") subtitle = (p.code || S.pju + " #" + feature.id) + " · v" + p.version;
     } else if (kind === "road_update") {
       fields = select("condition", "condition", p.condition === "good" || p.condition === "fair" || p.condition === "unknown" ? "light_damage" : p.condition, ["light_damage", "heavy_damage", "fair", "good"]);
-      subtitle = (p.name || S.road + " #" + feature.id) + " · v" + p.version;
+      var d = distanceTo(feature);
+      subtitle = S.confirm_road + " " + (p.name || S.unnamed_road) + " · " + label("road_class", p.road_class) + (d !== null ? " · " + Math.round(d) + " m" : "");
+      chosen.clearLayers();
+      L.geoJSON(feature, { style: { color: "#00e5ff", weight: 10, opacity: 0.6 } }).addTo(chosen);
+      L.geoJSON(feature, { style: { color: "#0d47a1", weight: 4 } }).addTo(chosen);
     } else if (kind === "wo_close") {
       fields = "<label>" + esc(S.note) + " <textarea name='note' rows='2'></textarea></label>";
       subtitle = p.title;
@@ -270,6 +275,9 @@
     openForm("road_update", nearest.f);
   });
   $("form-cancel").addEventListener("click", function () { $("form-dialog").close(); });
+  /* The road a record is about: highlighted while its form is open. */
+  var chosen = L.layerGroup().addTo(map);
+  $("form-dialog").addEventListener("close", function () { chosen.clearLayers(); });
 
   function shrinkPhoto(file) {
     /* Phone photos are large: store and send at most PHOTO_MAX_PX on the long side. */
@@ -283,6 +291,25 @@
       return new Promise(function (resolve) { canvas.toBlob(function (b) { resolve(b || file); }, "image/jpeg", 0.85); });
     }).catch(function () { return file; });
   }
+  /* The server closes an order only within close_radius_m of the asset: say so before queuing. */
+  function tooFar(order, fix) {
+    // Point assets only (a PJU, a proposed pole): for a road the server measures to the whole line.
+    if (!order || !order.geometry || order.geometry.type !== "Point" || !fix) return "";
+    if (order.properties && ["broken_pju", "proposed_pju"].indexOf(order.properties.kind) < 0) return "";
+    var d = distanceTo(order, fix);
+    if (d === null || d <= cfg.close_radius_m) return "";
+    return S.too_far.replace("{dist}", Math.round(d)).replace("{max}", Math.round(cfg.close_radius_m));
+  }
+  /* A fresh GPS fix (never a cached one): for retrying a close. */
+  function freshFix(after) {
+    // The watched position counts when it was taken after `after` (the failed record's fix).
+    var watched = function () { return state.fix && (!after || state.fix.taken_at > after) ? state.fix : null; };
+    return new Promise(function (resolve) {
+      if (!navigator.geolocation) { resolve(watched()); return; }
+      navigator.geolocation.getCurrentPosition(function (pos) { onFix(pos); resolve(state.fix); },
+        function () { resolve(watched()); }, { enableHighAccuracy: true, maximumAge: 0, timeout: 15000 });
+    });
+  }
   function numberOrNull(v) { return v === "" || v === undefined ? null : Number(v); }
 
   $("record-form").addEventListener("submit", function (ev) {
@@ -292,6 +319,10 @@
     if (!file) { $("form-error").textContent = S.photo_required; $("form-error").hidden = false; return; }
     var needsFix = kind === "pju_create" || kind === "wo_close";
     if (needsFix && !state.fix) { $("form-error").textContent = S.no_position; $("form-error").hidden = false; return; }
+    if (kind === "wo_close") {
+      var far = tooFar(f, state.fix);
+      if (far) { $("form-error").textContent = far; $("form-error").hidden = false; return; }  // refused before anything is queued
+    }
     if (state.fix && state.fix.accuracy_m > cfg.max_accuracy_m) {
       var msg = S.poor_fix.replace("{acc}", Math.round(state.fix.accuracy_m)).replace("{max}", cfg.max_accuracy_m);
       if (!window.confirm(msg)) return;
@@ -310,6 +341,8 @@
       record.properties = { condition: form.condition.value };
     } else {
       record.layer = "work-orders";
+      record.orderGeometry = f.geometry;
+      record.orderKind = f.properties.kind;
       record.note = form.note.value;
       record.status = f.properties.status;
       record.title = f.properties.title;
@@ -326,7 +359,7 @@
     }).then(function () {
       $("form-dialog").close();
       toast(S.saved_offline);
-      if (navigator.onLine) Q.sync();
+      if (navigator.onLine) syncAndRefresh();
     }).catch(function (err) {
       $("form-error").textContent = String(err); $("form-error").hidden = false;
     });
@@ -342,6 +375,33 @@
     }).join("");
     return "<table class='values'><tr><th></th><th>" + esc(S.my_values) + "</th><th>" + esc(S.server_values) + "</th></tr>" + rows + "</table>";
   }
+  /* Server refusals in the officer's language (the server's English text stays in the tooltip). */
+  function errorText(r) {
+    var fields = r.errorFields || [];
+    if (r.errorStatus === 409) return S.server_refused + ": " + S.err_state;
+    if (fields.indexOf("photo") >= 0 || fields.indexOf("image") >= 0) return S.server_refused + ": " + S.err_photo;
+    if (fields.indexOf("position") >= 0 || fields.indexOf("lon") >= 0 || fields.indexOf("lat") >= 0 || fields.indexOf("distance") >= 0 || /\bm\b.*(asset|away|from)|distance/i.test(r.error || "")) {
+      return S.server_refused + ": " + S.err_distance;
+    }
+    return S.server_refused;
+  }
+  /* Retry: a close is sent again with a fresh GPS fix, checked against the distance first. */
+  function retryRecord(r) {
+    if (r.kind !== "wo_close") return Q.retry(r.id).then(refreshAfter);
+    toast(S.retry_fix);
+    return freshFix(r.fix && r.fix.taken_at).then(function (fix) {
+      if (!fix) { toast(S.no_position); return null; }
+      var order = { geometry: r.orderGeometry, properties: { kind: r.orderKind } };
+      var far = tooFar(order, fix);
+      if (far) { toast(far); return null; }
+      return Q.retry(r.id, { fix: Object.assign({}, fix) }).then(refreshAfter);
+    });
+  }
+  function refreshAfter(result) {
+    if (result && result.sent && state.fix) loadNearby(L.latLng(state.fix.lat, state.fix.lon));
+    return result;
+  }
+  function syncAndRefresh() { return Q.sync().then(refreshAfter); }
   function renderQueue() {
     return Q.all().then(function (rows) {
       var pending = rows.filter(function (r) { return r.state === "pending"; }).length;
@@ -369,7 +429,7 @@
           : r.properties && r.properties.condition ? label("condition", r.properties.condition) : "";
         var html = "<div><b>" + esc(KIND_TEXT[r.kind]) + "</b> " + esc(r.label || "") + (what ? " · " + esc(what) : "") + " <span class='badge state'>" + esc(STATE_TEXT[r.state] || r.state) + "</span><br><small>" +
           esc(new Date(r.createdAt).toLocaleString()) + photos + (r.serverId ? " · id " + esc(r.serverId) : "") + "</small>";
-        if (r.error && r.state !== "conflict") html += "<br><small class='error'>" + esc(r.authProblem ? S.login_again : r.error) + "</small>";
+        if (r.error && r.state !== "conflict") html += "<br><small class='error' title='" + esc(r.error) + "'>" + esc(r.authProblem ? S.login_again : errorText(r)) + "</small>";
         if (r.state === "conflict") {
           var server = r.current && r.current.properties;
           html += "<p class='conflict-msg'>" + esc(S.conflict_msg.replace("{server}", server ? server.version : "?").replace("{mine}", r.baseVersion)) + "</p>" + valuesTable(r.properties, server);
@@ -380,7 +440,7 @@
         var keep = li.querySelector(".keep-mine"), drop = li.querySelector(".discard"), retry = li.querySelector(".retry");
         if (keep) keep.addEventListener("click", function () { Q.resolveKeepMine(r.id); });
         if (drop) drop.addEventListener("click", function () { Q.discard(r.id); });
-        if (retry) retry.addEventListener("click", function () { Q.retry(r.id); });
+        if (retry) retry.addEventListener("click", function () { retryRecord(r); });
         ul.appendChild(li);
       });
       document.body.dataset.pending = pending;
@@ -402,17 +462,17 @@
     $("net").dataset.online = on ? "1" : "0";
     document.body.classList.toggle("offline", !on);
   }
-  window.addEventListener("online", function () { netState(); Q.sync(); if (state.fix) loadNearby(L.latLng(state.fix.lat, state.fix.lon)); });
+  window.addEventListener("online", function () { netState(); syncAndRefresh(); if (state.fix) loadNearby(L.latLng(state.fix.lat, state.fix.lon)); });
   window.addEventListener("offline", netState);
-  $("sync").addEventListener("click", function () { Q.sync(); });
+  $("sync").addEventListener("click", function () { syncAndRefresh(); });
   $("save-area").addEventListener("click", saveArea);
   document.querySelector(".lang select").addEventListener("change", function () { this.form.submit(); });
-  setInterval(function () { if (navigator.onLine && document.body.dataset.pending !== "0") Q.sync(); }, 20000);
+  setInterval(function () { if (navigator.onLine && document.body.dataset.pending !== "0") syncAndRefresh(); }, 20000);
   netState();
-  renderQueue().then(function () { if (navigator.onLine) Q.sync(); });
+  renderQueue().then(function () { if (navigator.onLine) syncAndRefresh(); });
 
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register(cfg.urls.sw, { scope: "./" }).catch(function (err) { console.warn("service worker:", err); });
   }
-  window.GPField = { state: state, openForm: openForm, renderQueue: renderQueue, sync: Q.sync, saveArea: saveArea };
+  window.GPField = { state: state, openForm: openForm, renderQueue: renderQueue, sync: syncAndRefresh, saveArea: saveArea, retry: retryRecord };
 })();

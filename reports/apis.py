@@ -1,0 +1,237 @@
+"""/api/ endpoints of the reports (SPEC §4 error shape): the reports layer
+(GeoJSON, `overdue`/`new` filters; contacts only for dispatchers), the
+summary per kecamatan, the citizens' proposals, reopening, and the Open311
+API keys (admins)."""
+from __future__ import annotations
+
+import json
+
+from django.http import HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from rest_framework.renderers import JSONRenderer
+
+from layers.apis import GeoJSONRenderer, page_url
+from layers.filters import MAX_ID, parse_bbox
+from layers.permissions import can_read
+from needs.work_orders import is_planner
+from reports import selectors, services
+from reports.catalogue import SERVICES
+from reports.models import Open311Key, Report
+
+GEOJSON = "application/geo+json"
+
+
+def _json(value, status_code=200, content_type="application/json") -> HttpResponse:
+    return HttpResponse(json.dumps(value, ensure_ascii=False), status=status_code, content_type=content_type)
+
+
+def _flag(query, name) -> bool:
+    value = query.get(name, "")
+    if value not in ("", "0", "1", "true", "false"):
+        raise ValidationError({name: [f"{name} must be 1 or 0"]})
+    return value in ("1", "true")
+
+
+def _paging(query) -> tuple[int, int]:
+    try:
+        limit = int(query.get("limit", 1000))
+        offset = int(query.get("offset", 0))
+    except ValueError:
+        raise ValidationError({"limit": ["limit and offset must be whole numbers"]}) from None
+    if not 1 <= limit <= 10000 or not 0 <= offset <= 10**12:
+        raise ValidationError({"limit": ["limit 1..10000, offset ≥ 0"]})
+    return limit, offset
+
+
+def _pk(pk: int, what: str) -> int:
+    if pk > MAX_ID:
+        raise NotFound(f"no {what} with id {pk}")
+    return pk
+
+
+class PublicRead(BasePermission):
+    def has_permission(self, request, view):
+        return can_read(request)
+
+
+class ReportLayerView(APIView):
+    permission_classes = [PublicRead]
+    renderer_classes = [GeoJSONRenderer, JSONRenderer]
+
+    @extend_schema(
+        summary="Citizen reports as GeoJSON (the map layer and the dispatcher's list)", operation_id="reports_list",
+        parameters=[
+            OpenApiParameter("overdue", str, description="1: open reports past their expected_datetime"),
+            OpenApiParameter("new", str, description="1: open reports whose work order nobody has taken yet (dispatcher's inbox)"),
+            OpenApiParameter("status", str, description="open, closed (comma-separated)"),
+            OpenApiParameter("service_code", str, description="comma-separated service codes"),
+            OpenApiParameter("area", str, description="kecamatan/kelurahan code"),
+            OpenApiParameter("bbox", str, description="minlon,minlat,maxlon,maxlat"),
+            OpenApiParameter("limit", int), OpenApiParameter("offset", int),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request):
+        query = request.query_params
+        bad = [k for k, v in query.items() if "\x00" in v]
+        if bad:
+            raise ValidationError({bad[0]: ["NUL characters are not allowed"]})
+        codes = [c for c in query.get("service_code", "").split(",") if c]
+        if any(c not in SERVICES for c in codes):
+            raise ValidationError({"service_code": [f"one of {', '.join(SERVICES)}"]})
+        status_values = [s for s in query.get("status", "").split(",") if s]
+        if any(s not in ("open", "closed") for s in status_values):
+            raise ValidationError({"status": ["open or closed"]})
+        bbox = None
+        if query.get("bbox"):
+            try:
+                bbox = parse_bbox(query["bbox"]).extent
+            except Exception as exc:  # django.forms.ValidationError
+                raise ValidationError({"bbox": [getattr(exc, "message", str(exc))]}) from None
+        limit, offset = _paging(query)
+        qs = selectors.report_list(service_codes=codes, status=status_values, overdue=_flag(query, "overdue"),
+                                   new=_flag(query, "new"), area=query.get("area") or None, bbox=bbox)
+        count = qs.count()
+        dispatcher = is_planner(request.user)
+        absolute = request.build_absolute_uri
+        features = [selectors.report_feature(r, absolute, with_contact=dispatcher) for r in qs[offset: offset + limit]]
+        nxt = page_url(request, offset + limit, limit) if offset + limit < count else None
+        return _json({"type": "FeatureCollection", "features": features, "next": nxt, "count": count}, content_type=GEOJSON)
+
+
+class ReportDetailView(APIView):
+    permission_classes = [PublicRead]
+    renderer_classes = [GeoJSONRenderer, JSONRenderer]
+
+    @extend_schema(summary="One citizen report (GeoJSON Feature)", operation_id="reports_retrieve", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, pk: int):
+        report = selectors.report_list(ids=[_pk(pk, "report")]).first()
+        if report is None:
+            raise NotFound(f"no report with id {pk}")
+        return _json(selectors.report_feature(report, request.build_absolute_uri, with_contact=is_planner(request.user)), content_type=GEOJSON)
+
+
+class ReportSummaryView(APIView):
+    permission_classes = [PublicRead]
+
+    @extend_schema(summary="Reports per kecamatan/kelurahan: received, done, median days to fix, overdue",
+                   operation_id="reports_summary", parameters=[OpenApiParameter("level", str, enum=["kecamatan", "kelurahan"])],
+                   responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        level = request.query_params.get("level", "kecamatan")
+        if level not in ("kecamatan", "kelurahan"):
+            raise ValidationError({"level": ["kecamatan or kelurahan"]})
+        rows = selectors.report_summary(level=level)
+        totals = {k: sum(r[k] for r in rows) for k in ("received", "done", "overdue", "open")}
+        return Response({"level": level, "areas": rows, "totals": totals})
+
+
+class ProposalListView(APIView):
+    permission_classes = [PublicRead]
+    renderer_classes = [GeoJSONRenderer, JSONRenderer]
+
+    @extend_schema(summary="Citizens' requests for new PJU (pju_usulan) for Musrenbang, with the number of citizens asking",
+                   operation_id="reports_proposals", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        limit, offset = _paging(request.query_params)
+        qs = selectors.proposal_list()
+        count = qs.count()
+        features = [selectors.proposal_feature(p) for p in qs[offset: offset + limit]]
+        nxt = page_url(request, offset + limit, limit) if offset + limit < count else None
+        return _json({"type": "FeatureCollection", "features": features, "next": nxt, "count": count}, content_type=GEOJSON)
+
+
+class ReopenSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
+    api_key = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReportReopenView(APIView):
+    """The reporter (same /lapor/ session, or the app's api_key) or a
+    dispatcher reopens a report closed within the last 7 days."""
+
+    permission_classes = [AllowAny]
+    renderer_classes = [GeoJSONRenderer, JSONRenderer]
+
+    @extend_schema(request=ReopenSerializer, summary="Reopen a report closed within 7 days", operation_id="reports_reopen",
+                   responses={200: OpenApiTypes.OBJECT})
+    def post(self, request, pk: int):
+        report = Report.objects.filter(pk=_pk(pk, "report")).first()
+        if report is None:
+            raise NotFound(f"no report with id {pk}")
+        data = ReopenSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = request.user  # token or session (DRF checks CSRF for logged-in sessions)
+        key = services.open311_key_lookup(data.validated_data["api_key"])
+        owner_by_key = key is not None and report.api_key_id == key.pk
+        if not (owner_by_key or is_planner(user)):
+            # an anonymous citizen: the /lapor/ session that sent the report, CSRF-checked
+            if CsrfViewMiddleware(lambda r: None).process_view(request._request, None, (), {}) is not None:
+                raise PermissionDenied("CSRF check failed")
+            owner = pk in request._request.session.get("lapor_reports", [])
+            if not owner:
+                raise PermissionDenied("only the reporter (same device or app) or a dispatcher reopens a report")
+        try:
+            report = services.report_reopen(report=report, user=user, note=data.validated_data["note"])
+        except services.IntakeError as exc:
+            return Response({"detail": exc.description, "errors": {exc.param: [exc.description]}}, status=exc.status)
+        return _json(selectors.report_feature(selectors.report_list(ids=[report.pk]).first(), request.build_absolute_uri,
+                                              with_contact=False), content_type=GEOJSON)
+
+
+class IsAdmin(BasePermission):
+    message = "only admins manage Open311 API keys"
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.is_superuser)
+
+
+class KeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Open311Key
+        fields = ["id", "name", "key", "active", "created_at"]
+        read_only_fields = ["id", "key", "created_at"]
+
+
+class Open311KeyListView(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(responses=KeySerializer(many=True), summary="Open311 API keys (admins)", operation_id="open311_keys_list")
+    def get(self, request):
+        return Response(KeySerializer(Open311Key.objects.all(), many=True).data)
+
+    @extend_schema(request=KeySerializer, responses=KeySerializer, summary="Issue an Open311 API key (admins)", operation_id="open311_keys_create")
+    def post(self, request):
+        data = KeySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = services.open311_key_create(name=data.validated_data["name"], user=request.user)
+        return Response(KeySerializer(key).data, status=status.HTTP_201_CREATED)
+
+
+class Open311KeyDetailView(APIView):
+    permission_classes = [IsAdmin]
+
+    def _get(self, pk):
+        key = Open311Key.objects.filter(pk=_pk(pk, "key")).first()
+        if key is None:
+            raise NotFound(f"no key with id {pk}")
+        return key
+
+    @extend_schema(responses=KeySerializer, summary="One Open311 API key", operation_id="open311_keys_retrieve")
+    def get(self, request, pk: int):
+        return Response(KeySerializer(self._get(pk)).data)
+
+    @extend_schema(responses={204: None}, summary="Revoke an Open311 API key", operation_id="open311_keys_revoke")
+    def delete(self, request, pk: int):
+        key = self._get(pk)
+        key.active = False
+        key.save(update_fields=["active"])
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,222 @@
+"""GeoReport v2 shapes (JSON and XML), errors as the spec's error list with
+a 4xx, API keys issued by admins, contacts never public."""
+import json
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta
+
+import pytest
+from django.test import Client
+
+from reports.models import Open311Key, Report
+from tests.layers.api_support import client_for, user_in
+from tests.reports.conftest import CITY_CODE, post_report
+
+pytestmark = pytest.mark.django_db
+
+SERVICE_KEYS = {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
+REQUEST_KEYS = {
+    "service_request_id", "status", "status_notes", "service_name", "service_code", "description", "agency_responsible",
+    "service_notice", "requested_datetime", "updated_datetime", "expected_datetime", "address", "address_id", "zipcode",
+    "lat", "long", "media_url",
+}
+
+
+def xml(response):
+    assert response["Content-Type"].startswith("text/xml"), response["Content-Type"]
+    assert response.content.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
+    return ET.fromstring(response.content)
+
+
+def test_discovery_json_and_xml(client):
+    d = client.get("/open311/v2/discovery.json").json()
+    assert {"changeset", "contact", "key_service", "endpoints"} <= d.keys()
+    (endpoint,) = d["endpoints"]
+    assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+    assert endpoint["url"].endswith("/open311/v2/") and set(endpoint["formats"]) == {"text/xml", "application/json"}
+    root = xml(client.get("/open311/v2/discovery.xml"))
+    assert root.tag == "discovery"
+    assert [f.text for f in root.findall("endpoints/endpoint/formats/format")] == ["text/xml", "application/json"]
+
+
+def test_services_and_definitions(client, scene):
+    services = client.get("/open311/v2/services.json").json()
+    assert {s["service_code"] for s in services} >= {"pju_mati", "pju_rusak", "pju_usulan", "jalan_rusak"}
+    assert all(set(s) == SERVICE_KEYS for s in services)
+    by_code = {s["service_code"]: s for s in services}
+    assert by_code["pju_mati"]["metadata"] is True and by_code["jalan_rusak"]["metadata"] is False
+    root = xml(client.get(f"/open311/v2/services.xml?jurisdiction_id={CITY_CODE}"))
+    assert root.tag == "services" and len(root.findall("service")) == len(services)
+    assert root.find("service/metadata").text in ("true", "false")
+
+    d = client.get("/open311/v2/services/pju_mati.json").json()
+    assert d["service_code"] == "pju_mati"
+    (attr,) = d["attributes"]
+    assert attr["code"] == "pju_code" and attr["variable"] is True and attr["datatype"] == "string" and attr["required"] is False
+    assert {"datatype_description", "order", "description"} <= attr.keys()
+    assert client.get("/open311/v2/services/jalan_rusak.json").json()["attributes"] == []
+    root = xml(client.get("/open311/v2/services/pju_rusak.xml"))
+    assert root.tag == "service_definition" and root.find("attributes/attribute/code").text == "pju_code"
+
+
+def test_post_and_get_requests_json_and_xml(client, scene, api_key):
+    lamp = scene["lamps"]["PJU-B"]
+    r = post_report(client, api_key, "pju_mati", (lamp.geom.x, lamp.geom.y), description="Mati sejak kemarin",
+                    email="warga@example.org", phone="0812000111", first_name="Siti", jurisdiction_id=CITY_CODE)
+    assert r.status_code == 201, r.content
+    (created,) = r.json()
+    assert set(created) == {"service_request_id", "service_notice", "account_id"}
+    rid = created["service_request_id"]
+
+    (one,) = client.get(f"/open311/v2/requests/{rid}.json").json()
+    assert set(one) == REQUEST_KEYS
+    assert one["status"] == "open" and one["service_code"] == "pju_mati" and one["description"] == "Mati sejak kemarin"
+    assert one["lat"] == pytest.approx(lamp.geom.y, abs=1e-9) and one["long"] == pytest.approx(lamp.geom.x, abs=1e-9)
+    requested = datetime.fromisoformat(one["requested_datetime"])
+    assert requested.utcoffset() is not None  # W3C date-time with its offset
+    # SLA of pju_mati: 3 days (SPEC §8)
+    assert datetime.fromisoformat(one["expected_datetime"]) - requested == pytest.approx(timedelta(days=3), abs=timedelta(seconds=1))
+
+    listed = client.get("/open311/v2/requests.json?service_code=pju_mati&status=open").json()
+    assert [x["service_request_id"] for x in listed] == [rid]
+    assert client.get("/open311/v2/requests.json?status=closed").json() == []
+    assert client.get(f"/open311/v2/requests.json?service_request_id={rid}").json()[0]["service_request_id"] == rid
+
+    root = xml(client.get(f"/open311/v2/requests/{rid}.xml"))
+    assert root.tag == "service_requests"
+    req = root.find("request")
+    assert {child.tag for child in req} == REQUEST_KEYS and req.find("service_request_id").text == rid
+    r = post_report(client, api_key, "pju_mati", (lamp.geom.x, lamp.geom.y), fmt="xml")
+    assert r.status_code == 201
+    root = xml(r)
+    assert root.tag == "service_requests" and root.find("request/service_request_id").text.isdigit()
+    # contacts never public, in any format
+    for url in ("/open311/v2/requests.json", "/open311/v2/requests.xml", f"/open311/v2/requests/{rid}.json", "/api/reports/",
+                f"/api/reports/{rid}/", f"/lapor/{rid}/"):
+        body = client.get(url).content.decode()
+        assert "warga@example.org" not in body and "0812000111" not in body and "Siti" not in body, url
+
+
+def test_dispatcher_sees_contacts_and_photos(client, scene, api_key):
+    from tests.reports.conftest import jpeg_bytes
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    lamp = scene["lamps"]["PJU-A"]
+    r = post_report(client, api_key, "pju_mati", (lamp.geom.x, lamp.geom.y), phone="0812999",
+                    media=SimpleUploadedFile("a.jpg", jpeg_bytes(), content_type="image/jpeg"))
+    assert r.status_code == 201
+    planner = client_for(user_in("planner", name="dispatch"))
+    data = planner.get("/api/reports/?new=1").json()
+    (f,) = data["features"]
+    assert f["properties"]["contact"]["phone"] == "0812999"
+    (photo,) = f["properties"]["photos"]
+    assert photo.startswith("http://testserver/media/reports/")
+    served = client.get(photo.replace("http://testserver", ""))
+    assert served.status_code == 200 and served["Content-Type"] == "image/jpeg"
+    assert client.get("/media/reports/2026/01/not-a-report.jpg").status_code == 404
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_errors_are_the_spec_error_list(client, scene, api_key, fmt):
+    lamp = scene["lamps"]["PJU-A"]
+    at = (lamp.geom.x, lamp.geom.y)
+
+    def errors(response, status):
+        assert response.status_code == status, response.content
+        if fmt == "json":
+            body = response.json()
+            assert isinstance(body, list) and body and set(body[0]) == {"code", "description"}
+            return body[0]
+        root = xml(response)
+        assert root.tag == "errors"
+        return {"code": int(root.find("error/code").text), "description": root.find("error/description").text}
+
+    e = errors(post_report(client, api_key, "lampu_ungu", at, fmt=fmt), 404)
+    assert e["code"] == 404 and "service_code" in e["description"]
+    e = errors(post_report(client, api_key, "pju_mati", None, fmt=fmt), 400)
+    assert "location" in e["description"]
+    e = errors(post_report(client, "not-a-key", "pju_mati", at, fmt=fmt), 403)
+    assert "api_key" in e["description"]
+    e = errors(post_report(Client(), None, "pju_mati", at, fmt=fmt), 403)  # no key, no /lapor/ session
+    assert "api_key" in e["description"]
+    errors(post_report(client, api_key, "pju_mati", None, fmt=fmt, **{"attribute[pju_code]": "PJU-ZZZ"}), 400)
+    errors(post_report(client, api_key, "pju_mati", (200.0, 0.0), fmt=fmt), 400)
+    errors(post_report(client, api_key, "pju_mati", at, fmt=fmt, jurisdiction_id="00.00"), 404)
+    errors(client.get(f"/open311/v2/requests/999999.{fmt}"), 404)
+    errors(client.get(f"/open311/v2/services/nope.{fmt}"), 404)
+    errors(client.get(f"/open311/v2/requests.{fmt}?start_date=yesterday"), 400)
+    errors(post_report(client, api_key, "pju_mati", at, fmt=fmt, media_url="javascript:alert(1)"), 400)
+    errors(client.get(f"/open311/v2/requests.{fmt}?status=pending"), 400)
+    errors(client.get(f"/open311/v2/requests.{fmt}?end_date=2026-13-45T00:00:00Z"), 400)
+    errors(client.get(f"/open311/v2/requests.{fmt}?end_date=0001-01-01T00:00:00Z"), 400)
+    errors(client.get(f"/open311/v2/requests.{fmt}?service_code=lampu_ungu"), 404)
+    assert Report.objects.count() == 0  # nothing half-written
+
+
+def test_unknown_open311_paths_answer_with_the_error_list(client):
+    r = client.get("/open311/v2/nothing-here.json")
+    assert r.status_code == 404 and r.json()[0]["code"] == 404
+    r = client.get("/open311/v2/services.csv")
+    assert r.status_code == 404 and "format" in r.json()[0]["description"]
+
+
+def test_pju_code_alone_locates_the_report(client, scene, api_key):
+    lamp = scene["lamps"]["PJU-C"]
+    r = post_report(client, api_key, "pju_rusak", None, **{"attribute[pju_code]": "PJU-C"})
+    assert r.status_code == 201
+    report = Report.objects.get(pk=r.json()[0]["service_request_id"])
+    assert report.pju_id == lamp.pk and report.snap_distance_m == pytest.approx(0, abs=1e-6)
+
+
+def test_keys_are_issued_and_revoked_by_admins(client, scene):
+    admin = client_for(user_in(None, superuser=True, name="root"))
+    planner = client_for(user_in("planner", name="plan"))
+    assert planner.post("/api/open311-keys/", {"name": "X"}, format="json").status_code == 403
+    assert client_for(None).get("/api/open311-keys/").status_code in (401, 403)
+    r = admin.post("/api/open311-keys/", {"name": "Tangerang LIVE"}, format="json")
+    assert r.status_code == 201 and len(r.json()["key"]) >= 32
+    key, key_id = r.json()["key"], r.json()["id"]
+    at = (scene["lamps"]["PJU-A"].geom.x, scene["lamps"]["PJU-A"].geom.y)
+    assert post_report(Client(), key, "pju_mati", at).status_code == 201
+    assert admin.delete(f"/api/open311-keys/{key_id}/").status_code == 204
+    assert post_report(Client(), key, "pju_mati", at).status_code == 403
+    assert not Open311Key.objects.get(pk=key_id).active
+    assert admin.get("/api/open311-keys/").json()[0]["name"] == "Tangerang LIVE"
+
+
+def test_json_body_is_accepted(client, scene, api_key):
+    lamp = scene["lamps"]["PJU-A"]
+    body = {"api_key": api_key, "service_code": "pju_mati", "lat": lamp.geom.y, "long": lamp.geom.x,
+            "attribute": {"pju_code": "PJU-A"}}
+    r = client.post("/open311/v2/requests.json", json.dumps(body), content_type="application/json")
+    assert r.status_code == 201
+    assert Report.objects.get().pju_id == lamp.pk
+
+
+def test_the_public_form_posts_with_its_session_and_csrf_token(scene):
+    web = Client(enforce_csrf_checks=True)
+    page = web.get("/lapor/")
+    assert page.status_code == 200 and 'lang="id"' in page.content.decode()
+    lamp = scene["lamps"]["PJU-A"]
+    data = {"service_code": "pju_mati", "lat": lamp.geom.y, "long": lamp.geom.x}
+    r = web.post("/open311/v2/requests.json", data)
+    assert r.status_code == 403 and "CSRF" in r.json()[0]["description"]
+    token = web.cookies["csrftoken"].value
+    r = web.post("/open311/v2/requests.json", data, HTTP_X_CSRFTOKEN=token)
+    assert r.status_code == 201
+    report = Report.objects.get()
+    assert report.channel == "web" and report.api_key is None
+    status_page = web.get(f"/lapor/{report.pk}/").content.decode()
+    assert "PJU mati" in status_page and "Buka kembali" not in status_page  # open: nothing to reopen
+
+
+def test_control_characters_are_dropped_not_a_5xx(client, scene, api_key):
+    lamp = scene["lamps"]["PJU-A"]
+    body = {"api_key": api_key, "service_code": "pju_mati", "lat": lamp.geom.y, "long": lamp.geom.x,
+            "description": "mati\u0000 total\u000b", "attribute": {"pju_code": "PJU-A\u0000"}}
+    r = client.post("/open311/v2/requests.json", json.dumps(body), content_type="application/json")
+    assert r.status_code == 201, r.content
+    rid = r.json()[0]["service_request_id"]
+    assert Report.objects.get(pk=rid).description == "mati total"
+    bad_key = client.post("/open311/v2/requests.json", json.dumps({**body, "api_key": "x\u0000"}), content_type="application/json")
+    assert bad_key.status_code == 403
+    assert ET.fromstring(client.get(f"/open311/v2/requests/{rid}.xml").content).find("request/description").text == "mati total"
