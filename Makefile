@@ -23,6 +23,7 @@ run: demo
 	@echo "  admin:         http://$(HOST):$(PORT)/admin/   (login: admin / admin — change it)"
 	@echo "  planner map:   http://$(HOST):$(PORT)/map/      field app: http://$(HOST):$(PORT)/field/"
 	@echo "  API:           http://$(HOST):$(PORT)/api/   docs: http://$(HOST):$(PORT)/api/docs/   OGC: http://$(HOST):$(PORT)/ogc/"
+	@echo "  dashboard:     http://$(HOST):$(PORT)/dashboard/   citizen reports: http://$(HOST):$(PORT)/lapor/   web import: http://$(HOST):$(PORT)/imports/"
 	@echo ""
 	@echo "  (web: uvicorn, $(WEB_WORKERS) processes × $${WEB_MAX_CONCURRENT_REQUESTS:-8} requests at once; worker: Celery on $${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0})"
 	@echo ""
