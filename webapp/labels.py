@@ -120,10 +120,9 @@ WO_COLOURS = {"open": "#e31a1c", "assigned": "#ff7f00", "in_progress": "#1f78b4"
 # Lighting gaps in blues (never the road-condition ramp's orange); a kind per colour (SPEC §5: missing/weak/dark).
 GAP_COLOURS = {"default": "#2166ac", "missing": "#2166ac", "weak": "#67a9cf", "dark": "#053061"}
 
-CODE_LABELS["gap_kind"] = {  # v2 kinds (SPEC §5) and the v1 positions still stored before issue 13 lands
-    "missing": _("No light"), "weak": _("Weak light"), "dark": _("Dark (PJU broken)"),
+CODE_LABELS["gap_kind"].update({  # the v2 kinds are labelled above (issue 13); v1 positions of rows computed before v2
     "internal": _("Between two PJU"), "start": _("At the road's start"), "end": _("At the road's end"), "unlit": _("Whole road without PJU"),
-}
+})
 CODE_LABELS["side"] = {"left": _("Left"), "right": _("Right"), "both": _("Both sides"), "centre": _("Centre")}
 CODE_LABELS["wo_kind"] = {
     "broken_pju": _("Repair broken PJU"), "proposed_pju": _("Install new PJU"),

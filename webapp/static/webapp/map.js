@@ -237,9 +237,8 @@
       if (GP.layers.lighting_gaps) {
         html += "<div class='gp-legend-group' data-legend='gaps'><b>" + esc(S.gap_kinds) + "</b>";
         var kinds = ["missing", "weak", "dark"].filter(function (k) { return GAP_COLOURS[k] && C.gap_kind && C.gap_kind[k]; });
-        html += "<div><i class='gp-line gp-line-gap' style='--gap:" + GAP_COLOURS["default"] + "'></i>" + esc(S.gap) + "</div>";
-        kinds.forEach(function (k) {
-          if (GAP_COLOURS[k] !== GAP_COLOURS["default"]) html += "<div><i class='gp-line gp-line-gap' style='--gap:" + GAP_COLOURS[k] + "'></i>" + esc(label("gap_kind", k)) + "</div>";
+        kinds.forEach(function (k) {  // SPEC §5 v2: each kind of under-lit road with its own colour (missing = the layer's colour)
+          html += "<div><i class='gp-line gp-line-gap' style='--gap:" + GAP_COLOURS[k] + "'></i>" + esc(label("gap_kind", k)) + "</div>";
         });
         html += "</div>";
       }
@@ -437,17 +436,21 @@
       }
       return officersLoaded;
     }
-    function fillOfficers(popupEl) {
+    function fillOfficers(popupEl, keep) {
       var sel = popupEl && popupEl.querySelector(".gp-wo-form select[name=assigned_to]");
       if (!sel) return;
       officers().then(function (list) {
         list.forEach(function (o) { sel.appendChild(el("option", { value: o.username }, esc(o.name + (o.name !== o.username ? " (" + o.username + ")" : "")))); });
+        if (keep) sel.value = keep;
       });
     }
     function setPopup(popup, html) {
+      // The popup is drawn again when the feature's details arrive: keep the officer already chosen.
+      var before = popup.getElement() && popup.getElement().querySelector(".gp-wo-form select[name=assigned_to]");
+      var keep = before ? before.value : "";
       popup.setContent(html);
       var node = popup.getElement();
-      if (node) fillOfficers(node);
+      if (node) fillOfficers(node, keep);
     }
     function showFeature(api, id, latlng, props, def) {
       props = Object.assign({}, props);
