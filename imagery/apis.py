@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from rio_tiler.errors import PointOutsideBounds
 from shapely import geometry as sgeom
 
+from geo_platform.geojson import DEFAULT_LIMIT, MAX_LIMIT, Page, collection_head
 from geo_platform.permissions import ReadPublicWriteAuthenticated, ReadPublicWritePlanners
 from imagery import conf, terrain
 from imagery.errors import InvalidParameter, MappedExceptionsMixin, RasterTooLarge, json_error
@@ -32,7 +33,6 @@ from imagery.selectors import elevation_get, imagery_get, imagery_list, imagery_
 from imagery.services import imagery_delete, imagery_ingest_upload
 from imagery.tiles import check_tile_address, parse_tile_params, render_tile, tilejson
 
-DEFAULT_LIMIT, MAX_LIMIT = 1000, 10000
 
 
 # ---------------------------------------------------------------- output
@@ -180,17 +180,9 @@ class ImageryListApi(MappedExceptionsMixin, APIView):
             if value is not None:
                 params[key] = value
         qs = imagery_list(**params)
-        count = qs.count()
-        page = list(qs[offset : offset + limit])
-        nxt = None
-        if offset + limit < count:
-            query = request.query_params.copy()
-            query["offset"] = offset + limit
-            query["limit"] = limit
-            nxt = request.build_absolute_uri(request.path) + "?" + query.urlencode()
-        return Response(
-            {"type": "FeatureCollection", "features": [imagery_feature(o, request) for o in page], "next": nxt, "count": count}
-        )
+        rows = list(qs[offset : offset + limit])
+        head = collection_head(request, Page(b"", len(rows), qs.count()), limit=limit, offset=offset)
+        return Response({**head, "features": [imagery_feature(o, request) for o in rows]})
 
     @extend_schema(operation_id="imagery_upload", request={"multipart/form-data": UploadSerializer},
                    responses={201: OpenApiTypes.OBJECT, 200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 413: OpenApiTypes.OBJECT},

@@ -17,14 +17,12 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from geo_platform.geojson import GEOJSON, collection_response, geojson_response, keyset_url, page_url  # noqa: F401
 from geo_platform.permissions import ExportsNeedLogin
 from layers import exports, selectors, services
 from layers.filters import MAX_ID, filter_layer, is_filtered, parse_after, parse_paging, parse_properties
 from layers.permissions import METHOD_ACTION, LayerPermission
 from layers.serializers import PhotoInputSerializer, write_serializer_for
-
-GEOJSON = "application/geo+json"
-
 
 class GeoJSONRenderer(JSONRenderer):
     media_type = GEOJSON
@@ -37,25 +35,6 @@ class GeoJSONParser(JSONParser):
 
 def _export_renderer(fmt: str, media: str):
     return type(f"{fmt.upper()}Renderer", (JSONRenderer,), {"media_type": media, "format": fmt})
-
-
-def geojson_response(text: str | bytes, status_code: int = 200) -> HttpResponse:
-    return HttpResponse(text, content_type=GEOJSON, status=status_code)
-
-
-def page_url(request, offset: int, limit: int) -> str:
-    query = request.GET.copy()
-    query["offset"], query["limit"] = str(offset), str(limit)
-    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-
-
-def keyset_url(request, after: int, limit: int) -> str:
-    """The next page by keyset (`after` = the last id served; issue 20): no
-    offset, so every page costs what the first costs."""
-    query = request.GET.copy()
-    query.pop("offset", None)
-    query["after"], query["limit"] = str(after), str(limit)
-    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
 
 
 def flatgeobuf_response(data: bytes, filename: str, *, next_url: str | None = None):
@@ -174,14 +153,7 @@ class LayerListView(LayerView):
         limit, offset = parse_paging(query)
         page = selectors.feature_page(self.spec, qs, limit=limit, offset=offset, after=after,
                                       filtered=is_filtered(self.spec, query), properties=fields)
-        head = {
-            "type": "FeatureCollection",
-            "count": page.matched,
-            "count_exact": page.matched_exact,
-            "next": keyset_url(request, page.last_id, limit) if page.more else None,
-            "previous": page_url(request, max(offset - limit, 0), limit) if offset > 0 and after is None else None,
-        }
-        return geojson_response(json.dumps(head)[:-1].encode() + b',"features":[' + page.body + b"]}")
+        return collection_response(request, page, limit=limit, offset=offset, after=after)
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,

@@ -11,11 +11,11 @@ from rest_framework.exceptions import ValidationError
 
 from geo_platform.srid import STORAGE_SRID
 from layers.models import Area
-from layers.selectors import DEFAULT_LIMIT, MAX_LIMIT, LayerSpec
+from geo_platform.geojson import MAX_OFFSET, parse_paging  # noqa: F401 (the kernel's paging rule)
+from layers.selectors import LayerSpec
 
 # Web Mercator cannot hold the poles; every stored geometry has a 3857 copy.
 MAX_LAT = 85.0511287798
-MAX_OFFSET = 10**12  # far beyond any table; keeps offset + limit inside PostgreSQL's bigint
 MAX_ID = 2**63 - 1  # bigint ids
 
 
@@ -127,28 +127,6 @@ def filter_layer(spec: LayerSpec, qs, query) -> object:
         errors = {k: [str(m) for m in v] for k, v in fs.errors.items()}
         raise ValidationError(errors)
     return fs.qs
-
-
-def parse_paging(query, *, default_limit: int = DEFAULT_LIMIT, max_limit: int = MAX_LIMIT) -> tuple[int, int]:
-    errors = {}
-    limit, offset = default_limit, 0
-    if query.get("limit") not in (None, ""):
-        try:
-            limit = int(query["limit"])
-            if not 1 <= limit <= max_limit:
-                errors["limit"] = [f"limit must be between 1 and {max_limit}"]
-        except ValueError:
-            errors["limit"] = ["limit must be an integer"]
-    if query.get("offset") not in (None, ""):
-        try:
-            offset = int(query["offset"])
-            if not 0 <= offset <= MAX_OFFSET:
-                errors["offset"] = [f"offset must be between 0 and {MAX_OFFSET}"]
-        except ValueError:
-            errors["offset"] = ["offset must be an integer"]
-    if errors:
-        raise ValidationError(errors)
-    return limit, offset
 
 
 # --- issue 20: keyset paging, property selection, "is this request filtered?" ---

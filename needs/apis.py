@@ -19,8 +19,8 @@ from rest_framework.views import APIView
 
 from geo_platform.permissions import ExportsNeedLogin, ReadPublicWriteAuthenticated
 from layers import exports as layer_exports
-from layers.apis import GeoJSONRenderer, geojson_response, page_url
-from layers.filters import parse_paging
+from geo_platform.geojson import collection_response, geojson_response, parse_paging
+from layers.apis import GeoJSONRenderer
 from needs import exports, filters, selectors, services, work_orders
 from needs.serializers import (
     WorkOrderAssignSerializer,
@@ -81,11 +81,8 @@ class NeedLayerView(APIView):
             body, _ = selectors.geojson_page(layer, qs, limit=limit, offset=offset, order=order)
             return layer_exports.export_response(SimpleNamespace(slug=self.slug.replace("-", "_")), body, fmt)
         limit, offset = parse_paging(request.query_params)
-        body, n, matched = selectors.need_feature_collection(layer, qs, limit=limit, offset=offset, order=order)
-        next_url = json.dumps(page_url(request, offset + limit, limit)) if offset + n < matched else "null"
-        prev_url = json.dumps(page_url(request, max(offset - limit, 0), limit)) if offset > 0 else "null"
-        head = f'{{"type":"FeatureCollection","count":{matched},"next":{next_url},"previous":{prev_url},"features":['
-        return geojson_response(head.encode() + body + b"]}")
+        page = selectors.need_feature_page(layer, qs, limit=limit, offset=offset, order=order)
+        return collection_response(request, page, limit=limit, offset=offset)
 
 
 NEED_PARAMETERS = [
@@ -240,12 +237,11 @@ class WorkOrderListView(WorkOrderBase):
         query = request.query_params
         mine = (query.get("mine") or "").lower() in ("1", "true", "yes")
         near = parse_near(query.get("near"))
-        qs = selectors.work_order_list(user=request.user, mine=mine)
+        qs = work_orders.work_order_list(user=request.user, mine=mine)
         qs = filters.apply_filters(filters.WorkOrderFilterSet, qs, query)
         limit, offset = parse_paging(query)
-        body, n, matched = work_orders.work_order_collection(qs, near=near, limit=limit, offset=offset)
-        next_url = json.dumps(page_url(request, offset + limit, limit)) if offset + n < matched else "null"
-        return geojson_response(f'{{"type":"FeatureCollection","count":{matched},"next":{next_url},"features":[{body}]}}')
+        page = work_orders.work_order_page(qs, near=near, limit=limit, offset=offset)
+        return collection_response(request, page, limit=limit, offset=offset)
 
     @extend_schema(
         request=WorkOrderCreateSerializer,
@@ -253,8 +249,7 @@ class WorkOrderListView(WorkOrderBase):
         summary="Create a work order from a need (planners); `assigned_to` assigns it at once",
     )
     def post(self, request):
-        if not work_orders.is_planner(request.user):
-            raise work_orders.NotAllowed("only planners (group planner) or admins create work orders")
+        work_orders.permissions.check(request.user, "create")
         serializer = WorkOrderCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = work_orders.work_order_create(user=request.user, **serializer.validated_data)
@@ -270,47 +265,50 @@ class WorkOrderDetailView(WorkOrderBase):
         return self.feature(pk)
 
 
-class WorkOrderAssignView(WorkOrderBase):
-    @extend_schema(request=WorkOrderAssignSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiResponse(ERROR_SCHEMA)},
-                   summary="Assign (or reassign) to a field officer (planners): open/assigned → assigned")
-    def post(self, request, pk):
+class WorkOrderTransitionView(WorkOrderBase):
+    """POST /api/work-orders/{id}/{action}/: one endpoint, the action's input
+    serializer from this table, the rules from work_orders.TRANSITIONS and
+    work_orders.permissions."""
+
+    INPUTS = {
+        "assign": WorkOrderAssignSerializer,
+        "start": None,
+        "close": WorkOrderCloseSerializer,
+        "reject": WorkOrderRejectSerializer,
+    }
+
+    def post(self, request, pk, action):
         order = self.get_order(pk)
-        serializer = WorkOrderAssignSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        work_orders.work_order_assign(order=order, user=request.user, officer=serializer.validated_data["officer"])
+        data = {}
+        if self.INPUTS[action] is not None:
+            serializer = self.INPUTS[action](data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+        work_orders.work_order_transition(order=order, user=request.user, action=action, **data)
         return self.feature(pk)
 
 
-class WorkOrderStartView(WorkOrderBase):
-    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT, 409: OpenApiResponse(ERROR_SCHEMA)},
-                   summary="The assigned officer starts the work: assigned → in_progress")
-    def post(self, request, pk):
-        work_orders.work_order_start(order=self.get_order(pk), user=request.user)
-        return self.feature(pk)
+_CLOSE_REQUEST = {"multipart/form-data": {"type": "object", "properties": {
+    "photo": {"type": "string", "format": "binary"}, "lon": {"type": "number"}, "lat": {"type": "number"},
+    "accuracy_m": {"type": "number"}, "note": {"type": "string"}}}}
+_TRANSITION_DOCS = {  # action → (request schema, summary)
+    "assign": (WorkOrderAssignSerializer, "Assign (or reassign) to a field officer (planners): open/assigned → assigned"),
+    "start": (None, "The assigned officer starts the work: assigned → in_progress"),
+    "close": (_CLOSE_REQUEST, "The assigned officer closes the work with a photo and a GPS position near the asset: in_progress → done"),
+    "reject": (WorkOrderRejectSerializer, "Reject (planners, or the assigned officer): open/assigned/in_progress → rejected"),
+}
 
 
-class WorkOrderCloseView(WorkOrderBase):
-    @extend_schema(
-        request={"multipart/form-data": {"type": "object", "properties": {
-            "photo": {"type": "string", "format": "binary"}, "lon": {"type": "number"}, "lat": {"type": "number"},
-            "accuracy_m": {"type": "number"}, "note": {"type": "string"}}}},
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(ERROR_SCHEMA), 409: OpenApiResponse(ERROR_SCHEMA)},
-        summary="The assigned officer closes the work with a photo and a GPS position near the asset: in_progress → done",
-    )
-    def post(self, request, pk):
-        order = self.get_order(pk)
-        serializer = WorkOrderCloseSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        work_orders.work_order_close(order=order, user=request.user, **serializer.validated_data)
-        return self.feature(pk)
+def work_order_transition_view(action: str):
+    """The transition view for one action (its own OpenAPI operation)."""
+    request_schema, summary = _TRANSITION_DOCS[action]
 
+    def post(self, request, pk, action=action):
+        return WorkOrderTransitionView.post(self, request, pk, action)
 
-class WorkOrderRejectView(WorkOrderBase):
-    @extend_schema(request=WorkOrderRejectSerializer, responses={200: OpenApiTypes.OBJECT, 409: OpenApiResponse(ERROR_SCHEMA)},
-                   summary="Reject (planners, or the assigned officer): open/assigned/in_progress → rejected")
-    def post(self, request, pk):
-        order = self.get_order(pk)
-        serializer = WorkOrderRejectSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        work_orders.work_order_reject(order=order, user=request.user, reason=serializer.validated_data["reason"])
-        return self.feature(pk)
+    post = extend_schema(
+        request=request_schema, summary=summary, operation_id=f"work_orders_{action}",
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(ERROR_SCHEMA), 403: OpenApiResponse(ERROR_SCHEMA),
+                   409: OpenApiResponse(ERROR_SCHEMA)},
+    )(post)
+    return type(f"WorkOrder{action.title()}View", (WorkOrderTransitionView,), {"post": post}).as_view()

@@ -10,17 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db import connection
 from django.db.models import Case, CharField, Q, QuerySet, Value, When
 
 from geo_platform import codes
 from geo_platform import condition as road_condition
 from layers.models import Area, RoadSegment, StreetLight
-from layers.selectors import GEOJSON_DECIMALS
+from geo_platform.geojson import FeatureSpec, Page, feature_page_sql
+from geo_platform.geojson import feature_page as kernel_feature_page
 from needs import rule as rules
 from needs.costs import as_float, lamp_spec, unit_costs
-from needs.models import Facility, LampMatch, LightingGap, NeedsRun, ProposedPJU, WorkOrder
+from needs.models import Facility, LampMatch, LightingGap, NeedsRun, ProposedPJU
 
 AREA = Area._meta.db_table
 ROADS = RoadSegment._meta.db_table
@@ -223,31 +223,28 @@ def damaged_road_list() -> QuerySet[RoadSegment]:
     )
 
 
-def geojson_page(layer: NeedLayer, qs: QuerySet, *, limit: int, offset: int = 0, order: str = "id") -> tuple[bytes, int]:
-    """(comma-joined Feature texts as UTF-8 bytes, number returned) for one
-    page of `qs`, built by PostGIS in one query (bytes pass straight to the
-    response, as in layers.selectors). `order` is "id" or "-priority"."""
-    order_by = ("-priority", "id") if order == "-priority" else ("id",)
-    page = qs.order_by(*order_by)[offset : offset + limit]
-    inner = page.values("id", *layer.fields, _gj=AsGeoJSON("geom", precision=GEOJSON_DECIMALS))
-    sql, params = inner.query.sql_with_params()
+def feature_spec(layer: NeedLayer) -> FeatureSpec:
+    """The layer's Features for the kernel's builder, unit costs filled in
+    from the active price list (NULL without one)."""
     costs = unit_costs() if any("_cost}" in expr for _, expr in layer.properties) else None
     tokens = {"{upgrade_cost}": cost_sql("upgrade", "u.road_class", costs=costs),
               "{repair_cost}": cost_sql("repair", f"coalesce(lm.road_class, '{REPAIR_DEFAULT_CLASS}')", "t.status", costs=costs)}
-    pairs = ", ".join(f"'{name}', {_fill(expr, tokens)}" for name, expr in layer.properties)
-    feature = (
-        "json_build_object('type', 'Feature', 'id', t.id, 'geometry', t._gj::json, "
-        f"'properties', json_build_object({pairs}))"
-    )
-    agg_order = "t.priority DESC, t.id" if order == "-priority" else "t.id"
-    with connection.cursor() as cur:
-        cur.execute(
-            f"SELECT count(*), convert_to(coalesce(string_agg(({feature})::text, ',' ORDER BY {agg_order}), ''), 'UTF8') "
-            f"FROM ({sql}) t{layer.joins}",
-            params,
-        )
-        n, body = cur.fetchone()
-    return bytes(body), n
+    return FeatureSpec(columns=layer.fields, properties=tuple((name, _fill(expr, tokens)) for name, expr in layer.properties),
+                       joins=layer.joins)
+
+
+def _order(order: str) -> tuple[tuple[str, ...], str]:
+    """(queryset ordering, the same order in SQL over `t`): "id" or "-priority"."""
+    return (("-priority", "id"), "t.priority DESC, t.id") if order == "-priority" else (("id",), "t.id")
+
+
+def geojson_page(layer: NeedLayer, qs: QuerySet, *, limit: int, offset: int = 0, order: str = "id") -> tuple[bytes, int]:
+    """(comma-joined Feature texts as UTF-8 bytes, number returned) for one
+    page of `qs`, built by PostGIS in one query (geo_platform.geojson).
+    `order` is "id" or "-priority"."""
+    order_by, sql_order = _order(order)
+    body, n, _ = feature_page_sql(feature_spec(layer), qs.order_by(*order_by)[offset : offset + limit], order=sql_order)
+    return body, n
 
 
 def _fill(expr: str, tokens: dict[str, str]) -> str:
@@ -256,11 +253,10 @@ def _fill(expr: str, tokens: dict[str, str]) -> str:
     return expr
 
 
-def need_feature_collection(layer: NeedLayer, qs: QuerySet, *, limit: int, offset: int = 0, order: str = "id") -> tuple[bytes, int, int]:
-    """(features as UTF-8 bytes, number returned, number matched)."""
-    body, n = geojson_page(layer, qs, limit=limit, offset=offset, order=order)
-    matched = offset + n if (n < limit and (n > 0 or offset == 0)) else qs.count()
-    return body, n, matched
+def need_feature_page(layer: NeedLayer, qs: QuerySet, *, limit: int, offset: int = 0, order: str = "id") -> Page:
+    """One page of the need layer with the number matched."""
+    order_by, sql_order = _order(order)
+    return kernel_feature_page(feature_spec(layer), qs, limit=limit, offset=offset, order_by=order_by, order=sql_order)
 
 
 def area_summary(*, level: str) -> dict:
@@ -465,10 +461,3 @@ def last_run_at(*, full: bool = True) -> str | None:
     full=False, refreshed for some roads after an edit)."""
     run = NeedsRun.objects.filter(full=full).order_by("-finished_at").first()
     return run.finished_at.isoformat() if run else None
-
-
-def work_order_list(*, user=None, mine: bool = False) -> QuerySet[WorkOrder]:
-    qs = WorkOrder.objects.select_related("assigned_to", "kecamatan", "kelurahan")
-    if mine and user is not None:
-        qs = qs.filter(assigned_to=user)
-    return qs

@@ -1,7 +1,7 @@
 """/api/needs/… layers, summary, compute, Musrenbang export; /api/work-orders/…"""
 from django.urls import path
 
-from needs import apis
+from needs import apis, work_orders
 
 urlpatterns = [
     path("api/needs/lighting-gaps/", apis.need_layer_view("lighting-gaps", "Under-lit stretches (SPEC §5), GeoJSON lines"), name="needs-lighting-gaps"),
@@ -14,8 +14,6 @@ urlpatterns = [
     path("api/needs/export/", apis.ExportView.as_view(), name="needs-export"),
     path("api/work-orders/", apis.WorkOrderListView.as_view(), name="work-order-list"),
     path("api/work-orders/<int:pk>/", apis.WorkOrderDetailView.as_view(), name="work-order-detail"),
-    path("api/work-orders/<int:pk>/assign/", apis.WorkOrderAssignView.as_view(), name="work-order-assign"),
-    path("api/work-orders/<int:pk>/start/", apis.WorkOrderStartView.as_view(), name="work-order-start"),
-    path("api/work-orders/<int:pk>/close/", apis.WorkOrderCloseView.as_view(), name="work-order-close"),
-    path("api/work-orders/<int:pk>/reject/", apis.WorkOrderRejectView.as_view(), name="work-order-reject"),
+    *(path(f"api/work-orders/<int:pk>/{action}/", apis.work_order_transition_view(action), name=f"work-order-{action}")
+      for action in work_orders.ACTIONS),
 ]

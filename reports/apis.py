@@ -18,15 +18,14 @@ from rest_framework.views import APIView
 
 from rest_framework.renderers import JSONRenderer
 
-from layers.apis import GeoJSONRenderer, page_url
+from geo_platform.geojson import GEOJSON, collection_response, features_page, parse_paging
+from layers.apis import GeoJSONRenderer
 from layers.filters import MAX_ID, parse_bbox
 from layers.permissions import can_read
 from needs.work_orders import is_planner
 from reports import selectors, services
 from reports.catalogue import SERVICES
 from reports.models import Open311Key, Report
-
-GEOJSON = "application/geo+json"
 
 
 def _json(value, status_code=200, content_type="application/json") -> HttpResponse:
@@ -38,17 +37,6 @@ def _flag(query, name) -> bool:
     if value not in ("", "0", "1", "true", "false"):
         raise ValidationError({name: [f"{name} must be 1 or 0"]})
     return value in ("1", "true")
-
-
-def _paging(query) -> tuple[int, int]:
-    try:
-        limit = int(query.get("limit", 1000))
-        offset = int(query.get("offset", 0))
-    except ValueError:
-        raise ValidationError({"limit": ["limit and offset must be whole numbers"]}) from None
-    if not 1 <= limit <= 10000 or not 0 <= offset <= 10**12:
-        raise ValidationError({"limit": ["limit 1..10000, offset ≥ 0"]})
-    return limit, offset
 
 
 def _pk(pk: int, what: str) -> int:
@@ -96,15 +84,13 @@ class ReportLayerView(APIView):
                 bbox = parse_bbox(query["bbox"]).extent
             except Exception as exc:  # django.forms.ValidationError
                 raise ValidationError({"bbox": [getattr(exc, "message", str(exc))]}) from None
-        limit, offset = _paging(query)
+        limit, offset = parse_paging(query)
         qs = selectors.report_list(service_codes=codes, status=status_values, overdue=_flag(query, "overdue"),
                                    new=_flag(query, "new"), area=query.get("area") or None, bbox=bbox)
-        count = qs.count()
         dispatcher = is_planner(request.user)
         absolute = request.build_absolute_uri
         features = [selectors.report_feature(r, absolute, with_contact=dispatcher) for r in qs[offset: offset + limit]]
-        nxt = page_url(request, offset + limit, limit) if offset + limit < count else None
-        return _json({"type": "FeatureCollection", "features": features, "next": nxt, "count": count}, content_type=GEOJSON)
+        return collection_response(request, features_page(features, matched=qs.count()), limit=limit, offset=offset)
 
 
 class ReportDetailView(APIView):
@@ -141,12 +127,10 @@ class ProposalListView(APIView):
     @extend_schema(summary="Citizens' requests for new PJU (pju_usulan) for Musrenbang, with the number of citizens asking",
                    operation_id="reports_proposals", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        limit, offset = _paging(request.query_params)
+        limit, offset = parse_paging(request.query_params)
         qs = selectors.proposal_list()
-        count = qs.count()
         features = [selectors.proposal_feature(p) for p in qs[offset: offset + limit]]
-        nxt = page_url(request, offset + limit, limit) if offset + limit < count else None
-        return _json({"type": "FeatureCollection", "features": features, "next": nxt, "count": count}, content_type=GEOJSON)
+        return collection_response(request, features_page(features, matched=qs.count()), limit=limit, offset=offset)
 
 
 class ReopenSerializer(serializers.Serializer):

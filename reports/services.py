@@ -252,28 +252,22 @@ def _work_order_for(report: Report, service: Service, *, user=None) -> WorkOrder
     # Taken in any other order those two deadlock.
     with connection.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('reports.work_order_route'))")
-    # the asset's orders: any order on the light (a planner's, a sensor alarm's…); a road's repair orders
-    asset = {"pju_id": report.pju_id} if report.pju_id else {"road_id": report.road_id, "kind": service.work_order_kind}
-    active = WorkOrder.objects.select_for_update(no_key=True).filter(status__in=work_orders.ACTIVE, **asset).order_by("created_at", "id").first()
-    if active is not None:
-        WorkOrder.objects.filter(pk=active.pk).update(priority=F("priority") + 1)
-        return active
-    if report.pju_id:
-        pju = StreetLight.objects.get(pk=report.pju_id)
-        # the need: the light is off (or damaged); "damaged" outranks "off"
-        if pju.status not in need_selectors.BROKEN_STATUSES or (service.pju_status == "damaged" and pju.status != "damaged"):
-            layer_services.feature_update(spec=LAYERS["pju"], pk=pju.pk, data={"status": service.pju_status}, version=pju.version, user=actor)
-        target = pju.pk
-    else:
-        road = RoadSegment.objects.get(pk=report.road_id)
-        if not need_selectors.damaged_road_list().filter(pk=road.pk).exists():
-            layer_services.feature_update(spec=LAYERS["roads"], pk=road.pk, data={"condition": "light_damage"}, version=road.version, user=actor)
-        target = road.pk
-    order = work_orders.work_order_create(
-        user=actor, kind=service.work_order_kind, target=target,
-        notes=f"Laporan warga #{report.pk} ({service.name}): {report.description}"[:2000],
+
+    def mark_asset_broken() -> None:  # the need this report opens: the light off/damaged, the road damaged
+        if report.pju_id:
+            pju = StreetLight.objects.get(pk=report.pju_id)
+            # "damaged" outranks "off"
+            if pju.status not in need_selectors.BROKEN_STATUSES or (service.pju_status == "damaged" and pju.status != "damaged"):
+                layer_services.feature_update(spec=LAYERS["pju"], pk=pju.pk, data={"status": service.pju_status}, version=pju.version, user=actor)
+        else:
+            road = RoadSegment.objects.get(pk=report.road_id)
+            if not need_selectors.damaged_road_list().filter(pk=road.pk).exists():
+                layer_services.feature_update(spec=LAYERS["roads"], pk=road.pk, data={"condition": "light_damage"}, version=road.version, user=actor)
+
+    order, _ = work_orders.work_order_open_or_join(
+        kind=service.work_order_kind, target=report.pju_id or report.road_id, user=actor, priority_step=1,
+        before_open=mark_asset_broken, notes=f"Laporan warga #{report.pk} ({service.name}): {report.description}"[:2000],
     )
-    WorkOrder.objects.filter(pk=order.pk).update(priority=F("priority") + 1)
     return order
 
 
