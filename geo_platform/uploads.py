@@ -43,8 +43,11 @@ def sniff_image(data: bytes) -> str | None:
     return None
 
 
-def reencode_image(upload) -> ContentFile:
-    """A clean copy of an uploaded photo (file-like), ready for a FileField; ImageRejected otherwise."""
+def reencode_image(upload, *, max_side: int | None = None, jpeg: bool = False) -> ContentFile:
+    """A clean copy of an uploaded photo (file-like), ready for a FileField;
+    ImageRejected otherwise. `max_side` shrinks it to fit that many pixels a
+    side; `jpeg` writes JPEG whatever came in (transparency flattened). The
+    result's `image_size` is its (width, height)."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     upload.seek(0)
@@ -62,22 +65,28 @@ def reencode_image(upload) -> ContentFile:
                 if width * height > limit:
                     raise ImageRejected(f"the image declares {width}×{height} pixels, more than the {limit:,} allowed")
                 img = ImageOps.exif_transpose(img)  # also loads the pixels
-                ext, _ = IMAGE_TYPES[fmt]
+                if max_side:
+                    img.thumbnail((max_side, max_side))
                 out = io.BytesIO()
-                if fmt == "JPEG" or (fmt == "WEBP" and "A" not in img.getbands()):
+                if jpeg or fmt == "JPEG" or (fmt == "WEBP" and "A" not in img.getbands()):
+                    if img.mode not in ("RGB", "L"):  # transparency over black, as Pillow flattens RGBA → RGB
+                        img = img.convert("RGBA").convert("RGB") if "A" in img.mode or img.mode == "P" else img.convert("RGB")
                     img.convert("RGB").save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
                     ext = "jpg"
                 else:
                     keep = img if img.mode in ("RGB", "RGBA", "L", "LA", "P") else img.convert("RGBA")
                     keep.save(out, "PNG", optimize=False)
                     ext = "png"
+                size = img.size
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected(f"the image is too large to decode safely ({exc})") from None
     except (UnidentifiedImageError, SyntaxError, OSError, ValueError, EOFError) as exc:
         raise ImageRejected(f"the image cannot be read ({exc})") from None
-    return ContentFile(out.getvalue(), name=server_name(getattr(upload, "name", "") or "", ext))
+    content = ContentFile(out.getvalue(), name=server_name(getattr(upload, "name", "") or "", ext))
+    content.image_size = size
+    return content
 
 
 _CLIENT_ID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")

@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from geo_platform.srid import STORAGE_SRID
 from layers import services as layer_services
-from layers.models import Area, RoadSegment, StreetLight
+from layers.models import RoadSegment, StreetLight
+from layers.importers.postgis import areas_at
 from layers.selectors import LAYERS
 from needs import selectors as need_selectors
 from needs import work_orders
@@ -118,14 +119,6 @@ def _distance_m(model, pk: int, lon: float, lat: float) -> float:
         return float(cur.fetchone()[0])
 
 
-def _areas_at(point: Point) -> tuple[int | None, int | None]:
-    found = dict(
-        Area.objects.filter(level__in=("kecamatan", "kelurahan"), geom__intersects=point)
-        .order_by("level", "-area_m2").values_list("level", "id")
-    )  # ordered so the smallest area of a level is the one kept
-    return found.get("kecamatan"), found.get("kelurahan")
-
-
 # --- intake -------------------------------------------------------------------
 
 
@@ -199,7 +192,7 @@ def _snap(report: Report, service: Service, pju: StreetLight | None) -> None:
     if asset is not None and asset.kecamatan_id:
         report.kecamatan_id, report.kelurahan_id = asset.kecamatan_id, asset.kelurahan_id
     else:
-        report.kecamatan_id, report.kelurahan_id = _areas_at(report.geom)
+        report.kecamatan_id, report.kelurahan_id = areas_at(report.geom)
 
 
 def _first_open(report: Report, service: Service, **asset) -> Report | None:

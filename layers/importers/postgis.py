@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from django.db import connection
 
+from geo_platform.srid import STORAGE_SRID
 from layers.models import Area, Panel, RoadSegment, StreetLight
 
 POINT_MODELS = (StreetLight, Panel)
@@ -41,24 +42,24 @@ def assign_areas(model, ids: Iterable[int] | None = None) -> int:
     return assign_areas_in_table(model._meta.db_table, points=model in POINT_MODELS, where=where, params=params)
 
 
-def assign_areas_in_table(table: str, *, points: bool, where: str = "", params: list | None = None) -> int:
-    """Area membership for the rows of `table` (an asset table or an import's
-    staging table with id, geom, kecamatan_id, kelurahan_id).
+def _membership_sql(source: str, *, points: bool, where: str = "") -> str:
+    """CTEs ending in `pick (id, kec, kel)`: the best kecamatan and kelurahan
+    of each row of `source` (SQL of a table or subquery with id, geom): the
+    smallest area of a level holding a point, the area holding the largest
+    share of a line.
 
-    One statement: areas drive the join (each area's prepared geometry is
-    reused across the assets it holds), lines wholly inside an area skip the
-    costly intersection, and DISTINCT ON keeps the best area per level."""
-    params = params or []
-    area_table = Area._meta.db_table
+    Areas drive the join (each area's prepared geometry is reused across the
+    assets it holds), lines wholly inside an area skip the costly
+    intersection, and DISTINCT ON keeps the best area per level."""
     if points:
         share = "-a.area_m2"  # nested areas of one level: the smallest holds the point
     else:
         share = ("CASE WHEN ST_Covers(a.geom, t.geom) THEN ST_Length(t.geom) "
                  "ELSE ST_Length(ST_Intersection(a.geom, t.geom)) END")
-    sql = f"""
+    return f"""
         WITH cand AS (
             SELECT t.id, a.level, a.id AS area_id, {share} AS share
-            FROM {area_table} a JOIN {table} t ON ST_Intersects(a.geom, t.geom)
+            FROM {Area._meta.db_table} a JOIN {source} t ON ST_Intersects(a.geom, t.geom)
             WHERE a.level IN ('kecamatan', 'kelurahan'){where}
         ), best AS (
             SELECT DISTINCT ON (id, level) id, level, area_id FROM cand ORDER BY id, level, share DESC, area_id
@@ -66,7 +67,14 @@ def assign_areas_in_table(table: str, *, points: bool, where: str = "", params: 
             SELECT id, max(area_id) FILTER (WHERE level = 'kecamatan') AS kec,
                        max(area_id) FILTER (WHERE level = 'kelurahan') AS kel
             FROM best GROUP BY id
-        )
+        )"""
+
+
+def assign_areas_in_table(table: str, *, points: bool, where: str = "", params: list | None = None) -> int:
+    """Area membership for the rows of `table` (an asset table or an import's
+    staging table with id, geom, kecamatan_id, kelurahan_id), in one statement."""
+    params = params or []
+    sql = _membership_sql(table, points=points, where=where) + f"""
         UPDATE {table} AS t SET kecamatan_id = pick.kec, kelurahan_id = pick.kel
         FROM (SELECT t.id FROM {table} t WHERE true{where}) AS todo
         LEFT JOIN pick ON pick.id = todo.id
@@ -76,6 +84,16 @@ def assign_areas_in_table(table: str, *, points: bool, where: str = "", params: 
     with connection.cursor() as cur:
         cur.execute(sql, params + params)
         return cur.rowcount
+
+
+def areas_at(point) -> tuple[int | None, int | None]:
+    """(kecamatan id, kelurahan id) holding a lon/lat point (GEOS), by the
+    rule assets get (assign_areas)."""
+    source = "(SELECT 0 AS id, ST_SetSRID(ST_MakePoint(%s, %s), %s) AS geom)"
+    with connection.cursor() as cur:
+        cur.execute(_membership_sql(source, points=True) + " SELECT kec, kel FROM pick", [point.x, point.y, STORAGE_SRID])
+        row = cur.fetchone()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def assign_area_parents(ids: Iterable[int] | None = None) -> int:
