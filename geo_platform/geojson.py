@@ -160,12 +160,13 @@ def feature_sql(spec: FeatureSpec) -> str:
     """SQL building one Feature's text from `t`: ST_AsGeoJSON's output spliced
     in as it is, each property through to_json (escaping, numbers, dates,
     null). Concatenation is 2.3× faster than json_build_object on PostgreSQL
-    15, which looks up every argument's type on every row."""
+    15, which looks up every argument's type on every row. The geometry
+    column must be NOT NULL (every spec's is; a coalesce here costs ~5 %)."""
     members = ", ".join(
         f"'{',' if i else ''}\"{name}\":', coalesce({_json_text(expr)}, 'null')" for i, (name, expr) in enumerate(spec.properties)
     )
     return (
-        "concat('{\"type\":\"Feature\",\"id\":', t.id, ',\"geometry\":', coalesce(t._gj, 'null'), "
+        "concat('{\"type\":\"Feature\",\"id\":', t.id, ',\"geometry\":', t._gj, "
         f"',\"properties\":{{', {members + ', ' if members else ''}'}}}}')"
     )
 

@@ -13,7 +13,7 @@ from django.contrib.gis.db.models import Extent
 from django.db import connection
 from django.db.models import QuerySet
 
-from geo_platform.geojson import DEFAULT_LIMIT, GEOJSON_DECIMALS, MAX_LIMIT, FeatureSpec, Page, feature_page_sql  # noqa: F401
+from geo_platform.geojson import DEFAULT_LIMIT, GEOJSON_DECIMALS, MAX_LIMIT, FeatureSpec, Page, feature_page_sql, matched_without_count  # noqa: F401
 from layers.models import Area, Panel, Photo, RoadSegment, StreetLight
 
 OUTPUT_NAMES = {"panel_id": "panel", "parent_id": "parent"}  # foreign keys output under their field name
@@ -183,8 +183,9 @@ def feature_page(spec: LayerSpec, qs: QuerySet, *, limit: int, offset: int = 0, 
     """One page of features plus what the paging links need. The count is
     skipped where the page itself tells it (a short first page)."""
     body, n, last_id = _page(spec, qs, limit=limit, offset=offset, after=after, properties=properties)
-    if after is None and n < limit and (n > 0 or offset == 0):
-        matched, exact = offset + n, True
+    shortcut = matched_without_count(returned=n, limit=limit, offset=offset) if after is None else None
+    if shortcut is not None:
+        matched, exact = shortcut, True
     else:
         matched, exact = count_matched(qs, filtered=filtered)
     if after is None and exact:
@@ -192,12 +193,6 @@ def feature_page(spec: LayerSpec, qs: QuerySet, *, limit: int, offset: int = 0, 
     else:
         more = n == limit  # keyset pages do not know their position: a full page may have a successor
     return Page(body, n, matched, exact, last_id, more)
-
-
-def feature_collection(spec: LayerSpec, qs: QuerySet, *, limit: int, offset: int = 0) -> tuple[bytes, int, int]:
-    """(features as UTF-8 bytes, number returned, number matched)."""
-    page = feature_page(spec, qs, limit=limit, offset=offset)
-    return page.body, page.returned, page.matched
 
 
 def flatgeobuf(spec: LayerSpec, qs: QuerySet, *, limit: int, offset: int = 0, after: int | None = None,
