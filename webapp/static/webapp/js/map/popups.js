@@ -87,7 +87,10 @@ export function createPopups({ L, map, cfg, GP, label, kecByCode }) {
     });
   }
   function setPopup(popup, html) {
-    // The popup is drawn again when the feature's details arrive: keep the officer already chosen.
+    // The popup is drawn again when the feature's details arrive: keep the officer already chosen,
+    // and never replace a work order form that is being sent or was sent (its answer would be lost).
+    const sending = popup.getElement() && popup.getElement().querySelector(".gp-wo-form[data-sending], .gp-wo-form[data-created]");
+    if (sending) return;
     const before = popup.getElement() && popup.getElement().querySelector(".gp-wo-form select[name=assigned_to]");
     const keep = before ? before.value : "";
     popup.setContent(html);
@@ -125,17 +128,19 @@ export function createPopups({ L, map, cfg, GP, label, kecByCode }) {
     const body = { kind: form.dataset.kind, target: parseInt(form.dataset.target, 10) };
     if (form.assigned_to.value) body.assigned_to = form.assigned_to.value;
     form.querySelector("button").disabled = true;
+    form.dataset.sending = "1";
     fetch(cfg.urls.work_orders, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf(cfg.csrf_token) },
       body: JSON.stringify(body),
     }).then((r) => r.json().then((d) => ({ ok: r.ok, data: d }))).then((res) => {
+      delete form.dataset.sending;
       if (!res.ok) { out.textContent = S.error + ": " + (res.data.detail || ""); out.className = "gp-wo-result gp-error"; form.querySelector("button").disabled = false; return; }
       out.textContent = S.wo_created + " #" + res.data.id + " · " + label("wo_status", res.data.properties.status);
       out.className = "gp-wo-result gp-ok";
       form.dataset.created = res.data.id;
       GP.refreshLayer("work_orders");
-    }).catch((err) => { out.textContent = S.error + ": " + err; form.querySelector("button").disabled = false; });
+    }).catch((err) => { delete form.dataset.sending; out.textContent = S.error + ": " + err; form.querySelector("button").disabled = false; });
   });
   return { showFeature, popupHtml, featureUrl };
 }
