@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import math
+
+import orjson
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone as dt_timezone
 
@@ -86,13 +88,13 @@ def parse(topic: str, payload: bytes, *, root: str, max_bytes: int, now: datetim
         return Message("command", controller_id)
     if len(payload) > max_bytes:
         raise Reject("oversized", f"{len(payload)} bytes > {max_bytes}")
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Reject("bad_encoding", "payload is not UTF-8") from None
-    try:
-        body = json.loads(text)
-    except (ValueError, RecursionError) as exc:
+    try:  # orjson (Rust): ~4× the standard library's speed, and it checks UTF-8 itself
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        try:
+            payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Reject("bad_encoding", "payload is not UTF-8") from None
         raise Reject("malformed_json", str(exc)[:200]) from None
     if not isinstance(body, dict):
         raise Reject("not_object", f"expected a JSON object, got {type(body).__name__}")

@@ -11,7 +11,10 @@ commit, then acknowledge.
   stored (same PJU and ts), so nothing is lost and nothing is doubled.
 * Receive Maximum (MQTT 5 flow control) lets the broker have a whole batch
   in flight (Mosquitto's default for MQTT 3.1.1 clients is 20 messages).
-* The same connection publishes due commands and retries them."""
+* The same connection publishes due commands and retries them.
+* A rollup thread (its own database connection) rebuilds the hours the
+  batches marked, every LIVE_ROLLUP_SECONDS (live/rollups.py), so a batch
+  never waits for the hourly aggregates."""
 from __future__ import annotations
 
 import json
@@ -31,7 +34,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from live import alarms, commands, partitions
+from live import alarms, commands, partitions, rollups
 from live.ingest import Raw, ingest_batch
 
 log = logging.getLogger(__name__)
@@ -62,8 +65,10 @@ def topics(root: str) -> list[str]:
 
 class Worker:
     def __init__(self, *, url=None, client_id=None, root=None, batch_size=None, batch_seconds=None, stats=None,
-                 silence_every: float = 60.0):
+                 silence_every: float = 60.0, rollup_every: float | None = None):
         self.silence_every = silence_every
+        self.rollup_every = rollup_every if rollup_every is not None else settings.LIVE_ROLLUP_SECONDS
+        self.rollup_thread: threading.Thread | None = None
         self.root = root or settings.MQTT_TOPIC_ROOT
         self.batch_size = batch_size or settings.LIVE_BATCH_SIZE
         self.batch_seconds = batch_seconds if batch_seconds is not None else settings.LIVE_BATCH_SECONDS
@@ -116,8 +121,22 @@ class Worker:
             sent += 1
         return sent
 
+    def _rollups(self) -> None:
+        """Rebuild the marked hours every `rollup_every` s (marks outlive the worker: nothing is lost on a kill)."""
+        try:
+            while not self.stop.wait(self.rollup_every):
+                try:
+                    rollups.run()
+                except Exception:
+                    log.exception("hourly rollup failed; the hours stay marked")
+                    connection.close()
+        finally:
+            connection.close()
+
     def run(self) -> None:
         self.client.loop_start()
+        self.rollup_thread = threading.Thread(target=self._rollups, daemon=True, name="live-rollups")
+        self.rollup_thread.start()
         next_tick = next_silence = next_partitions = 0.0
         try:
             while not self.stop.is_set():
@@ -136,18 +155,18 @@ class Worker:
                     close_old_connections()
                     continue
                 result = self._ingest(batch)
-                for m in batch:  # only now, after the commit
-                    if m.qos > 0:
-                        self.client.ack(m.mid, m.qos)
+                ack_all(self.client, batch)  # only now, after the commit
                 self.stats["received"] += result.received
                 self.stats["stored"] += result.stored
                 self.stats["dead"] += result.dead_total
                 self.stats["duplicates"] += result.duplicates
                 self.stats["batches"] += 1
         finally:
+            self.stop.set()
             self.client.disconnect()
             self.client.loop_stop()
             connection.close()
+            self.rollup_thread.join(60)
 
     def _ingest(self, batch):
         raws = [Raw(m.topic, m.payload) for m in batch]
@@ -162,6 +181,28 @@ class Worker:
             log.error("database unreachable: the messages stay unacknowledged; retrying in 2 s")
             if self.stop.wait(2):
                 raise SystemExit(1)
+
+
+def ack_all(client: mqtt.Client, batch: list[Received]) -> None:
+    """PUBACK a committed batch. paho wakes its network thread with one byte
+    on an internal socket pair per queued packet (a system call and a thread
+    switch per message); for a batch the wake-up is sent once, after all the
+    PUBACKs are queued (paho 2.x `_sockpairW`; without it, the plain path)."""
+    wake = getattr(client, "_sockpairW", None)
+    if wake is not None:
+        client._sockpairW = None
+    try:
+        for m in batch:
+            if m.qos > 0:
+                client.ack(m.mid, m.qos)
+    finally:
+        if wake is not None:
+            if getattr(client, "_sockpairW", wake) is None:  # not replaced by a reconnection meanwhile
+                client._sockpairW = wake
+            try:
+                wake.send(b"0")
+            except OSError:
+                pass
 
 
 def database_up() -> bool:
