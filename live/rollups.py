@@ -112,18 +112,23 @@ def rebuild_hour(hour: datetime) -> int:
         return cur.rowcount
 
 
+def rebuild_marked(hour: datetime, gen: int) -> bool:
+    """Rebuild a marked hour and clear its mark if nobody marked it again
+    (same `gen`) meanwhile. Returns whether the mark was cleared."""
+    with transaction.atomic():
+        rebuild_hour(hour)
+        with connection.cursor() as cur:  # last: a batch marking the hour meanwhile bumped gen and keeps it
+            cur.execute("DELETE FROM live_rollupdirty WHERE hour = %s AND gen = %s", [hour, gen])
+            return cur.rowcount == 1
+
+
 def run(limit: int = 48) -> dict:
     """Rebuild the marked hours (oldest first, at most `limit` per call)."""
     with connection.cursor() as cur:
         cur.execute("SELECT hour, gen FROM live_rollupdirty ORDER BY hour LIMIT %s", [limit])
         marked = cur.fetchall()
-    rows = 0
-    for hour, gen in marked:
-        with transaction.atomic():
-            rows += rebuild_hour(hour)
-            with connection.cursor() as cur:  # last: a batch marking the hour meanwhile bumped gen and keeps it
-                cur.execute("DELETE FROM live_rollupdirty WHERE hour = %s AND gen = %s", [hour, gen])
-    return {"hours": len(marked), "rows": rows}
+    cleared = sum(rebuild_marked(hour, gen) for hour, gen in marked)
+    return {"hours": len(marked), "cleared": cleared}
 
 
 def rebuild(start: datetime, end: datetime) -> dict:
