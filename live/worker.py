@@ -63,6 +63,38 @@ def topics(root: str) -> list[str]:
     return [f"{root}/#"]
 
 
+class BufferedClient(mqtt.Client):
+    """paho reads each packet with several small `recv` calls (1 byte of
+    command, 1 per length byte, then the rest) after one `select` per packet:
+    four system calls per message. This reads the socket 64 KB at a time and
+    drains the whole buffer after each `select` (paho 2.x `_sock_recv` and
+    `loop_read`; the pinned version). Same packets, same order."""
+
+    _rbuf = b""
+    _rpos = 0
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._rpos >= len(self._rbuf):
+            data = super()._sock_recv(max(bufsize, 1 << 16))  # BlockingIOError / b"" (closed) pass through
+            if len(data) <= bufsize:
+                return data
+            self._rbuf, self._rpos = data, 0
+        end = self._rpos + bufsize
+        out = self._rbuf[self._rpos:end]
+        self._rpos = end
+        return out
+
+    def loop_read(self, max_packets: int = 1):
+        rc = super().loop_read(max_packets)
+        while rc == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._rpos < len(self._rbuf) and self._sock is not None:
+            rc = super().loop_read(max_packets)
+        return rc
+
+    def reconnect(self):
+        self._rbuf, self._rpos = b"", 0  # nothing of the old connection's stream survives it
+        return super().reconnect()
+
+
 class Worker:
     def __init__(self, *, url=None, client_id=None, root=None, batch_size=None, batch_seconds=None, stats=None,
                  silence_every: float = 60.0, rollup_every: float | None = None):
@@ -77,7 +109,7 @@ class Worker:
         self.connected = threading.Event()
         self.stats = stats if stats is not None else {"received": 0, "stored": 0, "dead": 0, "duplicates": 0, "batches": 0}
         host, port = broker_address(url)
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or settings.MQTT_CLIENT_ID,
+        self.client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or settings.MQTT_CLIENT_ID,
                                   protocol=mqtt.MQTTv5, manual_ack=True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *a, **k: self.connected.clear()
