@@ -49,14 +49,23 @@ def split_topic(topic: str, root: str) -> tuple[str, str]:
     return parts[1], parts[2]
 
 
+_EPOCH_MS: dict = {}  # epoch ms → datetime: a batch's readings share few distinct timestamps
+
+
 def parse_ts(value) -> datetime:
     """ISO 8601 (with a zone; naive means UTC) or epoch milliseconds → aware UTC."""
     if isinstance(value, bool):
         raise Reject("bad_timestamp", f"ts must be ISO 8601 or epoch ms, got {value!r}")
     if isinstance(value, (int, float)):
+        ts = _EPOCH_MS.get(value)
+        if ts is not None:
+            return ts
         if not math.isfinite(value) or not (0 <= value < 1e14):
             raise Reject("bad_timestamp", f"epoch ms out of range: {value!r}")
-        return datetime.fromtimestamp(value / 1000.0, tz=dt_timezone.utc)
+        if len(_EPOCH_MS) >= 20_000:
+            _EPOCH_MS.clear()
+        ts = _EPOCH_MS[value] = datetime.fromtimestamp(value / 1000.0, tz=dt_timezone.utc)
+        return ts
     if isinstance(value, str):
         text = value.strip()
         if text.endswith("Z"):

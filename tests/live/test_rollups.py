@@ -5,6 +5,7 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from live import rollups
@@ -115,3 +116,18 @@ def test_a_mark_made_during_a_rebuild_is_kept():
     assert RollupDirty.objects.filter(hour=at(10)).exists()
     assert rollups.run() == {"hours": 1, "cleared": 1}
     assert hourly(d)[at(10)][:4] == (2, 0.5, 600.0, 600.0)
+
+
+def test_live_rollup_command():
+    lat, lon = TANGERANG
+    e = make_pju(lat, lon, "roll-e")
+    ingest_batch([reading("roll-e", at(9, 0), "on", 2.0), reading("roll-e", at(9, 5), "on", 2.25)], root=ROOT)
+    call_command("live_rollup")  # the marked hours
+    assert hourly(e)[at(9)][:4] == (2, 0.25, 300.0, 300.0) and not RollupDirty.objects.exists()
+    TelemetryHourly.objects.filter(pju=e).delete()
+    call_command("live_rollup", "--from", at(8).isoformat(), "--to", at(10).isoformat())  # a range, from the raw rows
+    assert hourly(e)[at(9)][:4] == (2, 0.25, 300.0, 300.0)
+    for bad in (["--from", at(8).isoformat()], ["--from", at(10).isoformat(), "--to", at(8).isoformat()],
+                ["--from", "yesterday", "--to", at(8).isoformat()]):
+        with pytest.raises(CommandError):
+            call_command("live_rollup", *bad)
