@@ -353,6 +353,5 @@ def notify(notes: list[dict]) -> None:
         size += len(text) + 1
     if current:
         chunks.append("[" + ",".join(current) + "]")
-    with connection.cursor() as cur:
-        for chunk in chunks:
-            cur.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, chunk])
+    with connection.cursor() as cur:  # every chunk in one round trip, in order
+        cur.execute("SELECT count(pg_notify(%s, c)) FROM unnest(%s::text[]) c", [NOTIFY_CHANNEL, arr(chunks)])

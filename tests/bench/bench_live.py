@@ -207,14 +207,21 @@ def run() -> list[dict]:
         worker = Proc(worker_cmd, env, ready="connected to MQTT")
         t0 = time.perf_counter()
         cpu0 = _cpu_s(worker.p.pid)
-        backends0 = {pid: _cpu_s(pid) for pid in _backends()}
+        # the worker's backends: sampled while it works (Django may reconnect after an idle moment;
+        # a backend that exits loses only its last 50 ms)
+        first = {pid: _cpu_s(pid) for pid in _backends()}
+        last = dict(first)
         while _count(ids) < total:
             if time.perf_counter() - t0 > 600:
                 raise RuntimeError(f"ingest stalled at {_count(ids)}/{total}")
+            for pid in _backends():
+                last[pid] = _cpu_s(pid)
             time.sleep(0.05)
         ingest_s = time.perf_counter() - t0
         worker_cpu = _cpu_s(worker.p.pid) - cpu0
-        pg_cpu = sum(_cpu_s(pid) - backends0.get(pid, 0.0) for pid in _backends())
+        for pid in _backends():
+            last[pid] = _cpu_s(pid)
+        pg_cpu = sum(cpu - first.get(pid, 0.0) for pid, cpu in last.items())
         # the hourly rollups of the burst, rebuilt from the raw rows (what the worker's rollup thread does)
         from live import rollups
 
