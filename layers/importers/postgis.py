@@ -95,21 +95,26 @@ def _assign_lines_by_pieces(table: str, where: str, params: list) -> int:
     with connection.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS import_area_pieces")
         cur.execute(f"""CREATE TEMP TABLE import_area_pieces ON COMMIT DROP AS
-                        SELECT id AS area_id, level, ST_Subdivide(geom, {PIECE_VERTICES}) AS geom
+                        SELECT row_number() OVER () AS pid, id AS area_id, level, ST_Subdivide(geom, {PIECE_VERTICES}) AS geom
                         FROM {area_table} WHERE level IN ('kecamatan', 'kelurahan')""")
         cur.execute("CREATE INDEX ON import_area_pieces USING gist (geom)")
         cur.execute("ANALYZE import_area_pieces")
+        # Narrow rows through the sorts (ids, not geometries); the intersection
+        # only for lines meeting several areas of a level, piece by piece.
         cur.execute(f"""
-            WITH hit AS (
-                SELECT t.id, p.level, p.area_id, p.geom AS piece, t.geom,
-                       min(p.area_id) OVER w <> max(p.area_id) OVER w AS several
+            WITH hit AS MATERIALIZED (
+                SELECT t.id, p.level, p.area_id, p.pid
                 FROM import_area_pieces p JOIN {table} t ON ST_Intersects(p.geom, t.geom)
                 WHERE true{where}
-                WINDOW w AS (PARTITION BY t.id, p.level)
+            ), flag AS (
+                SELECT id, level, area_id, pid, min(area_id) OVER w <> max(area_id) OVER w AS several
+                FROM hit WINDOW w AS (PARTITION BY id, level)
             ), cand AS (
-                SELECT id, level, area_id,
-                       sum(CASE WHEN several THEN ST_Length(ST_Intersection(piece, geom)) ELSE 0 END) AS share
-                FROM hit GROUP BY id, level, area_id
+                SELECT f.id, f.level, f.area_id, sum(ST_Length(ST_Intersection(p.geom, t.geom))) AS share
+                FROM flag f JOIN import_area_pieces p ON p.pid = f.pid JOIN {table} t ON t.id = f.id
+                WHERE f.several GROUP BY f.id, f.level, f.area_id
+                UNION ALL
+                SELECT DISTINCT id, level, area_id, 0 FROM flag WHERE NOT several
             ), best AS (
                 SELECT DISTINCT ON (id, level) id, level, area_id FROM cand ORDER BY id, level, share DESC, area_id
             ), pick AS (
