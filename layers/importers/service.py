@@ -298,7 +298,8 @@ def _upsert(layer: str, source: str, staged: int) -> tuple[list[int], int, int, 
     """
     with connection.cursor() as cur:
         kept = 0
-        if keep:
+        cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE source = %s AND source_id <> '')", [source])
+        if keep and cur.fetchone()[0]:  # a first import of this source keeps nothing: no join over the staged rows
             # Rows where this file would have overwritten a value set in the field.
             cur.execute(f"""SELECT count(*) FROM import_stage s JOIN {table} t
                             ON t.source = s.source AND t.source_id = s.source_id AND t.source_id <> ''
