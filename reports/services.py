@@ -251,11 +251,11 @@ def _work_order_for(report: Report, service: Service, *, user=None) -> WorkOrder
             pju = StreetLight.objects.get(pk=report.pju_id)
             # "damaged" outranks "off"
             if pju.status not in need_selectors.BROKEN_STATUSES or (service.pju_status == "damaged" and pju.status != "damaged"):
-                layer_services.feature_update(spec=LAYERS["pju"], pk=pju.pk, data={"status": service.pju_status}, version=pju.version, user=actor)
+                layer_services.feature_update(spec=LAYERS["pju"], pk=pju.pk, data={"status": service.pju_status}, version=pju.version, user=actor, needs_later=True)
         else:
             road = RoadSegment.objects.get(pk=report.road_id)
             if not need_selectors.damaged_road_list().filter(pk=road.pk).exists():
-                layer_services.feature_update(spec=LAYERS["roads"], pk=road.pk, data={"condition": "light_damage"}, version=road.version, user=actor)
+                layer_services.feature_update(spec=LAYERS["roads"], pk=road.pk, data={"condition": "light_damage"}, version=road.version, user=actor, needs_later=True)
 
     order, _ = work_orders.work_order_open_or_join(
         kind=service.work_order_kind, target=report.pju_id or report.road_id, user=actor, priority_step=1,
