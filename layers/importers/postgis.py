@@ -42,7 +42,6 @@ def assign_areas(model, ids: Iterable[int] | None = None) -> int:
     return assign_areas_in_table(model._meta.db_table, points=model in POINT_MODELS, where=where, params=params)
 
 
-<<<<<<< HEAD
 def _membership_sql(source: str, *, points: bool, where: str = "") -> str:
     """CTEs ending in `pick (id, kec, kel)`: the best kecamatan and kelurahan
     of each row of `source` (SQL of a table or subquery with id, geom): the
@@ -52,26 +51,6 @@ def _membership_sql(source: str, *, points: bool, where: str = "") -> str:
     Areas drive the join (each area's prepared geometry is reused across the
     assets it holds), lines wholly inside an area skip the costly
     intersection, and DISTINCT ON keeps the best area per level."""
-=======
-def assign_areas_in_table(table: str, *, points: bool, where: str = "", params: list | None = None,
-                          pieces: bool = False) -> int:
-    """Area membership for the rows of `table` (an asset table or an import's
-    staging table with id, geom, kecamatan_id, kelurahan_id).
-
-    One statement: areas drive the join (each area's prepared geometry is
-    reused across the assets it holds), lines wholly inside an area skip the
-    costly intersection, and DISTINCT ON keeps the best area per level.
-
-    `pieces` (bulk loads of lines): the areas are first cut into small pieces
-    (ST_Subdivide, GiST-indexed); a line meeting one area of a level belongs
-    to it with no intersection at all, and the share of a line meeting
-    several is summed over the small pieces it crosses (same result, a
-    fraction of the work on large kelurahan polygons)."""
-    params = params or []
-    area_table = Area._meta.db_table
-    if pieces and not points:
-        return _assign_lines_by_pieces(table, where, params)
->>>>>>> main
     if points:
         share = "-a.area_m2"  # nested areas of one level: the smallest holds the point
     else:
@@ -91,10 +70,19 @@ def assign_areas_in_table(table: str, *, points: bool, where: str = "", params: 
         )"""
 
 
-def assign_areas_in_table(table: str, *, points: bool, where: str = "", params: list | None = None) -> int:
+def assign_areas_in_table(table: str, *, points: bool, where: str = "", params: list | None = None,
+                          pieces: bool = False) -> int:
     """Area membership for the rows of `table` (an asset table or an import's
-    staging table with id, geom, kecamatan_id, kelurahan_id), in one statement."""
+    staging table with id, geom, kecamatan_id, kelurahan_id), in one statement.
+
+    `pieces` (bulk loads of lines): the areas are first cut into small pieces
+    (ST_Subdivide, GiST-indexed); a line meeting one area of a level belongs
+    to it with no intersection at all, and the share of a line meeting
+    several is summed over the small pieces it crosses (same result, a
+    fraction of the work on large kelurahan polygons)."""
     params = params or []
+    if pieces and not points:
+        return _assign_lines_by_pieces(table, where, params)
     sql = _membership_sql(table, points=points, where=where) + f"""
         UPDATE {table} AS t SET kecamatan_id = pick.kec, kelurahan_id = pick.kel
         FROM (SELECT t.id FROM {table} t WHERE true{where}) AS todo
@@ -107,7 +95,6 @@ def assign_areas_in_table(table: str, *, points: bool, where: str = "", params: 
         return cur.rowcount
 
 
-<<<<<<< HEAD
 def areas_at(point) -> tuple[int | None, int | None]:
     """(kecamatan id, kelurahan id) holding a lon/lat point (GEOS), by the
     rule assets get (assign_areas)."""
@@ -116,7 +103,8 @@ def areas_at(point) -> tuple[int | None, int | None]:
         cur.execute(_membership_sql(source, points=True) + " SELECT kec, kel FROM pick", [point.x, point.y, STORAGE_SRID])
         row = cur.fetchone()
     return (row[0], row[1]) if row else (None, None)
-=======
+
+
 PIECE_VERTICES = 128
 
 
@@ -161,7 +149,6 @@ def _assign_lines_by_pieces(table: str, where: str, params: list) -> int:
         n = cur.rowcount
         cur.execute("DROP TABLE import_area_pieces")
         return n
->>>>>>> main
 
 
 def assign_area_parents(ids: Iterable[int] | None = None) -> int:
