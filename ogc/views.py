@@ -5,7 +5,9 @@ the PostGIS provider (ogc/provider.py: the same PostGIS-built GeoJSON as
 OAPIF driver and QGIS; browsers get HTML how-to pages."""
 from __future__ import annotations
 
+import gzip
 import json
+import re
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -34,6 +36,10 @@ DEFAULT_LIMIT = core.DEFAULT_LIMIT
 MAX_LIMIT = core.MAX_LIMIT
 GEOJSON = core.GEOJSON
 HTML = core.HTML
+# Pages from ~100 KB up are compressed here at zlib level 1 instead of by GZipMiddleware
+# (level 6): a 10,000-PJU page (5 MB) costs 11 ms instead of 65 ms, for 283 KB instead of 224 KB.
+FAST_GZIP_FROM = 100_000
+ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 
 
 class JSONOnly(BaseContentNegotiation):
@@ -202,7 +208,7 @@ class ItemsView(OgcView):
             next_url=self._next(page.last_id, core.next_limit(limit)) if page.more else None,
             prev_url=self._page(max(0, offset - limit), limit) if offset > 0 and after is None else None,
         )
-        return HttpResponse(core.items_bytes(head, page.body), content_type=GEOJSON)
+        return fast_gzip(request, HttpResponse(core.items_bytes(head, page.body), content_type=GEOJSON))
 
     def _page(self, offset: int, limit: int) -> str:
         query = self.request.GET.copy()
@@ -215,6 +221,16 @@ class ItemsView(OgcView):
         query.pop("offset", None)
         query["after"], query["limit"] = str(last_id), str(limit)
         return self.request.build_absolute_uri(f"{self.request.path}?{query.urlencode()}")
+
+
+def fast_gzip(request, response: HttpResponse) -> HttpResponse:
+    """Compress a large page at level 1 when the client accepts gzip (GDAL
+    and QGIS do); GZipMiddleware leaves a response that has a Content-Encoding."""
+    if len(response.content) >= FAST_GZIP_FROM and ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")):
+        response.content = gzip.compress(response.content, compresslevel=1, mtime=0)
+        response["Content-Encoding"] = "gzip"
+        patch_vary_headers(response, ("Accept-Encoding",))
+    return response
 
 
 @extend_schema(exclude=True)

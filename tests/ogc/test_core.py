@@ -129,3 +129,22 @@ def test_core_errors_are_400s_in_the_spec_shape(client):
     assert r.status_code == 400
     body = json.loads(r.content)
     assert set(body) >= {"detail", "errors"} and "sortby" in body["errors"]
+
+
+@pytest.mark.django_db
+def test_large_pages_are_gzipped_fast_and_hold_the_same_features(client):
+    import gzip
+
+    make_city(n_lights=400)
+    url = "/ogc/collections/pju/items?limit=400"
+    plain = client.get(url)
+    assert "Content-Encoding" not in plain and len(plain.content) >= 100_000  # big enough to be compressed here
+    packed = client.get(url, HTTP_ACCEPT_ENCODING="gzip, deflate")
+    assert packed["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed["Vary"]
+    assert int(packed["Content-Length"]) == len(packed.content) < len(plain.content) / 5
+    assert packed.content[8] == 4  # gzip header XFL = 4: fastest compression (GZipMiddleware's level 6 writes 0)
+    features = json.loads(gzip.decompress(packed.content))["features"]
+    assert features == json.loads(plain.content)["features"]
+    assert [f["id"] for f in features] == sorted(StreetLight.objects.values_list("id", flat=True))
+    small = client.get("/ogc/collections/pju/items?limit=5", HTTP_ACCEPT_ENCODING="gzip")  # GZipMiddleware's (level 6)
+    assert len(json.loads(gzip.decompress(small.content))["features"]) == 5
