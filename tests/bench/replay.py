@@ -19,6 +19,7 @@ class Replay:
         self.upstream = upstream.rstrip("/")
         self.cache: dict[str, tuple[int, str, bytes]] = {}
         self.requests: list[str] = []
+        self.misses: list[str] = []  # asked for while replaying but not recorded (fetched then)
         self.recording = True
         replay = self
 
@@ -30,10 +31,8 @@ class Replay:
                 entry = replay.cache.get(self.path)
                 if entry is None:
                     if not replay.recording:
-                        self.send_error(404, "not recorded")
-                        return
-                    entry = replay.fetch(self.path, self.headers.get("Accept", "*/*"))
-                    replay.cache[self.path] = entry
+                        replay.misses.append(self.path)
+                    entry = replay.record(self.path, self.headers.get("Accept", "*/*"))
                 status, content_type, body = entry
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -47,6 +46,24 @@ class Replay:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def record(self, path: str, accept: str = "application/json") -> tuple[int, str, bytes]:
+        entry = self.cache[path] = self.fetch(path, accept)
+        return entry
+
+    def record_walk(self, paths: list[str], first_page: str) -> None:
+        """Record without a client: the documents `paths`, then the items
+        from `first_page` following every next link (what an OAPIF client
+        asks for when it reads a whole collection)."""
+        import json
+
+        for path in paths:
+            self.record(path)
+        path = first_page
+        while path:
+            doc = json.loads(self.record(path, "application/geo+json")[2])
+            nxt = [link["href"] for link in doc.get("links", []) if link["rel"] == "next"]
+            path = nxt[0].removeprefix(self.url) if nxt else None
 
     def fetch(self, path: str, accept: str) -> tuple[int, str, bytes]:
         request = urllib.request.Request(self.upstream + path, headers={"Accept": accept})
