@@ -67,7 +67,8 @@ class Provider(Protocol):
 
     def collection_ids(self) -> tuple[str, ...]: ...
 
-    def collection(self, collection_id: str) -> Collection: ...
+    def collection(self, collection_id: str, *, with_extent: bool = True) -> Collection:
+        """`with_extent=False`: the extent may be left None (it can cost a scan)."""
 
 
 # ------------------------------------------------------------------ links
@@ -269,7 +270,7 @@ def openapi(base: str, provider: Provider) -> dict:
                           "404": error}}},
     }
     for collection_id in ids:  # per collection, with its attribute filters
-        c = provider.collection(collection_id)
+        c = provider.collection(collection_id, with_extent=False)
         filters = [_param(f, "query", {"type": "string"}, f"{f} code(s), comma-separated", style="form", explode=False)
                    for f in (*c.filters, *(p.name for p in c.extra_filters))]
         paths[f"/collections/{collection_id}/items"] = {"get": {

@@ -35,7 +35,7 @@ class PostgisProvider:
     """OGC collections over the layer specs. One per request (the extent is read once)."""
 
     def __init__(self):
-        self._described: dict[str, Collection] = {}
+        self._described: dict[tuple[str, bool], Collection] = {}
 
     def collection_ids(self) -> tuple[str, ...]:
         return COLLECTIONS
@@ -46,8 +46,11 @@ class PostgisProvider:
     def spec(self, collection_id: str) -> selectors.LayerSpec:
         return selectors.LAYERS[collection_id]
 
-    def collection(self, collection_id: str) -> Collection:
-        if collection_id not in self._described:
+    def collection(self, collection_id: str, *, with_extent: bool = True) -> Collection:
+        """The collection's description; its extent (a scan of the whole
+        table) only when asked: item pages and the OpenAPI document do not."""
+        key = (collection_id, with_extent)
+        if key not in self._described:
             spec = self.spec(collection_id)
             props = []
             for name in spec.properties:
@@ -56,12 +59,13 @@ class PostgisProvider:
             if spec.has_areas:
                 props += [Property("kecamatan", {"type": "string"}, "kecamatan code"),
                           Property("kelurahan", {"type": "string"}, "kelurahan code")]
-            self._described[collection_id] = Collection(
-                id=collection_id, title=spec.title, description=spec.description, extent=selectors.layer_extent(spec),
+            self._described[key] = Collection(
+                id=collection_id, title=spec.title, description=spec.description,
+                extent=selectors.layer_extent(spec) if with_extent else None,
                 geometry_type=spec.geometry_types[-1], properties=tuple(props), filters=spec.filters,
                 extra_filters=(AREA_FILTER,),
             )
-        return self._described[collection_id]
+        return self._described[key]
 
     # -------------------------------------------------------------- reads
     def query(self, collection_id: str, query, *, default_limit: int, max_limit: int):

@@ -117,10 +117,10 @@ class OgcView(APIView):
             self._provider = PostgisProvider()
         return self._provider
 
-    def collection(self, collection_id: str) -> core.Collection:
+    def collection(self, collection_id: str, *, with_extent: bool = False) -> core.Collection:
         if not self.provider.has(collection_id):
             raise NotFound(f"no collection {collection_id!r}; collections: {', '.join(COLLECTIONS)}")
-        return self.provider.collection(collection_id)
+        return self.provider.collection(collection_id, with_extent=with_extent)
 
     def handle_exception(self, exc):
         if isinstance(exc, core.OgcError):  # the core's refusals are 400s in SPEC §4 shape
@@ -165,7 +165,7 @@ class CollectionView(OgcView):
     html_template = "ogc/collection.html"
 
     def get(self, request, collection):
-        c = self.collection(collection)
+        c = self.collection(collection, with_extent=True)
         return self.respond(core.collection(self.url(), c), collection=collection,
                             properties=self.provider.output_properties(collection), filters=c.filters)
 

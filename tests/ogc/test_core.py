@@ -36,7 +36,7 @@ class StaticProvider:
     def collection_ids(self):
         return tuple(self.described)
 
-    def collection(self, collection_id):
+    def collection(self, collection_id, *, with_extent=True):
         return self.described[collection_id]
 
 
@@ -148,3 +148,16 @@ def test_large_pages_are_gzipped_fast_and_hold_the_same_features(client):
     assert [f["id"] for f in features] == sorted(StreetLight.objects.values_list("id", flat=True))
     small = client.get("/ogc/collections/pju/items?limit=5", HTTP_ACCEPT_ENCODING="gzip")  # GZipMiddleware's (level 6)
     assert len(json.loads(gzip.decompress(small.content))["features"]) == 5
+
+
+@pytest.mark.django_db
+def test_item_pages_and_openapi_do_not_scan_for_the_extent(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_city(n_lights=5)
+    for url, scans in (("/ogc/collections/pju/items?limit=2", 0), ("/ogc/api", 0), ("/ogc/collections/pju/queryables", 0),
+                       ("/ogc/collections/pju", 1), ("/ogc/collections", 3)):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        assert sum("ST_EXTENT" in q["sql"].upper() for q in ctx.captured_queries) == scans, url
