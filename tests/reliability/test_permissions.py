@@ -112,6 +112,10 @@ def _matrix():
         ("upload delete", "delete", "/api/uploads/{no_uuid}/", None, None, PLANNERS),
         ("upload create", "post", "/api/uploads/", lambda ids: {}, "json", PLANNERS),
         ("upload detail", "get", "/api/uploads/{no_uuid}/", None, None, PLANNERS),
+        ("jobs", "get", "/api/jobs/", None, None, LOGGED),  # issue 18: background jobs (needs, imagery, exports)
+        ("job create (needs)", "post", "/api/jobs/", lambda ids: {"kind": "needs"}, "json", PLANNERS),
+        ("job detail", "get", "/api/jobs/{no_uuid}/", None, None, LOGGED),
+        ("job download", "get", "/api/jobs/{no_uuid}/download/", None, None, LOGGED),
         ("work order reject", "post", "/api/work-orders/{order_assigned}/reject/", lambda ids: {"reason": "duplikat"}, "json",
          {"field_officer", "planner", "admin"}),
         # issue 17: citizen reports (the Open311 endpoints live under /open311/, outside this schema)
