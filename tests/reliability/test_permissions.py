@@ -275,7 +275,8 @@ def test_only_the_assigned_officer_closes_an_order(world):
 
 @override_settings(PUBLIC_READ=False)
 @pytest.mark.parametrize("path", ["/api/pju/", "/api/roads/", "/api/imagery/", "/api/needs/broken-pju/", "/api/templates/",
-                                  "/tiles/pju/15/26272/16919.pbf", "/ogc/collections/pju/items"])
+                                  "/tiles/pju/15/26272/16919.pbf", "/ogc/collections/pju/items",
+                                  "/ogc/collections/pju/queryables"])
 def test_private_mode_hides_reads_from_anonymous(world, path):
     anon = client_for(None).get(path)
     assert anon.status_code in (401, 403), (path, anon.status_code)
