@@ -286,14 +286,14 @@ def _grid(al: Alignment, d: Design, reach: float, stations: list[dict] | None = 
         if win.width * win.height > conf.max_analysis_pixels():
             raise EstimateInputError("the corridor covers too many DEM cells; shorten the alignment", "alignment")
         block = ds.read(1, window=win, masked=True)
-        tr = ds.window_transform(win)
+        tr = ds.transform @ Affine.translation(c0, r0)  # = ds.window_transform(win), without rasterio's deprecated `*`
         zg = np.where(np.ma.getmaskarray(block), np.nan, block.filled(0).astype("float64"))
         # cells wider than a quarter of the road are split into equal sub-cells carrying the cell's value,
         # so the corridor's outline is followed closely (the volume per cell stays z_cell × area)
         sub = max(1, min(10, math.ceil(cell / (d.width_m / 4) - 1e-9)))
         if sub > 1:
             zg = np.repeat(np.repeat(zg, sub, axis=0), sub, axis=1)
-            tr = tr * Affine.scale(1 / sub)
+            tr = tr @ Affine.scale(1 / sub)
         rows, cols = np.mgrid[0 : zg.shape[0], 0 : zg.shape[1]]
         xs = tr.c + (cols + 0.5) * tr.a + (rows + 0.5) * tr.b
         ys = tr.f + (cols + 0.5) * tr.d + (rows + 0.5) * tr.e

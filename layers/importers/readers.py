@@ -103,7 +103,8 @@ def _declared_geojson_crs(path: Path) -> str | None:
     """The name in an old-style GeoJSON `crs` member, if any (GDAL drops names PROJ does not know)."""
     if path.suffix.lower() not in {".geojson", ".json"}:
         return None
-    head = path.open("rb").read(65536).decode("utf-8", "replace")
+    with path.open("rb") as f:
+        head = f.read(65536).decode("utf-8", "replace")
     match = re.search(r'"crs"\s*:\s*\{.*?"name"\s*:\s*"([^"]+)"', head, re.S)
     return match.group(1) if match else None
 
@@ -171,7 +172,8 @@ def read_table(path: Path, layer: str, mapping: dict, id_field: str | None):
             df = pd.read_excel(path, dtype=object)
         else:
             df = None
-            utf16 = path.open("rb").read(2) in (b"\xff\xfe", b"\xfe\xff")
+            with path.open("rb") as f:
+                utf16 = f.read(2) in (b"\xff\xfe", b"\xfe\xff")
             for enc in (("utf-16",) if utf16 else ()) + ("utf-8-sig", "cp1252", "latin-1"):
                 try:
                     df = pd.read_csv(path, sep=None, engine="python", dtype=object, encoding=enc)

@@ -2,6 +2,7 @@
 footprint checked against rasterio/GDAL/pyproj computed here."""
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -162,9 +163,10 @@ def test_import_imagery_command_rejects_a_corrupt_file(tmp_path, imagery_root, c
 def test_demo_load_is_idempotent(imagery_root):
     from imagery import demo
 
-    first = demo.load(stdout=open("/dev/null", "w"))
-    assert first["created"] == 5
-    second = demo.load(stdout=open("/dev/null", "w"))
+    with open(os.devnull, "w") as devnull:
+        first = demo.load(stdout=devnull)
+        assert first["created"] == 5
+        second = demo.load(stdout=devnull)
     assert second["skipped"] == 5 and Imagery.objects.count() == 5
     assert all(img.attribution and img.licence for img in Imagery.objects.all())
     assert math.isfinite(sum(img.gsd_m for img in Imagery.objects.all()))

@@ -148,17 +148,26 @@ def test_database_restart_under_load(cluster, server):
                 log.append((now, "write", cid, status))
                 log.append((now, "read", "", read))
 
+    def writes(since: float, statuses=None) -> int:
+        """Writes answered after `since` (with one of `statuses`, if given)."""
+        with lock:
+            return sum(1 for t, k, _, s in log if k == "write" and t > since and (statuses is None or s in statuses))
+
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
     for t in threads:
         t.start()
-    time.sleep(2.0)
+    # Waits on what the test needs to have seen, never on the clock: load running (acknowledged writes) …
+    assert wait_until(lambda: writes(0, (201,)) >= 20, timeout=120) is not None, "no load before the stop"
     t_down = time.monotonic()
     cluster.stop("immediate")  # a crash: no checkpoint, WAL recovery on start
-    time.sleep(3.0)
+    # … the outage answered (503s after the stop) …
+    assert wait_until(lambda: writes(t_down + 0.2, (503,)) >= 8, timeout=120) is not None, "no 503 during the outage"
     cluster.start()
     t_up = time.monotonic()
-    recovered = wait_until(lambda: any(t > t_up and s in (200, 201) and k == "write" for t, k, _, s in list(log)), timeout=60)
-    time.sleep(1.5)
+    recovered = wait_until(lambda: writes(t_up, (200, 201)) > 0, timeout=60)
+    # … and, once recovered, a run of writes to check that all of them succeed.
+    if recovered is not None:
+        wait_until(lambda: writes(t_up + recovered) >= 12, timeout=60)
     stop.set()
     for t in threads:
         t.join(timeout=30)
