@@ -114,3 +114,24 @@ def api(planner):
     client = APIClient()
     client.force_authenticate(planner)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _jobs_settled_before_flush(request):
+    """A test that used the worker ends only when the jobs it started (an import, and the needs job the import
+    queues after its commit) are finished: otherwise the worker still writes the needs tables while the test's
+    flush truncates them, and PostgreSQL reports a deadlock. Setting up the database fixture from here makes
+    this teardown run before the flush."""
+    if "celery_worker" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    yield
+    from imports.models import BackgroundJob, ImportJob
+
+    def settled():
+        return not (ImportJob.objects.filter(status__in=["queued", "running"]).exists()
+                    or BackgroundJob.objects.filter(status__in=["queued", "running"]).exists())
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not settled():
+        time.sleep(0.1)
