@@ -13,21 +13,17 @@ from django.utils.text import get_valid_filename
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geo_platform import errors
 from imports import services
 from imports.models import ImportJob, Upload
 
 TUS_VERSION = "1.0.0"
 
 
-class CanImport(BasePermission):
-    message = "Only planners and admins may import data."
-
-    def has_permission(self, request, view):
-        return services.can_import(request.user)
+CanImport = services.IMPORT_POLICY  # planners and admins (SPEC §9)
 
 
 def job_json(request, job: ImportJob) -> dict:
@@ -125,8 +121,7 @@ def _tus(response: HttpResponse) -> HttpResponse:
 
 
 def _tus_error(code: int, detail: str) -> HttpResponse:
-    body = json.dumps({"detail": detail, "errors": {"upload": [detail]}})
-    return _tus(HttpResponse(body, status=code, content_type="application/json"))
+    return _tus(errors.error(code, detail, {"upload": [detail]}))
 
 
 def _parse_metadata(header: str) -> dict:
@@ -156,16 +151,19 @@ class TusView(APIView):
         if request.method != "OPTIONS" and request.headers.get("Tus-Resumable") != TUS_VERSION:
             raise _TusPrecondition()
 
-    def handle_exception(self, exc):
-        if isinstance(exc, _TusPrecondition):
-            response = _tus_error(412, f"Tus-Resumable: {TUS_VERSION} is required")
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == 412:
             response["Tus-Version"] = TUS_VERSION
-            return response
-        return _tus(super().handle_exception(exc))
+        return _tus(response)
 
 
-class _TusPrecondition(Exception):
-    pass
+class _TusPrecondition(errors.ApiError):
+    def __init__(self):
+        super().__init__(f"Tus-Resumable: {TUS_VERSION} is required", "upload")
+
+
+errors.register(_TusPrecondition, 412)
 
 
 class UploadCreateView(TusView):

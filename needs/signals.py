@@ -7,7 +7,7 @@ import logging
 from django.dispatch import receiver
 
 from layers.models import RoadSegment, StreetLight
-from layers.services import layer_changed
+from layers.services import layer_changed, layer_imported
 
 log = logging.getLogger(__name__)
 
@@ -25,3 +25,15 @@ def refresh_on_layer_change(sender, ids, action, **kwargs):
             lighting_needs_refresh(road_ids=ids)
     except Exception:  # the edit is committed; a failed refresh must not turn it into a 500
         log.exception("needs refresh after %s of %s %s failed; run compute_needs", action, sender.__name__, ids)
+
+
+@receiver(layer_imported, dispatch_uid="needs_recompute_on_layer_import")
+def recompute_on_layer_import(sender, report=None, log=None, **kwargs):
+    """A bulk import of PJU, roads or areas (import_layer): recompute the needs layers in full."""
+    from needs.services import lighting_needs_compute
+
+    if sender not in ("pju", "roads", "areas"):
+        return
+    if log is not None:
+        log("recomputing the needs layers (compute_needs) …")
+    lighting_needs_compute()
