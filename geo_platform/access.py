@@ -39,6 +39,10 @@ class Rule:
     def allows(self, user, request=None, view=None) -> bool:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def refusal(self, user, request=None, view=None) -> str:
+        """Why a logged-in user is refused (the 403's detail)."""
+        return str(self.message)
+
 
 class _Anyone(Rule):
     def allows(self, user, request=None, view=None) -> bool:
@@ -95,8 +99,17 @@ class _ModelPermission(Rule):
     def allows(self, user, request=None, view=None) -> bool:
         if not _logged_in(user):
             return False
-        perm = view.required_permission(request) if view is not None and hasattr(view, "required_permission") else None
+        perm = self._perm(request, view)
         return perm is None or user.has_perm(perm)
+
+    @staticmethod
+    def _perm(request, view):
+        return view.required_permission(request) if view is not None and hasattr(view, "required_permission") else None
+
+    def refusal(self, user, request=None, view=None) -> str:
+        groups = ", ".join(user.groups.values_list("name", flat=True)) if _logged_in(user) else ""
+        return _("The permission %(perm)s is needed (your groups: %(groups)s).") % {
+            "perm": self._perm(request, view), "groups": groups or "-"}
 
     def __repr__(self):
         return "MODEL_PERMISSION"
@@ -171,7 +184,7 @@ class Policy:
             return
         if not _logged_in(user):
             raise NotAuthenticated(_("Login or an API token is needed."))
-        raise PermissionDenied(rule.message)
+        raise PermissionDenied(rule.refusal(user, request, view))
 
     def __call__(self) -> BasePermission:
         """DRF instantiates each of ``permission_classes``: a policy gives its permission."""
@@ -189,7 +202,10 @@ class DeclaredPermission(BasePermission):
         rule = self.policy.refused(request.user, request, view)
         if rule is None:
             return True
-        self.message = rule.message if _logged_in(request.user) else _("Login or an API token is needed.")
+        if _logged_in(request.user):
+            self.message = rule.refusal(request.user, request, view)
+        else:
+            self.message = _("Login or an API token is needed.")
         return False
 
 

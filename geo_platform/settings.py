@@ -237,3 +237,4 @@ DASHBOARD_POLL_MS = int(os.environ.get("DASHBOARD_POLL_MS", 1000))
 
 # --- issue 15: ?lang=id|en overrides Accept-Language (error messages in the request's language) ---
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.locale.LocaleMiddleware") + 1, "geo_platform.language.LanguageQueryMiddleware")
+LOCALE_PATHS = [*LOCALE_PATHS, BASE_DIR / "geo_platform" / "locale"]  # the kernel's messages (access, error table)
