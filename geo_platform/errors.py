@@ -181,6 +181,13 @@ def exception_handler(exc, context):
         if response is None:
             return None
         body = _drf_body(response.data)
+        if isinstance(exc, drf.MethodNotAllowed):  # DRF has no Indonesian text for it
+            method = getattr(context.get("request"), "method", "")
+            body = {"detail": f"{_(DEFAULT_MESSAGES[405])} ({method})", "errors": {"method": [method]}}
+        if isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)) and response.status_code == 403:
+            # DRF says 403 when session authentication comes first; the platform says 401 on every door
+            response.status_code = 401
+            response["WWW-Authenticate"] = 'Token realm="api"'
         errors = getattr(exc, "errors", None)  # an APIException may carry the errors dict of SPEC §4
         if isinstance(errors, dict):
             body["errors"] = errors
@@ -199,9 +206,8 @@ def error_response(exc: BaseException) -> JsonResponse | None:
     if isinstance(exc, drf.APIException):
         body = _drf_body(exc.detail if isinstance(exc.detail, (dict, list)) else {"detail": exc.detail})
         response = JsonResponse(body, status=exc.status_code)
-        for header, value in (("WWW-Authenticate", getattr(exc, "auth_header", None)),):
-            if value:
-                response[header] = value
+        if exc.status_code == 401:
+            response["WWW-Authenticate"] = 'Token realm="api"'
         return response
     found = lookup(exc)
     if found is None:
