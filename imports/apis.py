@@ -59,8 +59,8 @@ class ImportListView(APIView):
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         limit = settings.IMPORT_MULTIPART_MAX_BYTES
         if length > limit + 1024 * 1024 and request.content_type.startswith("multipart/"):
-            return Response({"detail": f"files over {limit // 1024**2} MB go through a resumable upload at /api/uploads/ (tus 1.0), then name it as `upload`",
-                             "errors": {"file": ["too large for a single request"]}}, status=413)
+            raise errors.TooLarge(f"files over {limit // 1024**2} MB go through a resumable upload at /api/uploads/ (tus 1.0), "
+                                  "then name it as `upload`", "file")
         data = request.data
         mapping = data.get("mapping") or None
         if isinstance(mapping, str):
@@ -96,7 +96,7 @@ class ImportDetailView(APIView):
     def delete(self, request, pk):
         job = _get_job(request, pk)
         if job.finished and job.status != "cancelled":
-            return Response({"detail": f"the job is already {job.status}", "errors": {"status": [job.status]}}, status=409)
+            raise errors.Conflict(f"the job is already {job.status}", "status")
         job = services.cancel_job(job)
         return Response(job_json(request, job), status=status.HTTP_202_ACCEPTED)
 
