@@ -30,6 +30,8 @@ run: demo
 	DATABASE_URL=$(DBURL) HOST=$(HOST) WEB_WORKERS=$(WEB_WORKERS) .venv/bin/honcho -f Procfile start -p $(PORT)
 
 test: setup
+	npm run -s lint   # issue 15: ESLint and the browser unit tests (node --test) before pytest
+	npm test --silent
 	DATABASE_URL=$(DBURL) $(PY) -m pytest -q
 
 bench: demo

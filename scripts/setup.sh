@@ -20,6 +20,19 @@ if [ -n "$missing" ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 
+# 1b. Node and npm (Debian's packages) for ESLint and the browser unit tests (issue 15); ESLint itself from
+#     the npm registry, pinned in package-lock.json (re-installed when the lock file changes).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  log "installing nodejs npm"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+if [ ! -f node_modules/.lock.sha ] || ! sha256sum -c --status node_modules/.lock.sha 2>/dev/null; then
+  log "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  sha256sum package-lock.json > node_modules/.lock.sha
+fi
+
 # 2. Python virtualenv with pinned requirements (re-installed when requirements.txt changes).
 PY=/usr/bin/python3
 if [ ! -x .venv/bin/python ]; then

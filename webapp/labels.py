@@ -171,3 +171,34 @@ PAGES = {
     "no_events": _("No changes yet"), "changed": _("changed"), "connection_lost": _("Connection lost; retrying…"),
     "live": _("Live"), "polling": _("Updating every {s} s"),
 }
+
+# --- issue 15: the planner map's code lists, sent in its page config (the scripts carry none of their own) ---
+FIELD_NAMES["controller_id"] = _("Controller ID")  # issue 16
+# Which fields a popup shows, per API layer (internal fields — source ids, origins, client ids — never).
+MAP_POPUP_FIELDS = {
+    "pju": ["code", "status", "lamp_type", "wattage_w", "pole_height_m", "ownership", "legal", "controller_id", "kecamatan", "kelurahan", "version"],
+    "roads": ["name", "section_code", "road_class", "condition", "surface", "width_m", "lanes", "length_m", "authority", "kecamatan", "kelurahan", "version"],
+    "areas": ["name", "code", "level", "area_m2"],
+    "gap": ["road_id", "road_class", "kind", "start_m", "end_m", "length_m", "proposed_count", "spacing_m", "priority"],
+    "proposed": ["road_id", "road_class", "chainage_m", "side", "spacing_m", "priority", "lamp", "cost"],
+    "work-orders": ["title", "kind", "status", "assigned_to", "kecamatan", "created_at", "done_at", "closing_note", "closing_distance_m", "reject_reason"],
+}
+MAP_VALUE_GROUPS = {"kind": "gap_kind", "side": "side", "legal": "boolean", "status": "status", "authority": "authority"}
+# need layer → work order kind (POST /api/work-orders/ {kind, target})
+MAP_NEED_KINDS = {"broken_pju": "broken_pju", "damaged_roads": "damaged_road", "proposed_pju": "proposed_pju", "lighting_gaps": "lighting_gap"}
+# draw order, bottom to top: areas, roads, damaged roads, gaps, proposed, PJU, broken PJU, work orders (geometry: the default)
+MAP_LAYER_Z = {"areas": 405, "choropleth": 406, "roads": 410, "damaged_roads": 412, "lighting_gaps": 415, "proposed_pju": 425,
+               "pju": 430, "broken_pju": 435, "work_orders": 440, "geometry": {"polygon": 405, "line": 415, "point": 430}}
+
+
+def map_code_lists() -> dict:
+    """The orders the map's legend and charts list codes in (SPEC §3 order, from geo_platform/codes.py)."""
+    from geo_platform import codes
+
+    return {
+        "pju_status": [c for c, _label in codes.PJU_STATUSES],
+        "road_condition": [c for c, _label in codes.ROAD_CONDITIONS],
+        "wo_status": ["open", "assigned", "in_progress", "done", "rejected"],
+        "wo_open": ["open", "assigned", "in_progress"],
+        "gap_kind": ["missing", "weak", "dark"],
+    }

@@ -16,6 +16,7 @@ from branca.element import Element, MacroElement
 from folium import plugins
 from jinja2 import Template
 from django.templatetags.static import static
+from django.utils.html import json_script
 
 VENDOR = "vendor/"
 LEAFLET_JS = [("leaflet", VENDOR + "leaflet/leaflet.js")]
@@ -24,7 +25,8 @@ PLUGIN_JS = [
     VENDOR + "leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js",
     "webapp/vectorgrid-compat.js",
     VENDOR + "leaflet.markercluster/leaflet.markercluster.js",
-    "webapp/map.js",
+    "webapp/map.js",  # bootstrap: keeps folium's GP.initMap call for the module js/map/main.js
+    "live/live.js",  # issue 16: the live stream as `geo:live` events (the map recolours PJU from them)
     "reports/map-reports.js",  # issue 17: citizen reports overlays and the dispatcher's list (wraps GP.initMap)
 ]
 PLUGIN_CSS = [
@@ -32,7 +34,10 @@ PLUGIN_CSS = [
     VENDOR + "leaflet.markercluster/MarkerCluster.Default.css",
     "webapp/map.css",
 ]
-MODULE_JS = ["webapp/js/map-needs.js"]  # issue 19: the "where first?" panel
+MODULE_JS = [
+    "webapp/js/map/main.js",  # issue 15: the map itself, in ES modules (js/map/*.js)
+    "webapp/js/map-needs.js",  # issue 19: the "where first?" panel
+]
 DRAW_JS = [("leaflet_draw_js", VENDOR + "leaflet-draw/leaflet.draw.js")]
 DRAW_CSS = [("leaflet_draw_css", VENDOR + "leaflet-draw/leaflet.draw.css")]
 LOCATE_JS = [("Control_locate_min_js", VENDOR + "leaflet.locatecontrol/L.Control.Locate.min.js")]
@@ -45,13 +50,13 @@ def _local(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 class PlannerApp(MacroElement):
-    """Hands the folium map and the page configuration to map.js."""
+    """Hands the folium map to map.js (the configuration is the page's json_script #page-config)."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
             window.gpMap = {{ this._parent.get_name() }};
-            GP.initMap({{ this._parent.get_name() }}, {{ this.config|tojson }});
+            GP.initMap({{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
@@ -120,6 +125,8 @@ def planner_map_html(*, config: dict, basemap_url: str, title: str, lang: str) -
     # ES modules that hook into map.js once it is ready (GP.whenReady): the needs panel and choropleth.
     for i, path in enumerate(MODULE_JS):
         root.header.add_child(Element(f'<script type="module" src="{static(path)}"></script>'), name=f"gp_module_{i}")
+    # issue 15: every URL, code list and label the scripts use, as JSON data (not script) in the page
+    root.header.add_child(Element(str(json_script(config, "page-config"))), name="gp_config")
     PlannerApp(config).add_to(m)
     html = root.render()
     # Let people zoom the page (WCAG 1.4.4): folium's viewport forbids it; the map's own pinch zoom is unaffected.

@@ -35,6 +35,7 @@ FIELD_SHELL = [  # static files the service worker keeps for offline use
     "vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css",
     "vendor/leaflet/images/marker-icon.png", "vendor/leaflet/images/marker-shadow.png",
     "webapp/field.js", "webapp/field-queue.js", "webapp/field.css",
+    "webapp/js/offline-queue.js", "webapp/js/config.js", "webapp/js/format.js", "webapp/js/i18n.js",  # issue 15: ES modules
     "webapp/icons/icon-192.png", "webapp/icons/icon-512.png",
 ]
 
@@ -89,7 +90,12 @@ def map_page(request):
             "search": reverse("map-search"), "templates": "/api/templates/", "estimates": "/api/estimates/",
             "imagery": "/api/imagery/", "imagery_tiles": "/imagery/{id}/tiles/{z}/{x}/{y}.png",
             "login": f"{reverse('login')}?next={reverse('map')}", "logout": reverse("logout"),
+            # issue 15: templates filled by the scripts (js/config.js fillUrl); issue 16: the live stream
+            "feature": "/api/{api}/{id}/", "tiles": "/tiles/{layer}/{z}/{x}/{y}.pbf", "live": LIVE_URL,
         },
+        "lists": labels.map_code_lists(),
+        "popup_fields": labels.MAP_POPUP_FIELDS, "value_groups": labels.MAP_VALUE_GROUPS,
+        "need_kinds": labels.MAP_NEED_KINDS, "layer_z": labels.MAP_LAYER_Z,
         "basemap": bool(settings.BASEMAP_URL),
         "csrf_token": get_token(request),
         "language": _languages(request),
@@ -127,7 +133,11 @@ def field_page(request):
         "basemap_url": settings.BASEMAP_URL,
         "user": {"username": user.get_username(), "groups": list(user.groups.values_list("name", flat=True))},
         "language": _languages(request),
-        "urls": {"sw": reverse("field-sw"), "login": reverse("login"), "logout": reverse("logout")},
+        "urls": {"sw": reverse("field-sw"), "login": reverse("login"), "logout": reverse("logout"),
+                 # issue 15: the offline queue's addresses (js/offline-queue.js)
+                 "collection": "/api/{layer}/", "feature": "/api/{layer}/{id}/", "photos": "/api/{layer}/{id}/photos/",
+                 "work_order": "/api/work-orders/{id}/",
+                 "imagery": "/api/imagery/", "imagery_tiles": "/imagery/{id}/tiles/{z}/{x}/{y}.png"},
     }
     return render(request, "webapp/field.html", {"config": config, "max_accuracy_m": config["max_accuracy_m"]})
 
@@ -221,6 +231,7 @@ def _page_context(request) -> dict:
             "colours": {"status": labels.STATUS_COLOURS, "condition": labels.CONDITION_COLOURS, "wo_status": labels.WO_COLOURS},
             "extra": extra,
             "urls": {"summary": reverse("needs-summary"), "extra": reverse("pages-extra"), "revision": reverse("pages-revision"), "live": LIVE_URL,
+                     "tiles": "/tiles/{layer}/{z}/{x}/{y}.pbf",
                      "live_available": _resolves(LIVE_URL)},
             "home": selectors.city_home(settings.CITY_HOME) or DEFAULT_HOME,
             "poll_ms": settings.DASHBOARD_POLL_MS,

@@ -108,6 +108,10 @@ def close_context(context) -> None:
     server answers in threads, and a tile request still reading a table when
     the transactional test's flush TRUNCATEs it ends in a deadlock."""
     for page in context.pages:
+        try:  # the live stream (live/live.js) never goes idle: close it first
+            page.evaluate("() => { if (window.geoLive) window.geoLive.close(); return true; }")
+        except Exception:  # noqa: BLE001 - a closed or crashed page
+            pass
         try:
             page.wait_for_load_state("networkidle", timeout=15000)
         except Exception:  # noqa: BLE001 - best effort; closing anyway

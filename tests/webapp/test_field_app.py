@@ -323,3 +323,26 @@ def test_records_wait_through_an_expired_login_and_are_sent_after_logging_in_aga
     light = StreetLight.objects.get()
     assert light.status == "off" and Photo.objects.filter(layer="pju", object_id=light.pk).count() == 1
     close_context(context)
+
+
+def test_the_officer_sees_and_edits_a_pjus_controller_id(browser, live_server, officer):
+    """Issue 16: the smart-light controller of a PJU is shown in the nearby list, prefilled in the
+    update form, and a changed id reaches the server through the queue."""
+    light = StreetLight.objects.create(code="PJU-KTRL-1", status="working", lamp_type="led", controller_id="ctl-old-1",
+                                       geom=Point(*moved(*HERE, 12, 0), srid=STORAGE_SRID))
+    context, page, log = phone(browser, live_server, officer)
+    item = page.locator(f"#nearby li[data-id='{light.pk}']")
+    item.wait_for()
+    assert "ctl-old-1" in item.inner_text()
+    item.locator(".btn-update-pju").click()
+    page.wait_for_selector("#form-dialog[open]")
+    field = page.locator("#form-fields input[name=controller_id]")
+    assert field.input_value() == "ctl-old-1"
+    field.fill("  ctl-new-7 ")
+    fill_record(page)
+    page.click(".tabs button[data-tab=queue]")
+    page.wait_for_selector("#queue li.record[data-state='sent']", timeout=20000)
+    light.refresh_from_db()
+    assert (light.controller_id, light.version) == ("ctl-new-7", 2)
+    assert [e for e in log.errors] == []
+    close_context(context)

@@ -5,9 +5,12 @@
  * per page; the browser reconnects by itself (the server sends retry: 2000). */
 (function () {
   "use strict";
+  var EVENTS = ["state", "status", "alarm", "event", "work_order"];  // the stream's event names (SPEC §7)
   if (!window.EventSource || window.geoLive) return;
-  var es = new EventSource("/api/live/");
-  ["state", "status", "alarm", "event", "work_order"].forEach(function (type) {
+  var script = document.currentScript;
+  var es = new EventSource((script && script.dataset.url) || "/api/live/");
+  es.gpEvents = EVENTS;  // pages read the names from here (the dashboard does) instead of guessing
+  EVENTS.forEach(function (type) {
     es.addEventListener(type, function (msg) {
       var detail;
       try { detail = JSON.parse(msg.data); } catch (err) { return; }

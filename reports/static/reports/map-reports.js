@@ -1,13 +1,12 @@
 /* Citizen reports on the planner map (issue 17; the map itself is
- * webapp/static/webapp/map.js). Wraps GP.initMap to add two overlays to the
+ * webapp/static/webapp/map.js). Hooks in with GP.whenReady to add two overlays to the
  * layer control — open reports, overdue reports only — and a "new reports"
  * button listing the dispatcher's inbox (/api/reports/?new=1) with photos.
  * Data is fetched only when an overlay is switched on or the list opened. */
 (function () {
   "use strict";
   var GP = (window.GP = window.GP || {});
-  var original = GP.initMap;
-  if (!original || !window.L) return;
+  if (!GP.whenReady || !window.L) return;
   var EN = (document.documentElement.lang || "id").indexOf("en") === 0;
   var T = EN
     ? { open: "Citizen reports (open)", overdue: "Citizen reports — overdue", inbox: "New reports", none: "No new reports", due: "due" }
@@ -66,8 +65,7 @@
     return new Control();
   }
 
-  GP.initMap = function (map, cfg) {
-    var result = original.apply(this, arguments);
+  GP.whenReady(function (map, cfg) {  // issue 15: the map is an ES module now; hook in once it is built
     if (GP.layerControl) {
       GP.reportLayers = {
         open: reportLayer("/api/reports/?status=open&limit=5000"),
@@ -77,6 +75,5 @@
       GP.layerControl.addOverlay(GP.reportLayers.overdue, T.overdue);
     }
     if (cfg && cfg.user) inbox(map).addTo(map);
-    return result;
-  };
+  });
 })();

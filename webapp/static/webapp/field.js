@@ -2,6 +2,10 @@
  * work orders, and four records — tag a new PJU, update a PJU, report road
  * damage, close a work order — each with a photo, queued on the device
  * (field-queue.js) and synced when the network is back. */
+import { fillUrl } from "./js/config.js";
+import { esc } from "./js/format.js";
+import { labeller } from "./js/i18n.js";
+
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("field-config").textContent);
@@ -10,12 +14,7 @@
   var state = { fix: null, lastFetchAt: null, pju: [], roads: [], orders: [] };
   var $ = function (id) { return document.getElementById(id); };
 
-  function esc(v) {
-    return String(v === null || v === undefined ? "" : v).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
-  function label(group, code) { return (C[group] && C[group][code]) || code || ""; }
+  var label = labeller(C);
   function toast(msg) {
     var t = $("toast");
     t.textContent = msg; t.hidden = false;
@@ -31,8 +30,8 @@
   var imagery = [];  // the city's own imagery: [{id, name, bounds, layer}]
 
   /* ---------- the city's imagery (the basemap when BASEMAP_URL is empty or unreachable) ---------- */
-  function tileUrl(id) { return "/imagery/" + id + "/tiles/{z}/{x}/{y}.png"; }
-  fetch("/api/imagery/", { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; }).catch(function () { return null; }).then(function (fc) {
+  function tileUrl(id) { return cfg.urls.imagery_tiles.replace("{id}", encodeURIComponent(id)); }
+  fetch(cfg.urls.imagery, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; }).catch(function () { return null; }).then(function (fc) {
     if (fc && fc.features) {
       try { localStorage.setItem("gp-field-imagery", JSON.stringify(fc)); } catch (e) { /* quota */ }
     } else {
@@ -76,7 +75,7 @@
       if (!i.bounds.contains(L.latLng(state.fix.lat, state.fix.lon))) return;
       [15, 16, 17, 18].forEach(function (z) {
         tilesAround(state.fix.lat, state.fix.lon, z < 17 ? 1000 : 400, z).forEach(function (t) {
-          urls.push("/imagery/" + i.id + "/tiles/" + t[0] + "/" + t[1] + "/" + t[2] + ".png");
+          urls.push(fillUrl(cfg.urls.imagery_tiles, { id: i.id, z: t[0], x: t[1], y: t[2] }));
         });
       });
     });
@@ -139,9 +138,9 @@
     var bbox = bboxAround(ll, NEARBY_M);
     var near = ll.lng.toFixed(6) + "," + ll.lat.toFixed(6);
     Promise.all([
-      getJson("/api/pju/?bbox=" + bbox + "&limit=300").catch(function () { return null; }),
-      getJson("/api/roads/?bbox=" + bbox + "&limit=200").catch(function () { return null; }),
-      getJson("/api/work-orders/?mine=1&near=" + near + "&limit=50").catch(function () { return null; }),
+      getJson(fillUrl(cfg.urls.collection, { layer: "pju" }) + "?bbox=" + bbox + "&limit=300").catch(function () { return null; }),
+      getJson(fillUrl(cfg.urls.collection, { layer: "roads" }) + "?bbox=" + bbox + "&limit=200").catch(function () { return null; }),
+      getJson(fillUrl(cfg.urls.collection, { layer: "work-orders" }) + "?mine=1&near=" + near + "&limit=50").catch(function () { return null; }),
     ]).then(function (res) {
       var saved = JSON.parse(localStorage.getItem("gp-field-nearby") || "{}");
       state.pju = res[0] ? res[0].features : saved.pju || [];
@@ -192,7 +191,7 @@
       li.dataset.id = f.id;
       li.innerHTML = "<div><b>" + esc(isPju ? (p.code || S.pju + " #" + f.id) : (p.name || S.road + " #" + f.id)) + "</b> " +
         "<span class='muted'>" + (x.d !== null ? Math.round(x.d) + " m" : "") + "</span><br><small>" +
-        esc(isPju ? label("status", p.status) + " · " + label("lamp_type", p.lamp_type) : label("road_class", p.road_class) + " · " + label("condition", p.condition)) +
+        esc(isPju ? label("status", p.status) + " · " + label("lamp_type", p.lamp_type) + (p.controller_id ? " · " + F.controller_id + " " + p.controller_id : "") : label("road_class", p.road_class) + " · " + label("condition", p.condition)) +
         "</small></div>";
       var btn = document.createElement("button");
       btn.type = "button";
@@ -247,7 +246,8 @@
     if (kind === "pju_create" || kind === "pju_update") {
       fields = select("status", "status", kind === "pju_create" ? "working" : p.status) +
         select("lamp_type", "lamp_type", kind === "pju_create" ? "led" : p.lamp_type) +
-        number("wattage_w", F.wattage_w, p.wattage_w, "1") + number("pole_height_m", F.pole_height_m, p.pole_height_m, "0.5");
+        number("wattage_w", F.wattage_w, p.wattage_w, "1") + number("pole_height_m", F.pole_height_m, p.pole_height_m, "0.5") +
+        "<label>" + esc(F.controller_id) + " <input type='text' name='controller_id' maxlength='64' autocomplete='off' value='" + esc(p.controller_id || "") + "'></label>";
       if (kind === "pju_update") subtitle = (p.code || S.pju + " #" + feature.id) + " · v" + p.version;
     } else if (kind === "road_update") {
       fields = select("condition", "condition", p.condition === "good" || p.condition === "fair" || p.condition === "unknown" ? "light_damage" : p.condition, ["light_damage", "heavy_damage", "fair", "good"]);
@@ -334,6 +334,7 @@
       record.properties = {
         status: form.status.value, lamp_type: form.lamp_type.value,
         wattage_w: numberOrNull(form.wattage_w.value), pole_height_m: numberOrNull(form.pole_height_m.value),
+        controller_id: form.controller_id.value.trim(),  // issue 16: the smart-light controller ("" = none)
       };
       if (kind === "pju_create") record.geometry = { type: "Point", coordinates: [fix.lon, fix.lat] };
     } else if (kind === "road_update") {

@@ -4,6 +4,7 @@
  * without bound: charts are updated in place, the ticker keeps MAX_EVENTS. */
 import { esc, figureText, getJson, pageConfig } from "./format.js";
 import { chartSpecs, renderCharts } from "./charts.js";
+import { tileUrl } from "./config.js";
 
 const MAX_EVENTS = 30;
 const cfg = pageConfig();
@@ -74,7 +75,7 @@ function initMap() {
   const broken = (p) => ({ radius: 4, fill: true, fillColor: cfg.colours.status[p.status] || "#d7191c", fillOpacity: 0.95, color: "#ffffff", weight: 0.8 });
   const damaged = (p) => ({ color: cfg.colours.condition[p.condition] || "#d7191c", weight: 3, opacity: 0.9 });
   for (const [name, style, minZoom] of [["damaged_roads", damaged, 8], ["broken_pju", broken, 10]]) {
-    const layer = L.vectorGrid.protobuf("/tiles/" + name + "/{z}/{x}/{y}.pbf", {
+    const layer = L.vectorGrid.protobuf(tileUrl(cfg.urls.tiles, name), {
       vectorTileLayerStyles: { [name]: style }, rendererFactory: L.canvas.tile, interactive: false, minZoom, maxZoom: 22,
     }).addTo(map);
     layers.push(layer);
@@ -121,12 +122,19 @@ async function tick() {
   }
 }
 
-let source = null;
+/* Live: live/live.js holds the page's one EventSource and re-dispatches each of
+ * its named events (source.gpEvents) as a `geo:live` window event. A burst of
+ * events gives one refresh running and at most one more after it. */
+let source = null, again = false;
+async function onLive() {
+  if (busy) { again = true; return; }
+  await refresh();
+  if (again) { again = false; await onLive(); }
+}
 function start() {
-  if (cfg.urls.live_available && window.EventSource) {
-    source = new EventSource(cfg.urls.live);
-    source.onmessage = refresh;
-    source.addEventListener("change", refresh);
+  if (cfg.urls.live_available && window.geoLive && Array.isArray(window.geoLive.gpEvents)) {
+    source = window.geoLive;
+    window.addEventListener("geo:live", onLive);
   }
   const loop = async () => {
     await tick();

@@ -29,3 +29,17 @@ export async function getJson(url) {
   if (!r.ok) throw new Error("HTTP " + r.status + " " + url);
   return r.json();
 }
+
+/** The CSRF token: Django's cookie, else the one the page was rendered with. */
+export function csrf(fallback = "") {
+  const m = ((globalThis.document && document.cookie) || "").match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : fallback;
+}
+
+/** A DOM element with attributes and (already escaped) inner HTML. */
+export function el(tag, attrs, html) {
+  const e = document.createElement(tag);
+  for (const k of Object.keys(attrs || {})) e.setAttribute(k, attrs[k]);
+  if (html !== undefined) e.innerHTML = html;
+  return e;
+}

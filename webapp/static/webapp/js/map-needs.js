@@ -2,6 +2,7 @@
  * GP.whenReady / GP.popupExtras): kecamatan ranked by the summary's figures
  * (sortable, click to zoom, Musrenbang export), a choropleth of one figure,
  * and the summary in an area's popup. */
+import { tileUrl } from "./config.js";
 import { esc, fmt, getJson, lang } from "./format.js";
 
 const COLUMNS = [  // [summary key, digits]
@@ -75,7 +76,7 @@ whenReady(async (map, cfg) => {
     legendEl.innerHTML = "";
     if (!key) return;
     breaks = classBreaks(areas.map((a) => a[key]));
-    choropleth = L.vectorGrid.protobuf("/tiles/areas/{z}/{x}/{y}.pbf", {
+    choropleth = L.vectorGrid.protobuf(tileUrl(cfg.urls.tiles, "areas"), {
       vectorTileLayerStyles: { areas: shadeStyle }, rendererFactory: L.canvas.tile, interactive: false, pane: "gp-choropleth", maxZoom: 22,
     }).addTo(map);
     GP.choropleth = choropleth;
