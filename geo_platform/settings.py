@@ -226,6 +226,7 @@ LIVE_BATCH_SECONDS = float(os.environ.get("LIVE_BATCH_SECONDS", 0.1))
 LIVE_MAX_PAYLOAD_BYTES = int(os.environ.get("LIVE_MAX_PAYLOAD_BYTES", 4096))
 OFFLINE_AFTER = int(os.environ.get("OFFLINE_AFTER", 45 * 60))  # seconds of silence → offline alarm
 LIVE_NIGHT_MARGIN_MIN = int(os.environ.get("LIVE_NIGHT_MARGIN_MIN", 15))
+LIVE_ROLLUP_SECONDS = float(os.environ.get("LIVE_ROLLUP_SECONDS", 60))  # hourly rollups rebuilt from raw rows (live/rollups.py)
 COMMAND_RETRY_SECONDS = float(os.environ.get("COMMAND_RETRY_SECONDS", 30))
 COMMAND_MAX_ATTEMPTS = int(os.environ.get("COMMAND_MAX_ATTEMPTS", 3))
 PLN_TARIFF_RP_KWH = float(os.environ.get("PLN_TARIFF_RP_KWH", 1699.53))  # P-3/TR

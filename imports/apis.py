@@ -36,6 +36,7 @@ def job_json(request, job: ImportJob) -> dict:
         "layer": job.layer, "source": job.source, "file": job.filename, "report": report, "error": job.error or None,
         "rejects_url": request.build_absolute_uri(reverse("import-rejects", args=[job.id])) if job.rejects_file else None,
         "attempts": job.attempts, "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at,
+        "needs_job_url": request.build_absolute_uri(reverse("job-detail", args=[job.needs_job])) if job.needs_job else None,
     }
 
 
@@ -248,3 +249,82 @@ class UploadDetailView(TusView):
         Path(upload.path).unlink(missing_ok=True)
         upload.delete()
         return _tus(HttpResponse(status=204))
+
+
+# --- other background jobs (SPEC §9): needs, imagery ingest, exports ---
+
+def background_json(request, job) -> dict:
+    return {
+        "id": str(job.id), "url": request.build_absolute_uri(reverse("job-detail", args=[job.id])), "kind": job.kind,
+        "status": job.status, "progress": job.progress, "result": job.result, "error": job.error or None,
+        "download_url": request.build_absolute_uri(reverse("job-download", args=[job.id])) if job.file and job.status == "done" else None,
+        "attempts": job.attempts, "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at,
+    }
+
+
+class IsLoggedIn(BasePermission):
+    message = "login or an API token is needed for background jobs"
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated)
+
+
+def _get_background(request, pk):
+    from imports.models import BackgroundJob
+
+    job = BackgroundJob.objects.filter(pk=pk).first()
+    if job is None or not (request.user.is_superuser or job.created_by_id == request.user.id):
+        raise NotFound(f"no job {pk}")
+    return job
+
+
+class JobListView(APIView):
+    """POST {"kind": "needs"|"imagery"|"programme_export"|"musrenbang_export", …parameters} → 202 and a job to poll."""
+
+    permission_classes = [IsLoggedIn]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get(self, request):
+        from imports.models import BackgroundJob
+
+        jobs = BackgroundJob.objects.all() if request.user.is_superuser else BackgroundJob.objects.filter(created_by=request.user)
+        return Response({"results": [background_json(request, j) for j in jobs[:50]]})
+
+    def post(self, request):
+        from imports import jobs
+
+        data = request.data
+        kind = str(data.get("kind", ""))
+        if not jobs.may_submit(request.user, kind):
+            raise PermissionDenied("only planners and admins may start this job")
+        params = {k: v for k, v in data.items() if k not in ("kind", "file", "upload")}
+        if hasattr(data, "getlist"):  # multipart/form: one value per field
+            params = {k: data.get(k) for k in params}
+        upload = None
+        if kind == "imagery" and data.get("upload"):
+            try:
+                upload = Upload.objects.filter(pk=uuid.UUID(str(data["upload"]).rstrip("/").rsplit("/", 1)[-1])).first()
+            except ValueError:
+                upload = None
+            if upload is None or (upload.created_by_id != request.user.id and not request.user.is_superuser):
+                raise ValidationError({"upload": ["no such upload"]})
+        job = jobs.submit(request.user, kind, params, uploaded_file=request.FILES.get("file"), upload=upload)
+        return Response(background_json(request, job), status=status.HTTP_202_ACCEPTED)
+
+
+class JobDetailView(APIView):
+    permission_classes = [IsLoggedIn]
+
+    def get(self, request, pk):
+        return Response(background_json(request, _get_background(request, pk)))
+
+
+class JobDownloadView(APIView):
+    permission_classes = [IsLoggedIn]
+
+    def get(self, request, pk):
+        job = _get_background(request, pk)
+        if job.status != "done" or not job.file or not Path(job.file).exists():
+            raise NotFound("this job has no file (yet)")
+        return FileResponse(open(job.file, "rb"), as_attachment=True, content_type=job.content_type or None,
+                            filename=job.filename)

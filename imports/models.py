@@ -49,12 +49,49 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The full needs recomputation queued after this import (a BackgroundJob).
+    needs_job = models.UUIDField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self):
         return f"{self.filename} → {self.layer} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed", "cancelled")
+
+
+class BackgroundJob(models.Model):
+    """Long work other than imports as a Celery task with a job to poll
+    (SPEC §9): full needs recomputation, imagery ingest (COG conversion),
+    the programme and Musrenbang exports (the file is kept for download)."""
+
+    KINDS = ["needs", "imagery", "programme_export", "musrenbang_export"]
+    STATUSES = ImportJob.STATUSES
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=20, choices=[(k, k) for k in KINDS])
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, default="queued", choices=[(s, s) for s in STATUSES])
+    progress = models.FloatField(default=0.0)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    file = models.CharField(max_length=500, blank=True)  # an export's output
+    filename = models.CharField(max_length=255, blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.kind} ({self.status})"
 
     @property
     def finished(self) -> bool:

@@ -1,7 +1,9 @@
 """Import jobs (SPEC §9): create, run (the Celery task's body), cancel.
 
-All or nothing: the import, the needs recomputation and the job's final
-state are written in one transaction. Progress and cancellation go through a
+All or nothing: the import and the job's final state are written in one
+transaction; the full needs recomputation that follows a PJU, road or area
+import is a job of its own (imports.jobs, task `imports.compute_needs`),
+queued when the import commits. Progress and cancellation go through a
 second, autocommit connection, so the browser sees them while the import's
 transaction is still open. A worker killed mid-way leaves no rows (PostgreSQL
 rolls the open transaction back); Celery delivers the task again
@@ -152,16 +154,19 @@ def run_job(job_id) -> str:
             report = import_layer(path, job.layer, source=job.source or None, id_field=job.id_field or None,
                                   mapping_path=mapping_path, default_level=job.level or None, progress=False,
                                   rejects_dir=job_dir(job.id), on_progress=tracker.update, cancelled=tracker.cancelled)
+            needs_job = None
+            tracker.update("needs", 0.0)
             if report["created"] + report["updated"] and job.layer in NEEDS_LAYERS:
-                from needs.services import lighting_needs_compute
+                # The full needs recomputation is a job of its own (task imports.compute_needs),
+                # queued when this import commits (a rolled-back import queues nothing).
+                from imports.jobs import queue_needs
 
-                tracker.update("needs", 0.0)
-                lighting_needs_compute()
+                needs_job = queue_needs(created_by=job.created_by).pk
             tracker.update("needs", 1.0)
             report["file"] = job.filename
             # The job's final state commits with the data, unless a cancel came first.
             done = ImportJob.objects.filter(pk=job_id, cancel_requested=False).update(
-                status="done", phase="done", progress=1.0, report=report, error="",
+                status="done", phase="done", progress=1.0, report=report, error="", needs_job=needs_job,
                 rejects_file=report.get("rejects_file", ""), finished_at=timezone.now())
             if not done:
                 raise ImportCancelled

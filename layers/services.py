@@ -106,8 +106,9 @@ def _audit(spec: LayerSpec, pk: int, action: str, user, changes: dict, before: d
     audit_record(layer=spec.slug, object_id=pk, action=action, user=user, changes=changes, before=before)
 
 
-def _notify(model, ids, action):
-    transaction.on_commit(lambda: layer_changed.send(sender=model, ids=list(ids), action=action))
+def _notify(model, ids, action, needs_later: bool = False):
+    # needs_later (issue 18): listeners may do their slow part (the needs refresh) in a background task.
+    transaction.on_commit(lambda: layer_changed.send(sender=model, ids=list(ids), action=action, needs_later=needs_later))
 
 
 def generate_pju_code(pk: int) -> str:
@@ -152,9 +153,11 @@ def feature_create(*, spec: LayerSpec, data: dict, user=None) -> WriteResult:
 
 
 @transaction.atomic
-def feature_update(*, spec: LayerSpec, pk: int, data: dict, version, user=None) -> int:
+def feature_update(*, spec: LayerSpec, pk: int, data: dict, version, user=None, needs_later: bool = False) -> int:
     """Apply a partial update when `version` is the stored one; raise
-    Conflict (→ 409 with the current feature) otherwise."""
+    Conflict (→ 409 with the current feature) otherwise. `needs_later`: the
+    needs refresh runs as a background job instead of after the commit in
+    this request (a citizen report's intake)."""
     model = spec.model
     obj = _live(spec).select_for_update().get(pk=pk)
     if version is None:
@@ -186,7 +189,7 @@ def feature_update(*, spec: LayerSpec, pk: int, data: dict, version, user=None) 
     if "geom" in changes:
         _after_geometry_write(model, [pk])
     _audit(spec, pk, "update", user, {**changes, "version": obj.version}, before)
-    _notify(model, [pk], "update")
+    _notify(model, [pk], "update", needs_later)
     return obj.version
 
 

@@ -5,11 +5,16 @@ only after `ingest_batch` has committed, so a killed worker loses nothing;
 what the broker then delivers again is recognised here as a duplicate
 (same PJU and `ts` already stored) and dropped, so nothing is stored twice.
 
-Set-based writes: the raw rows go in with one multi-row INSERT from
-arrays (`unnest`), the hourly rollups and live states with one upsert each;
-Python only validates, orders and aggregates the batch."""
+Set-based writes: the raw rows go in with one COPY, the live states with
+one upsert from arrays (`unnest` of array literals: PostgreSQL parses one
+text value per column instead of thousands of expressions), and the batch's
+hours are marked in `live_rollupdirty`. The hourly rollups are NOT written
+here: live/rollups.py rebuilds the marked hours from the raw partitions
+periodically (the worker's rollup thread), so a batch costs one COPY and a
+few statements whatever its size. Python only validates and orders."""
 from __future__ import annotations
 
+import io
 import json
 import logging
 from collections import defaultdict
@@ -17,10 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from live import alarms, partitions, protocol
+from live import alarms, partitions, protocol, rollups
 from live.models import POWER_CODE
 
 log = logging.getLogger(__name__)
@@ -59,25 +64,23 @@ def _dead_letter(rows: list, raw: Raw, reason: str, detail: str, controller_id: 
     rows.append((raw.topic[:300], controller_id[:64], reason, detail[:1000], text))
 
 
-def _pju_rows(controller_ids: list[str]) -> dict[str, dict]:
+def _pju_rows(controller_ids: list[str]) -> tuple[dict[str, dict], dict[int, dict]]:
+    """The batch's PJUs by controller id, with their live state (one query).
+    `controller_id <> ''` lets the planner use the partial unique index
+    (without it: a sequential scan of every PJU per batch)."""
     if not controller_ids:
-        return {}
+        return {}, {}
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT controller_id, id, ST_Y(geom), ST_X(geom), status FROM layers_streetlight "
-            "WHERE controller_id = ANY(%s) AND deleted_at IS NULL",
-            [controller_ids],
+            "SELECT s.controller_id, s.id, ST_Y(s.geom), ST_X(s.geom), s.status, ls.pju_id, ls.last_ts, ls.active_energy_kwh, "
+            "ls.power_state FROM layers_streetlight s LEFT JOIN live_livestate ls ON ls.pju_id = s.id "
+            "WHERE s.controller_id = ANY(%s::text[]) AND s.controller_id <> '' AND s.deleted_at IS NULL",
+            [arr(controller_ids)],
         )
-        return {r[0]: {"id": r[1], "lat": r[2], "lon": r[3], "status": r[4]} for r in cur.fetchall()}
-
-
-def _states(pju_ids: list[int]) -> dict[int, dict]:
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT pju_id, last_ts, active_energy_kwh, power_state FROM live_livestate WHERE pju_id = ANY(%s)",
-            [pju_ids],
-        )
-        return {r[0]: {"last_ts": r[1], "kwh": r[2], "power_state": r[3]} for r in cur.fetchall()}
+        rows = cur.fetchall()
+    pjus = {r[0]: {"id": r[1], "lat": r[2], "lon": r[3], "status": r[4]} for r in rows}
+    states = {r[1]: {"last_ts": r[6], "kwh": r[7], "power_state": r[8]} for r in rows if r[5] is not None}
+    return pjus, states
 
 
 def _existing(keys: list[tuple[int, datetime]]) -> set[tuple[int, datetime]]:
@@ -87,13 +90,63 @@ def _existing(keys: list[tuple[int, datetime]]) -> set[tuple[int, datetime]]:
         cur.execute(
             "SELECT t.pju_id, t.ts FROM live_telemetry t JOIN unnest(%s::bigint[], %s::timestamptz[]) k(pju_id, ts) "
             "ON t.pju_id = k.pju_id AND t.ts = k.ts",
-            [[k[0] for k in keys], [k[1] for k in keys]],
+            [arr([k[0] for k in keys]), arr([k[1] for k in keys])],
         )
         return {(r[0], r[1]) for r in cur.fetchall()}
 
 
 def _hour(ts: datetime) -> datetime:
     return ts.replace(minute=0, second=0, microsecond=0)
+
+
+def _text(v) -> str:
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _bool(v) -> str:
+    return "t" if v else "f"
+
+
+def arr(values) -> str:
+    """A PostgreSQL array literal ('{1,2,NULL}') for a `%s::type[]` parameter.
+    psycopg2 adapts a Python list to ARRAY[v1, v2, …], one parsed expression
+    per element (≈ 80 µs a row for a 5,000-row batch); the literal is one
+    value that array_in reads in microseconds. One type per array."""
+    sample = next((v for v in values if v is not None), None)
+    if isinstance(sample, str):
+        f = _text
+    elif isinstance(sample, datetime):
+        f = _iso_memo()
+    elif isinstance(sample, bool):
+        f = _bool
+    else:
+        f = repr
+    return "{" + ",".join(["NULL" if v is None else f(v) for v in values]) + "}"
+
+
+def _iso_memo():
+    """isoformat() with a memo: an aware datetime's isoformat costs ~10× its hash, and a batch's readings
+    share few distinct timestamps (controllers report on the second, many on the same schedule)."""
+    memo: dict[datetime, str] = {}
+
+    def iso(d: datetime) -> str:
+        text = memo.get(d)
+        if text is None:
+            text = memo[d] = d.isoformat()
+        return text
+
+    return iso
+
+
+def _n(v) -> str:
+    return "\\N" if v is None else repr(v)
+
+
+def _copy_text(rows) -> str:
+    """COPY text of raw rows (pju_id, ts, power_state, level, active_power_w, active_energy_kwh, operating_hours, voltage_v)."""
+    iso = _iso_memo()
+    return "".join([f"{r[0]}\t{iso(r[1])}\t{r[2]}\t{_n(r[3])}\t{_n(r[4])}\t{_n(r[5])}\t{_n(r[6])}\t{_n(r[7])}\n"
+                    for r in rows])
 
 
 def ingest_batch(batch: list[Raw], *, now: datetime | None = None, root: str | None = None) -> BatchResult:
@@ -122,7 +175,7 @@ def ingest_batch(batch: list[Raw], *, now: datetime | None = None, root: str | N
 
 
 def _store(parsed, dead, result: BatchResult, now: datetime) -> None:
-    pjus = _pju_rows(sorted({m.controller_id for _, m in parsed if m.kind in ("telemetry", "event")}))
+    pjus, known_states = _pju_rows(sorted({m.controller_id for _, m in parsed if m.kind in ("telemetry", "event")}))
     telemetry, events, acks = [], [], []
     for raw, msg in parsed:
         if msg.kind == "command":
@@ -142,7 +195,7 @@ def _store(parsed, dead, result: BatchResult, now: datetime) -> None:
     result.acks = commands.apply_acks(acks, dead, result)
 
     pju_ids = sorted({p["id"] for *_, p in telemetry} | {p["id"] for *_, p in events})
-    states = _states(pju_ids) if pju_ids else {}
+    states = {pid: known_states[pid] for pid in pju_ids if pid in known_states}
     accepted, candidates = [], []
     last = {pid: dict(s) for pid, s in states.items()}
     for raw, msg, pju in telemetry:
@@ -171,34 +224,26 @@ def _store(parsed, dead, result: BatchResult, now: datetime) -> None:
     with connection.cursor() as cur:
         if accepted:
             partitions.ensure({m.ts.date() for m, *_ in accepted})
-            cols = list(zip(*[
+            result.stored = _copy_raw(cur, [
                 (p["id"], m.ts, POWER_CODE[m.values["power_state"]], m.values["level"], m.values["active_power_w"],
                  m.values["active_energy_kwh"], m.values["operating_hours"], m.values["voltage_v"])
                 for m, p, *_ in accepted
-            ]))
-            cur.execute(
-                "INSERT INTO live_telemetry (pju_id, ts, power_state, level, active_power_w, active_energy_kwh, operating_hours, voltage_v) "
-                "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::smallint[], %s::smallint[], %s::real[], "
-                "%s::float8[], %s::real[], %s::real[]) ON CONFLICT DO NOTHING",
-                [list(c) for c in cols],
-            )
-            result.stored = cur.rowcount
-            _rollup(cur, accepted)
-            _live_state(cur, accepted, now)
+            ])
+            _live_state(cur, accepted, now, states)
         new_events = []
         if events:
             cur.execute(
                 "INSERT INTO live_liveevent (pju_id, ts, event, detail, received_at) "
                 "SELECT *, now() FROM unnest(%s::bigint[], %s::timestamptz[], %s::text[], %s::text[]) "
                 "ON CONFLICT DO NOTHING RETURNING pju_id, ts, event",
-                [[p["id"] for _, _, p in events], [m.ts for _, m, _ in events],
-                 [m.values["event"] for _, m, _ in events], [m.values["detail"] for _, m, _ in events]],
+                [arr([p["id"] for _, _, p in events]), arr([m.ts for _, m, _ in events]),
+                 arr([m.values["event"] for _, m, _ in events]), arr([m.values["detail"] for _, m, _ in events])],
             )
             fresh = {(r[0], r[1], r[2]) for r in cur.fetchall()}
             cur.execute(  # an event is a sign of life too (silence alarms)
                 "INSERT INTO live_livestate (pju_id, power_state, last_seen) SELECT DISTINCT unnest(%s::bigint[]), '', %s "
                 "ON CONFLICT (pju_id) DO UPDATE SET last_seen = EXCLUDED.last_seen",
-                [[p["id"] for _, _, p in events], now],
+                [arr([p["id"] for _, _, p in events]), now],
             )
             result.events = len(fresh)
             result.duplicates += len(events) - len(fresh)
@@ -207,8 +252,11 @@ def _store(parsed, dead, result: BatchResult, now: datetime) -> None:
             cur.execute(
                 "INSERT INTO live_deadletter (topic, controller_id, reason, detail, payload, received_at) "
                 "SELECT *, now() FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])",
-                [list(c) for c in zip(*dead)],
+                [arr(c) for c in zip(*dead)],
             )
+        hours = {_hour(m.ts) for m, *_ in accepted} | {_hour(m.ts) for m, _ in new_events if m.values["event"] in rollups.FAULT_EVENTS}
+        if hours:  # last: the rollup thread waits for this row lock only until the commit
+            rollups.mark(cur, hours)
     notes = alarms.evaluate(accepted, new_events, states, now)
     for m, p, *_ in accepted:
         before = states.get(p["id"], {}).get("power_state")
@@ -222,34 +270,35 @@ def _store(parsed, dead, result: BatchResult, now: datetime) -> None:
     result.notifications = notes
 
 
-def _rollup(cur, accepted) -> None:
-    agg: dict[tuple[int, datetime], list] = {}
-    for m, p, dt, d_kwh in accepted:
-        key = (p["id"], _hour(m.ts))
-        a = agg.setdefault(key, [0, 0.0, 0.0, 0.0, None])
-        a[0] += 1
-        a[1] += d_kwh
-        a[2] += dt if m.values["power_state"] != "off" else 0.0
-        a[3] += dt
-        w = m.values["active_power_w"]
-        if w is not None and (a[4] is None or w > a[4]):
-            a[4] = w
-    keys = list(agg)
+RAW_COLUMNS = "pju_id, ts, power_state, level, active_power_w, active_energy_kwh, operating_hours, voltage_v"
+
+
+def _copy_raw(cur, rows: list[tuple]) -> int:
+    """COPY the accepted rows into the partitioned raw table (PostgreSQL routes
+    each row to its day). Accepted rows are newer than the PJU's last stored
+    reading, so they cannot collide; if one does anyway (a live state lost by
+    hand), the savepoint is rolled back and the rows go in with ON CONFLICT."""
+    text = _copy_text(rows)
+    try:
+        with transaction.atomic():
+            cur.cursor.copy_expert(f"COPY live_telemetry ({RAW_COLUMNS}) FROM STDIN", io.StringIO(text), size=1 << 20)
+            return cur.rowcount if cur.rowcount >= 0 else len(rows)
+    except IntegrityError:
+        log.warning("COPY of %d raw rows hit an existing (pju, ts); inserting with ON CONFLICT DO NOTHING", len(rows))
+    cols = list(zip(*rows))
     cur.execute(
-        "INSERT INTO live_telemetryhourly (pju_id, hour, messages, energy_kwh, burning_s, reported_s, faults, max_power_w) "
-        "SELECT k.pju, k.hour, k.n, k.kwh, k.burn, k.rep, 0, k.maxw FROM unnest(%s::bigint[], %s::timestamptz[], %s::int[], "
-        "%s::float8[], %s::float8[], %s::float8[], %s::float8[]) k(pju, hour, n, kwh, burn, rep, maxw) "
-        "ON CONFLICT (pju_id, hour) DO UPDATE SET messages = live_telemetryhourly.messages + EXCLUDED.messages, "
-        "energy_kwh = live_telemetryhourly.energy_kwh + EXCLUDED.energy_kwh, "
-        "burning_s = live_telemetryhourly.burning_s + EXCLUDED.burning_s, "
-        "reported_s = live_telemetryhourly.reported_s + EXCLUDED.reported_s, "
-        "max_power_w = greatest(live_telemetryhourly.max_power_w, EXCLUDED.max_power_w)",
-        [[k[0] for k in keys], [k[1] for k in keys], [agg[k][0] for k in keys], [agg[k][1] for k in keys],
-         [agg[k][2] for k in keys], [agg[k][3] for k in keys], [agg[k][4] for k in keys]],
+        f"INSERT INTO live_telemetry ({RAW_COLUMNS}) "
+        "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::smallint[], %s::smallint[], %s::real[], "
+        "%s::float8[], %s::real[], %s::real[]) ON CONFLICT DO NOTHING",
+        [arr(c) for c in cols],
     )
+    return cur.rowcount
 
 
-def _live_state(cur, accepted, now: datetime) -> None:
+def _live_state(cur, accepted, now: datetime, states: dict) -> None:
+    """The latest reading of each PJU onto its live state: one set-based UPDATE
+    (HOT: no indexed column changes), and an INSERT for PJUs reporting for the
+    first time."""
     latest, counters = {}, {}
     for m, p, *_ in accepted:  # accepted messages are in increasing ts per PJU
         latest[p["id"]] = m
@@ -257,25 +306,35 @@ def _live_state(cur, accepted, now: datetime) -> None:
         for name in ("active_energy_kwh", "operating_hours"):  # the last reported value within the batch
             if m.values[name] is not None:
                 c[name] = m.values[name]
-    ids = list(latest)
-    ms = [latest[i] for i in ids]
-
-    def v(name):
-        if name in ("active_energy_kwh", "operating_hours"):
-            return [counters[i].get(name) for i in ids]
-        return [m.values[name] for m in ms]
-
-    cur.execute(
-        "INSERT INTO live_livestate (pju_id, power_state, level, active_power_w, active_energy_kwh, operating_hours, voltage_v, last_ts, last_seen) "
-        "SELECT k.*, %s FROM unnest(%s::bigint[], %s::text[], %s::smallint[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], "
-        "%s::timestamptz[]) k ON CONFLICT (pju_id) DO UPDATE SET power_state = EXCLUDED.power_state, level = EXCLUDED.level, "
-        "active_power_w = EXCLUDED.active_power_w, "
-        "active_energy_kwh = coalesce(EXCLUDED.active_energy_kwh, live_livestate.active_energy_kwh), "
-        "operating_hours = coalesce(EXCLUDED.operating_hours, live_livestate.operating_hours), "
-        "voltage_v = EXCLUDED.voltage_v, last_ts = EXCLUDED.last_ts, last_seen = EXCLUDED.last_seen",
-        [now, ids, v("power_state"), v("level"), v("active_power_w"), v("active_energy_kwh"), v("operating_hours"),
-         v("voltage_v"), [m.ts for m in ms]],
-    )
+    rows = ("unnest(%s::bigint[], %s::text[], %s::smallint[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], "
+            "%s::timestamptz[]) k(pju_id, power_state, level, active_power_w, active_energy_kwh, operating_hours, voltage_v, last_ts)")
+    for fresh in (False, True):
+        ids = [i for i in latest if (i not in states) == fresh]
+        if not ids:
+            continue
+        ms = [latest[i] for i in ids]
+        params = [now, arr(ids), arr([m.values["power_state"] for m in ms]), arr([m.values["level"] for m in ms]),
+                  arr([m.values["active_power_w"] for m in ms]), arr([counters[i].get("active_energy_kwh") for i in ids]),
+                  arr([counters[i].get("operating_hours") for i in ids]), arr([m.values["voltage_v"] for m in ms]),
+                  arr([m.ts for m in ms])]
+        if not fresh:
+            cur.execute(
+                "UPDATE live_livestate ls SET last_seen = %s, power_state = k.power_state, level = k.level, "
+                "active_power_w = k.active_power_w, active_energy_kwh = coalesce(k.active_energy_kwh, ls.active_energy_kwh), "
+                "operating_hours = coalesce(k.operating_hours, ls.operating_hours), voltage_v = k.voltage_v, "
+                f"last_ts = k.last_ts FROM {rows} WHERE ls.pju_id = k.pju_id",
+                params,
+            )
+        else:
+            cur.execute(
+                "INSERT INTO live_livestate (last_seen, pju_id, power_state, level, active_power_w, active_energy_kwh, "
+                f"operating_hours, voltage_v, last_ts) SELECT %s, k.* FROM {rows} ON CONFLICT (pju_id) DO UPDATE SET "
+                "power_state = EXCLUDED.power_state, level = EXCLUDED.level, active_power_w = EXCLUDED.active_power_w, "
+                "active_energy_kwh = coalesce(EXCLUDED.active_energy_kwh, live_livestate.active_energy_kwh), "
+                "operating_hours = coalesce(EXCLUDED.operating_hours, live_livestate.operating_hours), "
+                "voltage_v = EXCLUDED.voltage_v, last_ts = EXCLUDED.last_ts, last_seen = EXCLUDED.last_seen",
+                params,
+            )
 
 
 def notify(notes: list[dict]) -> None:
@@ -294,6 +353,5 @@ def notify(notes: list[dict]) -> None:
         size += len(text) + 1
     if current:
         chunks.append("[" + ",".join(current) + "]")
-    with connection.cursor() as cur:
-        for chunk in chunks:
-            cur.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, chunk])
+    with connection.cursor() as cur:  # every chunk in one round trip, in order
+        cur.execute("SELECT count(pg_notify(%s, c)) FROM unnest(%s::text[]) c", [NOTIFY_CHANNEL, arr(chunks)])

@@ -6,7 +6,8 @@ platform sends them.
   only reads it). Partitions are created ahead and dropped whole after
   `LIVE_RETENTION_DAYS` (live/partitions.py).
 * `TelemetryHourly` — per PJU and hour: kWh, burning and reporting seconds,
-  faults; kept for years.
+  faults; kept for years; rebuilt from the raw rows by live/rollups.py for
+  the hours in `RollupDirty`.
 * `LiveState` — the latest state of each PJU with a controller.
 * `LiveEvent`, `Alarm`, `Command`, `DeadLetter`."""
 import uuid
@@ -120,6 +121,7 @@ class LiveEvent(models.Model):
         verbose_name = "event kontroler"
         verbose_name_plural = "event kontroler"
         constraints = [models.UniqueConstraint(fields=["pju", "ts", "event"], name="live_event_uniq")]
+        indexes = [models.Index(fields=["ts"], name="live_event_ts")]  # faults per hour (live/rollups.py)
         ordering = ["-ts"]
 
 
@@ -182,3 +184,15 @@ class DeadLetter(models.Model):
         verbose_name = "pesan ditolak (dead letter)"
         verbose_name_plural = "pesan ditolak (dead letter)"
         ordering = ["-received_at", "-id"]
+
+
+class RollupDirty(models.Model):
+    """An hour whose rollups must be rebuilt from the raw telemetry (live/rollups.py):
+    marked by each ingest batch, cleared by the rollup run; `gen` grows with each mark."""
+
+    hour = models.DateTimeField(primary_key=True)
+    gen = models.BigIntegerField(default=1)
+
+    class Meta:
+        verbose_name = "jam menunggu rekap"
+        verbose_name_plural = "jam menunggu rekap"

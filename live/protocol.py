@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import math
+
+import orjson
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone as dt_timezone
 
@@ -47,14 +49,23 @@ def split_topic(topic: str, root: str) -> tuple[str, str]:
     return parts[1], parts[2]
 
 
+_EPOCH_MS: dict = {}  # epoch ms → datetime: a batch's readings share few distinct timestamps
+
+
 def parse_ts(value) -> datetime:
     """ISO 8601 (with a zone; naive means UTC) or epoch milliseconds → aware UTC."""
     if isinstance(value, bool):
         raise Reject("bad_timestamp", f"ts must be ISO 8601 or epoch ms, got {value!r}")
     if isinstance(value, (int, float)):
+        ts = _EPOCH_MS.get(value)
+        if ts is not None:
+            return ts
         if not math.isfinite(value) or not (0 <= value < 1e14):
             raise Reject("bad_timestamp", f"epoch ms out of range: {value!r}")
-        return datetime.fromtimestamp(value / 1000.0, tz=dt_timezone.utc)
+        if len(_EPOCH_MS) >= 20_000:
+            _EPOCH_MS.clear()
+        ts = _EPOCH_MS[value] = datetime.fromtimestamp(value / 1000.0, tz=dt_timezone.utc)
+        return ts
     if isinstance(value, str):
         text = value.strip()
         if text.endswith("Z"):
@@ -86,13 +97,13 @@ def parse(topic: str, payload: bytes, *, root: str, max_bytes: int, now: datetim
         return Message("command", controller_id)
     if len(payload) > max_bytes:
         raise Reject("oversized", f"{len(payload)} bytes > {max_bytes}")
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Reject("bad_encoding", "payload is not UTF-8") from None
-    try:
-        body = json.loads(text)
-    except (ValueError, RecursionError) as exc:
+    try:  # orjson (Rust): ~4× the standard library's speed, and it checks UTF-8 itself
+        body = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        try:
+            payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Reject("bad_encoding", "payload is not UTF-8") from None
         raise Reject("malformed_json", str(exc)[:200]) from None
     if not isinstance(body, dict):
         raise Reject("not_object", f"expected a JSON object, got {type(body).__name__}")

@@ -100,6 +100,17 @@ def _format(payload: str, public: bool) -> str:
 HELLO = "retry: 2000\n: connected\n\n"
 
 
+def _drain(q: queue.Queue, first: str, public: bool) -> str:
+    """`first` and whatever else is already queued, as one chunk (one write and flush for a burst of batches)."""
+    texts = [_format(first, public)]
+    for _ in range(200):
+        try:
+            texts.append(_format(q.get_nowait(), public))
+        except queue.Empty:
+            break
+    return "".join(texts)
+
+
 def event_stream(*, public: bool):
     """SSE text for WSGI servers: `event: <type>` + `data: <json>` per live event; comments as keep-alives."""
     q = hub.subscribe()
@@ -111,7 +122,7 @@ def event_stream(*, public: bool):
             except queue.Empty:
                 yield ": keep-alive\n\n"
                 continue
-            text = _format(payload, public)
+            text = _drain(q, payload, public)
             if text:
                 yield text
     finally:
@@ -129,7 +140,7 @@ async def event_stream_async(*, public: bool):
             except queue.Empty:
                 yield ": keep-alive\n\n"
                 continue
-            text = _format(payload, public)
+            text = _drain(q, payload, public)
             if text:
                 yield text
     finally:

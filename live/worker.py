@@ -11,16 +11,19 @@ commit, then acknowledge.
   stored (same PJU and ts), so nothing is lost and nothing is doubled.
 * Receive Maximum (MQTT 5 flow control) lets the broker have a whole batch
   in flight (Mosquitto's default for MQTT 3.1.1 clients is 20 messages).
-* The same connection publishes due commands and retries them."""
+* The same connection publishes due commands and retries them.
+* A rollup thread (its own database connection) rebuilds the hours the
+  batches marked, every LIVE_ROLLUP_SECONDS (live/rollups.py), so a batch
+  never waits for the hourly aggregates."""
 from __future__ import annotations
 
+import collections
 import json
 import logging
-import queue
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
@@ -31,20 +34,19 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from live import alarms, commands, partitions
+from live import alarms, commands, partitions, rollups
 from live.ingest import Raw, ingest_batch
 
 log = logging.getLogger(__name__)
 SESSION_EXPIRY_S = 7 * 24 * 3600
+POLL_S = 0.002  # while a batch fills
 
 
-@dataclass
-class Received:
+class Received(NamedTuple):
     topic: str
     payload: bytes
     mid: int
     qos: int
-    at: float
 
 
 def broker_address(url: str | None = None) -> tuple[str, int]:
@@ -60,19 +62,56 @@ def topics(root: str) -> list[str]:
     return [f"{root}/#"]
 
 
+class BufferedClient(mqtt.Client):
+    """paho reads each packet with several small `recv` calls (1 byte of
+    command, 1 per length byte, then the rest) after one `select` per packet:
+    four system calls per message. This reads the socket 64 KB at a time and
+    drains the whole buffer after each `select` (paho 2.x `_sock_recv` and
+    `loop_read`; the pinned version). Same packets, same order."""
+
+    _rbuf = b""
+    _rpos = 0
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._rpos >= len(self._rbuf):
+            data = super()._sock_recv(max(bufsize, 1 << 16))  # BlockingIOError / b"" (closed) pass through
+            if len(data) <= bufsize:
+                return data
+            self._rbuf, self._rpos = data, 0
+        end = self._rpos + bufsize
+        out = self._rbuf[self._rpos:end]
+        self._rpos = end
+        return out
+
+    def loop_read(self, max_packets: int = 1):
+        rc = super().loop_read(max_packets)
+        while rc == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._rpos < len(self._rbuf) and self._sock is not None:
+            rc = super().loop_read(max_packets)
+        return rc
+
+    def reconnect(self):
+        self._rbuf, self._rpos = b"", 0  # nothing of the old connection's stream survives it
+        return super().reconnect()
+
+
 class Worker:
     def __init__(self, *, url=None, client_id=None, root=None, batch_size=None, batch_seconds=None, stats=None,
-                 silence_every: float = 60.0):
+                 silence_every: float = 60.0, rollup_every: float | None = None):
         self.silence_every = silence_every
+        self.rollup_every = rollup_every if rollup_every is not None else settings.LIVE_ROLLUP_SECONDS
+        self.rollup_thread: threading.Thread | None = None
         self.root = root or settings.MQTT_TOPIC_ROOT
         self.batch_size = batch_size or settings.LIVE_BATCH_SIZE
         self.batch_seconds = batch_seconds if batch_seconds is not None else settings.LIVE_BATCH_SECONDS
-        self.inbox: queue.Queue[Received] = queue.Queue()
+        # paho's thread appends, the batch loop pops: a deque needs no lock, and the loop polls while
+        # it fills a batch instead of being woken (a thread switch) for every message
+        self.inbox: collections.deque[Received] = collections.deque()
+        self.mail = threading.Event()
         self.stop = threading.Event()
         self.connected = threading.Event()
         self.stats = stats if stats is not None else {"received": 0, "stored": 0, "dead": 0, "duplicates": 0, "batches": 0}
         host, port = broker_address(url)
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or settings.MQTT_CLIENT_ID,
+        self.client = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or settings.MQTT_CLIENT_ID,
                                   protocol=mqtt.MQTTv5, manual_ack=True)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *a, **k: self.connected.clear()
@@ -92,21 +131,26 @@ class Worker:
         log.info("connected to MQTT (session present: %s)", flags.session_present)
 
     def _on_message(self, client, userdata, msg):
-        self.inbox.put(Received(msg.topic, msg.payload, msg.mid, msg.qos, time.time()))
+        self.inbox.append(Received(msg.topic, msg.payload, msg.mid, msg.qos))
+        self.mail.set()
 
     def _take_batch(self) -> list[Received]:
-        try:
-            first = self.inbox.get(timeout=0.2)
-        except queue.Empty:
-            return []
-        batch = [first]
+        inbox = self.inbox
+        if not inbox:
+            self.mail.wait(0.2)
+            self.mail.clear()
+            if not inbox:
+                return []
+        batch = [inbox.popleft()]
         deadline = time.monotonic() + self.batch_seconds
         while len(batch) < self.batch_size:
-            left = deadline - time.monotonic()
-            try:
-                batch.append(self.inbox.get(timeout=max(left, 0)) if left > 0 else self.inbox.get_nowait())
-            except queue.Empty:
+            if inbox:
+                for _ in range(min(len(inbox), self.batch_size - len(batch))):
+                    batch.append(inbox.popleft())
+            elif time.monotonic() >= deadline:
                 break
+            else:
+                time.sleep(POLL_S)
         return batch
 
     def publish_due(self) -> int:
@@ -116,8 +160,22 @@ class Worker:
             sent += 1
         return sent
 
+    def _rollups(self) -> None:
+        """Rebuild the marked hours every `rollup_every` s (marks outlive the worker: nothing is lost on a kill)."""
+        try:
+            while not self.stop.wait(self.rollup_every):
+                try:
+                    rollups.run()
+                except Exception:
+                    log.exception("hourly rollup failed; the hours stay marked")
+                    connection.close()
+        finally:
+            connection.close()
+
     def run(self) -> None:
         self.client.loop_start()
+        self.rollup_thread = threading.Thread(target=self._rollups, daemon=True, name="live-rollups")
+        self.rollup_thread.start()
         next_tick = next_silence = next_partitions = 0.0
         try:
             while not self.stop.is_set():
@@ -136,18 +194,18 @@ class Worker:
                     close_old_connections()
                     continue
                 result = self._ingest(batch)
-                for m in batch:  # only now, after the commit
-                    if m.qos > 0:
-                        self.client.ack(m.mid, m.qos)
+                ack_all(self.client, batch)  # only now, after the commit
                 self.stats["received"] += result.received
                 self.stats["stored"] += result.stored
                 self.stats["dead"] += result.dead_total
                 self.stats["duplicates"] += result.duplicates
                 self.stats["batches"] += 1
         finally:
+            self.stop.set()
             self.client.disconnect()
             self.client.loop_stop()
             connection.close()
+            self.rollup_thread.join(60)
 
     def _ingest(self, batch):
         raws = [Raw(m.topic, m.payload) for m in batch]
@@ -162,6 +220,28 @@ class Worker:
             log.error("database unreachable: the messages stay unacknowledged; retrying in 2 s")
             if self.stop.wait(2):
                 raise SystemExit(1)
+
+
+def ack_all(client: mqtt.Client, batch: list[Received]) -> None:
+    """PUBACK a committed batch. paho wakes its network thread with one byte
+    on an internal socket pair per queued packet (a system call and a thread
+    switch per message); for a batch the wake-up is sent once, after all the
+    PUBACKs are queued (paho 2.x `_sockpairW`; without it, the plain path)."""
+    wake = getattr(client, "_sockpairW", None)
+    if wake is not None:
+        client._sockpairW = None
+    try:
+        for m in batch:
+            if m.qos > 0:
+                client.ack(m.mid, m.qos)
+    finally:
+        if wake is not None:
+            if getattr(client, "_sockpairW", wake) is None:  # not replaced by a reconnection meanwhile
+                client._sockpairW = wake
+            try:
+                wake.send(b"0")
+            except OSError:
+                pass
 
 
 def database_up() -> bool:

@@ -13,11 +13,19 @@ log = logging.getLogger(__name__)
 
 
 @receiver(layer_changed, dispatch_uid="needs_refresh_on_layer_change")
-def refresh_on_layer_change(sender, ids, action, **kwargs):
+def refresh_on_layer_change(sender, ids, action, needs_later=False, **kwargs):
     from needs.services import lighting_needs_refresh
 
     if sender not in (StreetLight, RoadSegment):
         return
+    if needs_later:  # issue 18: the refresh runs as a background job (task imports.compute_needs)
+        from imports.jobs import queue_needs
+
+        try:
+            queue_needs(**{"pju" if sender is StreetLight else "roads": ids})
+            return
+        except Exception:  # no broker: refresh here, as before
+            log.exception("could not queue the needs refresh after %s of %s %s; refreshing now", action, sender.__name__, ids)
     try:
         if sender is StreetLight:
             lighting_needs_refresh(pju_ids=ids)

@@ -262,12 +262,12 @@ def _work_order_for(report: Report, service: Service, *, user=None) -> WorkOrder
         pju = StreetLight.objects.get(pk=report.pju_id)
         # the need: the light is off (or damaged); "damaged" outranks "off"
         if pju.status not in need_selectors.BROKEN_STATUSES or (service.pju_status == "damaged" and pju.status != "damaged"):
-            layer_services.feature_update(spec=LAYERS["pju"], pk=pju.pk, data={"status": service.pju_status}, version=pju.version, user=actor)
+            layer_services.feature_update(spec=LAYERS["pju"], pk=pju.pk, data={"status": service.pju_status}, version=pju.version, user=actor, needs_later=True)
         target = pju.pk
     else:
         road = RoadSegment.objects.get(pk=report.road_id)
         if not need_selectors.damaged_road_list().filter(pk=road.pk).exists():
-            layer_services.feature_update(spec=LAYERS["roads"], pk=road.pk, data={"condition": "light_damage"}, version=road.version, user=actor)
+            layer_services.feature_update(spec=LAYERS["roads"], pk=road.pk, data={"condition": "light_damage"}, version=road.version, user=actor, needs_later=True)
         target = road.pk
     order = work_orders.work_order_create(
         user=actor, kind=service.work_order_kind, target=target,

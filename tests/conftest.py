@@ -39,3 +39,17 @@ def migration_data(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         estimates_demo.load()
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager(request):
+    """Issue 18: a task queued by a test without a real worker (a citizen
+    report's needs refresh) runs in the test's process, never on a broker
+    another worker reads; tests using the `celery_worker` fixture get the
+    real worker on their own Redis database."""
+    from geo_platform.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = "celery_worker" not in request.fixturenames
+    yield
+    app.conf.task_always_eager = before

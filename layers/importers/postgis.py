@@ -41,15 +41,24 @@ def assign_areas(model, ids: Iterable[int] | None = None) -> int:
     return assign_areas_in_table(model._meta.db_table, points=model in POINT_MODELS, where=where, params=params)
 
 
-def assign_areas_in_table(table: str, *, points: bool, where: str = "", params: list | None = None) -> int:
+def assign_areas_in_table(table: str, *, points: bool, where: str = "", params: list | None = None,
+                          pieces: bool = False) -> int:
     """Area membership for the rows of `table` (an asset table or an import's
     staging table with id, geom, kecamatan_id, kelurahan_id).
 
     One statement: areas drive the join (each area's prepared geometry is
     reused across the assets it holds), lines wholly inside an area skip the
-    costly intersection, and DISTINCT ON keeps the best area per level."""
+    costly intersection, and DISTINCT ON keeps the best area per level.
+
+    `pieces` (bulk loads of lines): the areas are first cut into small pieces
+    (ST_Subdivide, GiST-indexed); a line meeting one area of a level belongs
+    to it with no intersection at all, and the share of a line meeting
+    several is summed over the small pieces it crosses (same result, a
+    fraction of the work on large kelurahan polygons)."""
     params = params or []
     area_table = Area._meta.db_table
+    if pieces and not points:
+        return _assign_lines_by_pieces(table, where, params)
     if points:
         share = "-a.area_m2"  # nested areas of one level: the smallest holds the point
     else:
@@ -76,6 +85,52 @@ def assign_areas_in_table(table: str, *, points: bool, where: str = "", params: 
     with connection.cursor() as cur:
         cur.execute(sql, params + params)
         return cur.rowcount
+
+
+PIECE_VERTICES = 128
+
+
+def _assign_lines_by_pieces(table: str, where: str, params: list) -> int:
+    area_table = Area._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS import_area_pieces")
+        cur.execute(f"""CREATE TEMP TABLE import_area_pieces ON COMMIT DROP AS
+                        SELECT row_number() OVER () AS pid, id AS area_id, level, ST_Subdivide(geom, {PIECE_VERTICES}) AS geom
+                        FROM {area_table} WHERE level IN ('kecamatan', 'kelurahan')""")
+        cur.execute("CREATE INDEX ON import_area_pieces USING gist (geom)")
+        cur.execute("ANALYZE import_area_pieces")
+        # Narrow rows through the sorts (ids, not geometries); the intersection
+        # only for lines meeting several areas of a level, piece by piece.
+        cur.execute(f"""
+            WITH hit AS MATERIALIZED (
+                SELECT t.id, p.level, p.area_id, p.pid
+                FROM import_area_pieces p JOIN {table} t ON ST_Intersects(p.geom, t.geom)
+                WHERE true{where}
+            ), flag AS (
+                SELECT id, level, area_id, pid, min(area_id) OVER w <> max(area_id) OVER w AS several
+                FROM hit WINDOW w AS (PARTITION BY id, level)
+            ), cand AS (
+                SELECT f.id, f.level, f.area_id, sum(ST_Length(ST_Intersection(p.geom, t.geom))) AS share
+                FROM flag f JOIN import_area_pieces p ON p.pid = f.pid JOIN {table} t ON t.id = f.id
+                WHERE f.several GROUP BY f.id, f.level, f.area_id
+                UNION ALL
+                SELECT DISTINCT id, level, area_id, 0 FROM flag WHERE NOT several
+            ), best AS (
+                SELECT DISTINCT ON (id, level) id, level, area_id FROM cand ORDER BY id, level, share DESC, area_id
+            ), pick AS (
+                SELECT id, max(area_id) FILTER (WHERE level = 'kecamatan') AS kec,
+                           max(area_id) FILTER (WHERE level = 'kelurahan') AS kel
+                FROM best GROUP BY id
+            )
+            UPDATE {table} AS t SET kecamatan_id = pick.kec, kelurahan_id = pick.kel
+            FROM (SELECT t.id FROM {table} t WHERE true{where}) AS todo
+            LEFT JOIN pick ON pick.id = todo.id
+            WHERE t.id = todo.id
+              AND (t.kecamatan_id IS DISTINCT FROM pick.kec OR t.kelurahan_id IS DISTINCT FROM pick.kel)
+        """, params + params)
+        n = cur.rowcount
+        cur.execute("DROP TABLE import_area_pieces")
+        return n
 
 
 def assign_area_parents(ids: Iterable[int] | None = None) -> int:

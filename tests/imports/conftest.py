@@ -64,11 +64,15 @@ def celery_worker(django_db_setup, django_db_blocker, upload_dir):
     subprocess.run([str(ROOT / "scripts/ensure_redis.sh")], check=True, env={**os.environ, "CELERY_BROKER_URL": BROKER})
     redis.Redis.from_url(BROKER).flushdb()
     app.conf.update(broker_url=BROKER, result_backend=BROKER, task_always_eager=False)
+    # A producer pool made earlier in the session (e.g. by an eager task) still points at the old broker.
+    app._pool = None
+    app.amqp._producer_pool = None
     with django_db_blocker.unblock():
         url = database_url()
     env = {**os.environ, "DATABASE_URL": url, "CELERY_BROKER_URL": BROKER, "CELERY_RESULT_BACKEND": BROKER,
            "IMPORT_UPLOAD_DIR": str(upload_dir), "IMPORT_MAX_UNZIPPED_BYTES": str(MAX_UNZIPPED),
-           "GEO_PLATFORM_SHARED_DATA": str(settings.SHARED_DATA_DIR), "PYTHONUNBUFFERED": "1"}
+           "GEO_PLATFORM_SHARED_DATA": str(settings.SHARED_DATA_DIR), "PYTHONUNBUFFERED": "1",
+           "IMAGERY_ROOT": str(upload_dir / "imagery")}  # imagery jobs write their COGs here
     env.pop("GEO_PLATFORM_TEST_DB", None)
     log = open(upload_dir / "worker.log", "wb")
     proc = subprocess.Popen(

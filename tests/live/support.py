@@ -82,6 +82,7 @@ class ThreadWorker:
     def __init__(self, root: str, **kw):
         # silence checks: the tests call alarms.check_silence themselves (no race with the worker's own)
         kw.setdefault("silence_every", 10**9)
+        kw.setdefault("rollup_every", 0.2)  # hourly rollups rebuilt from the raw rows soon after each batch
         self.worker = Worker(root=root, client_id=f"{root}-ingest", batch_seconds=0.05, **kw)
         self.thread = threading.Thread(target=self.worker.run, daemon=True)
         self.thread.start()
@@ -98,7 +99,7 @@ def database_url() -> str:
 
 
 def start_worker_process(root: str, client_id: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": database_url(), "LIVE_BATCH_SECONDS": "0.05"}
+    env = {**os.environ, "DATABASE_URL": database_url(), "LIVE_BATCH_SECONDS": "0.05", "LIVE_ROLLUP_SECONDS": "0.5"}
     return subprocess.Popen(
         [sys.executable, "manage.py", "pju_ingest", "--root", root, "--client-id", client_id],
         cwd=ROOT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -112,6 +112,10 @@ def _matrix():
         ("upload delete", "delete", "/api/uploads/{no_uuid}/", None, None, PLANNERS),
         ("upload create", "post", "/api/uploads/", lambda ids: {}, "json", PLANNERS),
         ("upload detail", "get", "/api/uploads/{no_uuid}/", None, None, PLANNERS),
+        ("jobs", "get", "/api/jobs/", None, None, LOGGED),  # issue 18: background jobs (needs, imagery, exports)
+        ("job create (needs)", "post", "/api/jobs/", lambda ids: {"kind": "needs"}, "json", PLANNERS),
+        ("job detail", "get", "/api/jobs/{no_uuid}/", None, None, LOGGED),
+        ("job download", "get", "/api/jobs/{no_uuid}/download/", None, None, LOGGED),
         ("work order reject", "post", "/api/work-orders/{order_assigned}/reject/", lambda ids: {"reason": "duplikat"}, "json",
          {"field_officer", "planner", "admin"}),
         # issue 17: citizen reports (the Open311 endpoints live under /open311/, outside this schema)
@@ -271,7 +275,8 @@ def test_only_the_assigned_officer_closes_an_order(world):
 
 @override_settings(PUBLIC_READ=False)
 @pytest.mark.parametrize("path", ["/api/pju/", "/api/roads/", "/api/imagery/", "/api/needs/broken-pju/", "/api/templates/",
-                                  "/tiles/pju/15/26272/16919.pbf", "/ogc/collections/pju/items"])
+                                  "/tiles/pju/15/26272/16919.pbf", "/ogc/collections/pju/items",
+                                  "/ogc/collections/pju/queryables"])
 def test_private_mode_hides_reads_from_anonymous(world, path):
     anon = client_for(None).get(path)
     assert anon.status_code in (401, 403), (path, anon.status_code)
