@@ -16,7 +16,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geo_platform import errors
+from geo_platform import access, errors
 from imports import services
 from imports.models import ImportJob, Upload
 
@@ -262,11 +262,7 @@ def background_json(request, job) -> dict:
     }
 
 
-class IsLoggedIn(BasePermission):
-    message = "login or an API token is needed for background jobs"
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated)
+IsLoggedIn = access.LOGIN_ONLY  # background jobs: login or an API token
 
 
 def _get_background(request, pk):

@@ -10,6 +10,14 @@ from layers.models import RoadSegment, StreetLight
 from layers.services import layer_changed, layer_imported
 
 log = logging.getLogger(__name__)
+# issue 15: the app that queues background refreshes (imports) registers its function here
+# (needs never imports the apps above it): queue(pju=[...]) or queue(roads=[...]).
+_queue = None
+
+
+def register_queue(queue) -> None:
+    global _queue
+    _queue = queue
 
 
 @receiver(layer_changed, dispatch_uid="needs_refresh_on_layer_change")
@@ -18,11 +26,9 @@ def refresh_on_layer_change(sender, ids, action, needs_later=False, **kwargs):
 
     if sender not in (StreetLight, RoadSegment):
         return
-    if needs_later:  # issue 18: the refresh runs as a background job (task imports.compute_needs)
-        from imports.jobs import queue_needs
-
+    if needs_later and _queue is not None:  # issue 18: the refresh runs as a background job (task imports.compute_needs)
         try:
-            queue_needs(**{"pju" if sender is StreetLight else "roads": ids})
+            _queue(**{"pju" if sender is StreetLight else "roads": ids})
             return
         except Exception:  # no broker: refresh here, as before
             log.exception("could not queue the needs refresh after %s of %s %s; refreshing now", action, sender.__name__, ids)
