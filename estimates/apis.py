@@ -4,34 +4,29 @@ from __future__ import annotations
 
 import math
 
-from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from estimates import earthwork, exports, programme
-from geo_platform.permissions import ExportsNeedLogin  # issue 12
+from geo_platform import access
 from estimates.errors import EstimateInputError
 from estimates.pricing import price_list_get
 from estimates.selectors import (
     earthwork_bill, estimate_build, geometry_piece, location_get, price_list_for_location, road_pieces, template_get, template_list,
 )
-from imagery.errors import MappedExceptionsMixin
 from imagery.selectors import elevation_get
 
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class ReadLike(BasePermission):
-    """Estimates and analyses write nothing: readable like any public layer."""
-
-    def has_permission(self, request, view):
-        return settings.PUBLIC_READ or bool(request.user and request.user.is_authenticated)
+# Estimates and analyses write nothing: readable like any public layer; exports
+# (?format=xlsx|csv|pdf) need login (issue 12) — the policy's export rule.
+ReadLike = access.PUBLIC_COMPUTE
 
 
 class _FileRenderer(BaseRenderer):
@@ -42,7 +37,7 @@ class _FileRenderer(BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         response = (renderer_context or {}).get("response")
         request = (renderer_context or {}).get("request")
-        if response is not None and response.status_code >= 400:  # errors stay JSON (see _JsonErrors)
+        if response is not None and response.status_code >= 400:  # errors stay JSON (geo_platform.errors answers in JSON)
             return JSONRenderer().render(data)
         if request is not None and request.method == "OPTIONS":  # DRF's metadata, not an estimate
             return JSONRenderer().render(data)
@@ -63,16 +58,6 @@ class CSVRenderer(_FileRenderer):
 class PDFRenderer(_FileRenderer):
     media_type, format = "application/pdf", "pdf"
     build = staticmethod(exports.estimate_pdf)
-
-
-class _JsonErrors:
-    """Errors are JSON {"detail", "errors"} whatever ?format asked for."""
-
-    def handle_exception(self, exc):
-        response = super().handle_exception(exc)
-        self.request.accepted_renderer = JSONRenderer()
-        self.request.accepted_media_type = "application/json"
-        return response
 
 
 MAX_VERTICES = 50_000
@@ -149,9 +134,9 @@ class TemplateListApi(APIView):
         return Response(out)
 
 
-class EstimateApi(_JsonErrors, APIView):
+class EstimateApi(APIView):
     parser_classes = [JSONParser]
-    permission_classes = [ReadLike, ExportsNeedLogin]  # issue 12: ?format=xlsx|csv|pdf needs login
+    permission_classes = [ReadLike]
     renderer_classes = [JSONRenderer, XLSXRenderer, CSVRenderer, PDFRenderer]
 
     class EstimateInputSerializer(serializers.Serializer):
@@ -206,7 +191,7 @@ class EstimateApi(_JsonErrors, APIView):
 
 
 # ---------------------------------------------------------------- earthwork on a DEM of the imagery catalogue
-class EarthworkApi(MappedExceptionsMixin, APIView):
+class EarthworkApi(APIView):
     parser_classes = [JSONParser]
     permission_classes = [ReadLike]
 
@@ -292,8 +277,8 @@ class ProgrammeXLSXRenderer(_FileRenderer):
     build = staticmethod(exports.programme_xlsx)
 
 
-class ProgrammeApi(_JsonErrors, APIView):
-    permission_classes = [ReadLike, ExportsNeedLogin]  # issue 12: ?format=xlsx|csv needs login
+class ProgrammeApi(APIView):
+    permission_classes = [ReadLike]
     renderer_classes = [JSONRenderer, ProgrammeCSVRenderer, ProgrammeXLSXRenderer]
 
     class ProgrammeFilterSerializer(serializers.Serializer):

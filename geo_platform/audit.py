@@ -75,8 +75,6 @@ def _after(sender, instance, created=False, raw=False, **kwargs):
     slug = _slug(sender)
     if raw or not slug:
         return
-    from layers.services import audit_record
-
     user, channel = _context()
     now = _values(instance)
     before = getattr(instance, "_audit_before", None)
@@ -94,13 +92,24 @@ def _deleted(sender, instance, **kwargs):
     slug = _slug(sender)
     if not slug:
         return
-    from layers.services import audit_record
-
     user, channel = _context()
     audit_record(layer=slug, object_id=instance.pk, action="delete", user=user, before=_values(instance), channel=channel)
 
 
-def connect() -> None:
+# the function that stores one audit entry (keyword arguments layer, object_id, action, user, channel,
+# changes, before): the app owning the audit table registers it with `connect(recorder=...)`;
+# the kernel imports no app (issue 15).
+_recorder = None
+
+
+def audit_record(**entry) -> None:
+    if _recorder is not None:
+        _recorder(**entry)
+
+
+def connect(*, recorder) -> None:
+    global _recorder
+    _recorder = recorder
     pre_save.connect(_before, dispatch_uid="gp_audit_pre_save")
     post_save.connect(_after, dispatch_uid="gp_audit_post_save")
     post_delete.connect(_deleted, dispatch_uid="gp_audit_post_delete")

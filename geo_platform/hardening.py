@@ -28,6 +28,8 @@ from django.db import InterfaceError, OperationalError
 from django.dispatch import receiver
 from django.http import JsonResponse
 
+from geo_platform.errors import error
+
 
 def _client_key(request, username: str | None = None) -> str:
     """Issue 12: failures are counted per (address, username), so one address's failures for one name
@@ -75,10 +77,26 @@ def _clear_failures(sender, request=None, user=None, **kwargs):
 
 
 def _too_large(limit: int) -> JsonResponse:
-    return JsonResponse(
-        {"detail": f"request body too large: at most {limit:,} bytes are allowed", "errors": {"body": [f"more than {limit} bytes"]}},
-        status=413,
-    )
+    return error(413, f"request body too large: at most {limit:,} bytes are allowed", {"body": [f"more than {limit} bytes"]})
+
+
+# Issue 15: apps that accept large multipart uploads register their limit here (the kernel imports no app):
+# a function returning bytes; the largest registered limit (+1 MiB envelope) bounds a multipart body.
+MULTIPART_LIMITS: list = []
+
+
+def register_multipart_limit(limit_bytes) -> None:
+    if limit_bytes not in MULTIPART_LIMITS:
+        MULTIPART_LIMITS.append(limit_bytes)
+
+
+def multipart_limit() -> int | None:
+    configured = getattr(settings, "MAX_REQUEST_BODY_BYTES", None)
+    if configured:
+        return int(configured)
+    if not MULTIPART_LIMITS:
+        return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return max(int(f()) for f in MULTIPART_LIMITS) + 1024 * 1024
 
 
 class BodySizeLimitMiddleware:
@@ -93,9 +111,7 @@ class BodySizeLimitMiddleware:
         # Issue 18: a tus PATCH body streams to disk, bounded by its upload's declared length.
         if length and request.META.get("CONTENT_TYPE", "") != "application/offset+octet-stream":
             if request.META.get("CONTENT_TYPE", "").startswith("multipart/"):
-                from imagery.conf import max_upload_bytes
-
-                limit = int(getattr(settings, "MAX_REQUEST_BODY_BYTES", None) or max_upload_bytes() + 1024 * 1024)
+                limit = multipart_limit()
             else:
                 limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
             if limit is not None and length > limit:
@@ -113,13 +129,8 @@ class LoginRateLimitMiddleware:
         if request.method == "POST" and request.path in getattr(settings, "LOGIN_RATE_PATHS", ("/login/", "/admin/login/")):
             limit, window = _limit()
             if (cache.get(_client_key(request)) or 0) >= limit:
-                response = JsonResponse(
-                    {
-                        "detail": f"too many failed logins for this user from this address; try again in {window // 60} minutes",
-                        "errors": {"login": [f"more than {limit} failed attempts within {window} s"]},
-                    },
-                    status=429,
-                )
+                response = error(429, f"too many failed logins for this user from this address; try again in {window // 60} minutes",
+                                 {"login": [f"more than {limit} failed attempts within {window} s"]})
                 response["Retry-After"] = str(window)
                 return response
         return self.get_response(request)
@@ -148,10 +159,7 @@ class DatabaseUnavailableMiddleware:
         for conn in connections.all(initialized_only=True):
             if conn.connection is not None and not conn.is_usable():
                 conn.close()
-        response = JsonResponse(
-            {"detail": "the database is unavailable; try again shortly", "errors": {"database": ["unavailable"]}},
-            status=503,
-        )
+        response = error(503, "the database is unavailable; try again shortly", {"database": ["unavailable"]})
         response["Retry-After"] = "5"
         return response
 
@@ -173,8 +181,7 @@ class RejectNulMiddleware:
     def __call__(self, request):
         query = request.META.get("QUERY_STRING", "")
         if "\x00" in request.path or "%00" in query.lower() or "\x00" in query:
-            return JsonResponse({"detail": "NUL characters are not allowed in the URL", "errors": {"query": ["contains NUL"]}},
-                                status=400)
+            return error(400, "NUL characters are not allowed in the URL", {"query": ["contains NUL"]})
         return self.get_response(request)
 
 

@@ -155,7 +155,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["geo_platform.permissions.ReadPublicWriteAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["geo_platform.access.DefaultPolicy"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "geo_platform.errors.exception_handler",
 }
@@ -235,3 +235,7 @@ PLN_TARIFF_RP_KWH = float(os.environ.get("PLN_TARIFF_RP_KWH", 1699.53))  # P-3/T
 # summary every DASHBOARD_POLL_MS while /api/live/ is not there.
 CITY_HOME = os.environ.get("CITY_HOME", "")
 DASHBOARD_POLL_MS = int(os.environ.get("DASHBOARD_POLL_MS", 1000))
+
+# --- issue 15: ?lang=id|en overrides Accept-Language (error messages in the request's language) ---
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.locale.LocaleMiddleware") + 1, "geo_platform.language.LanguageQueryMiddleware")
+LOCALE_PATHS = [*LOCALE_PATHS, BASE_DIR / "geo_platform" / "locale"]  # the kernel's messages (access, error table)

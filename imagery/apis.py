@@ -1,6 +1,7 @@
 """Thin HTTP layer: parse input → one selector/service call → output.
 
-Status codes come only from imagery.errors.STATUS_CODES (one map)."""
+Status codes come only from the platform's one table (geo_platform.errors, imagery's rows in
+imagery.errors); access from geo_platform.access policies."""
 from __future__ import annotations
 
 import functools
@@ -14,19 +15,17 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
-from rest_framework.authentication import TokenAuthentication
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rio_tiler.errors import PointOutsideBounds
 from shapely import geometry as sgeom
 
+from geo_platform import access
+from geo_platform.errors import json_errors
 from geo_platform.geojson import DEFAULT_LIMIT, MAX_LIMIT, Page, collection_head
-from geo_platform.permissions import ReadPublicWriteAuthenticated, ReadPublicWritePlanners
 from imagery import conf, terrain
-from imagery.errors import InvalidParameter, MappedExceptionsMixin, RasterTooLarge, json_error
+from imagery.errors import InvalidParameter, RasterTooLarge
 from imagery.models import KIND_CODES, Imagery
 from imagery.readers import get_dataset
 from imagery.selectors import elevation_get, imagery_get, imagery_list, imagery_tile_source
@@ -130,26 +129,17 @@ def _geometry(data, types: tuple[str, ...]):
     return geom
 
 
-class CanDelete(BasePermission):
-    """Reads follow the platform rule; deleting needs staff."""
-
-    def has_permission(self, request, view):
-        if request.method == "DELETE":
-            return bool(request.user and request.user.is_staff)
-        return ReadPublicWriteAuthenticated().has_permission(request, view)
-
-
-class AnalysisPermission(BasePermission):
-    """Terrain POSTs only read (they write nothing): readable like any public layer."""
-
-    def has_permission(self, request, view):
-        return settings.PUBLIC_READ or bool(request.user and request.user.is_authenticated)
+# SPEC §4: uploads by admins and planners; deleting needs staff; terrain POSTs only compute
+CATALOGUE = access.PLANNERS_WRITE
+DETAIL = access.Policy(read=access.PUBLIC, write=access.PLANNER, delete=access.Role(staff=True), name="imagery detail")
+ANALYSIS = access.PUBLIC_COMPUTE
+TILES = access.Policy(read=access.PUBLIC, name="imagery tiles")
 
 
 # ---------------------------------------------------------------- catalogue
-class ImageryListApi(MappedExceptionsMixin, APIView):
+class ImageryListApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
-    permission_classes = [ReadPublicWritePlanners]  # SPEC §4: uploads by admins and planners
+    permission_classes = [CATALOGUE]
 
     class FilterSerializer(serializers.Serializer):
         bbox = BBoxField(required=False)
@@ -201,8 +191,8 @@ class ImageryListApi(MappedExceptionsMixin, APIView):
         return Response(body, status=201 if result.status == "created" else 200)
 
 
-class ImageryDetailApi(MappedExceptionsMixin, APIView):
-    permission_classes = [CanDelete]
+class ImageryDetailApi(APIView):
+    permission_classes = [DETAIL]
 
     @extend_schema(operation_id="imagery_detail", responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
@@ -215,7 +205,7 @@ class ImageryDetailApi(MappedExceptionsMixin, APIView):
 
 
 # ---------------------------------------------------------------- terrain
-class ElevationApi(MappedExceptionsMixin, APIView):
+class ElevationApi(APIView):
     class InputSerializer(serializers.Serializer):
         lon = serializers.FloatField(min_value=-180, max_value=180)
         lat = serializers.FloatField(min_value=-90, max_value=90)
@@ -242,9 +232,9 @@ def _inside(path, lon, lat) -> bool:
     return bool(b.left <= x[0] <= b.right and b.bottom <= y[0] <= b.top)
 
 
-class ProfileApi(MappedExceptionsMixin, APIView):
+class ProfileApi(APIView):
     parser_classes = [JSONParser]
-    permission_classes = [AnalysisPermission]
+    permission_classes = [ANALYSIS]
 
     class OptionsSerializer(serializers.Serializer):
         interval_m = serializers.FloatField(required=False, min_value=0.01)
@@ -263,9 +253,9 @@ class ProfileApi(MappedExceptionsMixin, APIView):
         return Response({"imagery": dem.pk, **result})
 
 
-class ZonalApi(MappedExceptionsMixin, APIView):
+class ZonalApi(APIView):
     parser_classes = [JSONParser]
-    permission_classes = [AnalysisPermission]
+    permission_classes = [ANALYSIS]
 
     @extend_schema(operation_id="imagery_zonal", request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT},
                    examples=[OpenApiExample("polygon", value={"type": "Polygon", "coordinates": [[[106.84, -6.26], [106.86, -6.26], [106.86, -6.28], [106.84, -6.28], [106.84, -6.26]]]}, request_only=True)],
@@ -280,32 +270,19 @@ class ZonalApi(MappedExceptionsMixin, APIView):
 
 
 # ---------------------------------------------------------------- tiles (plain Django views: no DRF overhead per tile)
-def _mapped_errors(view):
+def _tile_door(view):
+    """Plain tile views: the TILES policy, then the one error table."""
+
     @functools.wraps(view)
+    @json_errors
     def wrapper(request, *args, **kwargs):
-        if not _may_read(request):
-            return JsonResponse({"detail": "authentication required", "errors": {"auth": ["login or token required"]}}, status=401)
-        try:
-            return view(request, *args, **kwargs)
-        except Exception as exc:
-            response = json_error(exc)
-            if response is None:
-                raise
-            return response
+        TILES.check(request)
+        return view(request, *args, **kwargs)
 
     return wrapper
 
 
-def _may_read(request) -> bool:
-    if settings.PUBLIC_READ or request.user.is_authenticated:
-        return True
-    try:
-        return TokenAuthentication().authenticate(request) is not None
-    except AuthenticationFailed:
-        return False
-
-
-@_mapped_errors
+@_tile_door
 def tile_view(request, pk: int, z: int, x: int, y: int):
     check_tile_address(z, x, y)
     img = imagery_tile_source(imagery_id=pk)
@@ -323,7 +300,7 @@ def tile_view(request, pk: int, z: int, x: int, y: int):
     return response
 
 
-@_mapped_errors
+@_tile_door
 def tilejson_view(request, pk: int):
     img = imagery_tile_source(imagery_id=pk)
     parse_tile_params(request.GET, img)  # validate options passed through to the tile URL

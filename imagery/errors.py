@@ -1,7 +1,6 @@
 """Imagery exceptions and the one exception → HTTP status map (like titiler's
-DEFAULT_STATUS_CODES). Views never pick a status code themselves."""
-from django.http import JsonResponse
-from rest_framework.exceptions import APIException
+DEFAULT_STATUS_CODES), registered in the platform's one table (geo_platform.errors). Views never pick a status code themselves."""
+from geo_platform import errors
 from rio_tiler.errors import (
     InvalidColorMapName,
     InvalidExpression,
@@ -85,43 +84,6 @@ FIELDS: dict[type[Exception], str] = {
 }
 
 
-def status_for(exc: Exception) -> int | None:
-    for cls in type(exc).__mro__:
-        if cls in STATUS_CODES:
-            return STATUS_CODES[cls]
-    return None
-
-
-def error_body(exc: Exception) -> dict:
-    message = getattr(exc, "message", None) or str(exc)
-    field = getattr(exc, "field", None) or next((f for cls, f in FIELDS.items() if isinstance(exc, cls)), "non_field_errors")
-    return {"detail": message, "errors": {field: [message]}}
-
-
-def json_error(exc: Exception) -> JsonResponse | None:
-    """The API error shape for a mapped exception, else None (let it raise: a 5xx is a bug)."""
-    status = status_for(exc)
-    if status is None:
-        return None
-    return JsonResponse(error_body(exc), status=status)
-
-
-class MappedAPIException(APIException):
-    """Carries a mapped exception through DRF's handler (geo_platform.errors)."""
-
-    def __init__(self, exc: Exception):
-        body = error_body(exc)
-        self.status_code = status_for(exc)
-        super().__init__(detail=body["detail"])
-        self.errors = body["errors"]
-
-
-class MappedExceptionsMixin:
-    """DRF views: turn mapped exceptions into {"detail", "errors"} with the mapped status."""
-
-    def handle_exception(self, exc):
-        if status_for(exc) is not None:
-            response = super().handle_exception(MappedAPIException(exc))
-            response.data = error_body(exc)
-            return response
-        return super().handle_exception(exc)
+# one table for the whole platform (geo_platform.errors): imagery's rows join it
+for _cls, _status in STATUS_CODES.items():
+    errors.register(_cls, _status, FIELDS.get(_cls))

@@ -13,21 +13,17 @@ from django.utils.text import get_valid_filename
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geo_platform import access, errors
 from imports import services
 from imports.models import ImportJob, Upload
 
 TUS_VERSION = "1.0.0"
 
 
-class CanImport(BasePermission):
-    message = "Only planners and admins may import data."
-
-    def has_permission(self, request, view):
-        return services.can_import(request.user)
+CanImport = services.IMPORT_POLICY  # planners and admins (SPEC §9)
 
 
 def job_json(request, job: ImportJob) -> dict:
@@ -64,8 +60,8 @@ class ImportListView(APIView):
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         limit = settings.IMPORT_MULTIPART_MAX_BYTES
         if length > limit + 1024 * 1024 and request.content_type.startswith("multipart/"):
-            return Response({"detail": f"files over {limit // 1024**2} MB go through a resumable upload at /api/uploads/ (tus 1.0), then name it as `upload`",
-                             "errors": {"file": ["too large for a single request"]}}, status=413)
+            raise errors.TooLarge(f"files over {limit // 1024**2} MB go through a resumable upload at /api/uploads/ (tus 1.0), "
+                                  "then name it as `upload`", "file")
         data = request.data
         mapping = data.get("mapping") or None
         if isinstance(mapping, str):
@@ -101,7 +97,7 @@ class ImportDetailView(APIView):
     def delete(self, request, pk):
         job = _get_job(request, pk)
         if job.finished and job.status != "cancelled":
-            return Response({"detail": f"the job is already {job.status}", "errors": {"status": [job.status]}}, status=409)
+            raise errors.Conflict(f"the job is already {job.status}", "status")
         job = services.cancel_job(job)
         return Response(job_json(request, job), status=status.HTTP_202_ACCEPTED)
 
@@ -126,8 +122,7 @@ def _tus(response: HttpResponse) -> HttpResponse:
 
 
 def _tus_error(code: int, detail: str) -> HttpResponse:
-    body = json.dumps({"detail": detail, "errors": {"upload": [detail]}})
-    return _tus(HttpResponse(body, status=code, content_type="application/json"))
+    return _tus(errors.error(code, detail, {"upload": [detail]}))
 
 
 def _parse_metadata(header: str) -> dict:
@@ -157,16 +152,19 @@ class TusView(APIView):
         if request.method != "OPTIONS" and request.headers.get("Tus-Resumable") != TUS_VERSION:
             raise _TusPrecondition()
 
-    def handle_exception(self, exc):
-        if isinstance(exc, _TusPrecondition):
-            response = _tus_error(412, f"Tus-Resumable: {TUS_VERSION} is required")
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == 412:
             response["Tus-Version"] = TUS_VERSION
-            return response
-        return _tus(super().handle_exception(exc))
+        return _tus(response)
 
 
-class _TusPrecondition(Exception):
-    pass
+class _TusPrecondition(errors.ApiError):
+    def __init__(self):
+        super().__init__(f"Tus-Resumable: {TUS_VERSION} is required", "upload")
+
+
+errors.register(_TusPrecondition, 412)
 
 
 class UploadCreateView(TusView):
@@ -264,11 +262,7 @@ def background_json(request, job) -> dict:
     }
 
 
-class IsLoggedIn(BasePermission):
-    message = "login or an API token is needed for background jobs"
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated)
+IsLoggedIn = access.LOGIN_ONLY  # background jobs: login or an API token
 
 
 def _get_background(request, pk):

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
+from geo_platform import access
 from imports.models import ImportJob, Upload
 from layers.importers.readers import FileError
 from layers.importers.service import LAYERS, ImportCancelled, import_layer
@@ -39,11 +40,12 @@ class JobError(ValueError):
     """A request that cannot become a job (400)."""
 
 
+IMPORTERS = access.Role("planner", "admin")  # planners and admins (SPEC §9)
+IMPORT_POLICY = access.Policy(read=IMPORTERS, write=IMPORTERS, name="imports")
+
+
 def can_import(user) -> bool:
-    """Planners and admins (SPEC §9)."""
-    if not (user and user.is_authenticated):
-        return False
-    return user.is_superuser or user.groups.filter(name__in=("planner", "admin")).exists()
+    return IMPORTERS.allows(user)
 
 
 def job_dir(job_id) -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -17,11 +17,11 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from geo_platform import access
 from geo_platform.geojson import GEOJSON, collection_response, geojson_response, keyset_url, page_url  # noqa: F401
-from geo_platform.permissions import ExportsNeedLogin
 from layers import exports, selectors, services
 from layers.filters import MAX_ID, filter_layer, is_filtered, parse_after, parse_paging, parse_properties
-from layers.permissions import METHOD_ACTION, LayerPermission
+from layers.permissions import METHOD_ACTION
 from layers.serializers import PhotoInputSerializer, write_serializer_for
 
 class GeoJSONRenderer(JSONRenderer):
@@ -77,7 +77,7 @@ ERROR_SCHEMA = {"type": "object", "properties": {"detail": {"type": "string"}, "
 class LayerView(APIView):
     """Base: the layer comes from the URL (kwargs `layer`)."""
 
-    permission_classes = [LayerPermission]
+    permission_classes = [access.MODEL_PERMISSIONS]  # public read; writes need the layer's model permission
     parser_classes = [JSONParser, GeoJSONParser]
 
     def initial(self, request, *args, **kwargs):
@@ -88,8 +88,10 @@ class LayerView(APIView):
             raise NotFound(f"no {self.spec.slug} feature with id {kwargs['pk']}")
         super().initial(request, *args, **kwargs)
 
-    def required_permission(self, request) -> str:
-        return f"layers.{METHOD_ACTION[request.method]}_{self.spec.model._meta.model_name}"
+    def required_permission(self, request) -> str | None:
+        """None for a method no permission maps to (TRACE etc.: the view answers 405)."""
+        action = METHOD_ACTION.get(request.method)
+        return f"layers.{action}_{self.spec.model._meta.model_name}" if action else None
 
     def perform_content_negotiation(self, request, force=False):
         try:
@@ -97,17 +99,6 @@ class LayerView(APIView):
         except Http404:  # DRF's answer to an unknown ?format=
             formats = [r.format for r in self.get_renderers()]
             raise ValidationError({"format": [f"unknown format; one of {', '.join(formats)}"]}) from None
-
-    def handle_exception(self, exc):
-        self.request.accepted_renderer = JSONRenderer()
-        self.request.accepted_media_type = "application/json"
-        if isinstance(exc, services.Conflict):
-            return Response({"detail": exc.detail, "errors": {"version": [exc.detail]}, "current": exc.current}, status=409)
-        if isinstance(exc, services.DuplicateSource):
-            exc = ValidationError(exc.errors)
-        if isinstance(exc, ObjectDoesNotExist):
-            exc = NotFound(f"no {self.spec.slug} feature with this id")
-        return super().handle_exception(exc)
 
     def get_feature_or_404(self, pk: int, *, include_deleted: bool = False) -> str:
         text = selectors.feature_text(self.spec, pk, include_deleted=include_deleted)
@@ -122,7 +113,7 @@ class LayerView(APIView):
 
 
 class LayerListView(LayerView):
-    permission_classes = [LayerPermission, ExportsNeedLogin]  # issue 12: exports need login (SPEC §4)
+    permission_classes = [access.MODEL_PERMISSIONS]  # exports need login: the policy's export rule (SPEC §4)
     renderer_classes = [
         GeoJSONRenderer, JSONRenderer,
         _export_renderer("csv", "text/csv"),
@@ -227,11 +218,7 @@ class LayerHistoryView(LayerView):
     """Audit history of a feature (deleted ones too): logged-in users only."""
 
     renderer_classes = [JSONRenderer]
-
-    def check_permissions(self, request):
-        super().check_permissions(request)
-        if not (request.user and request.user.is_authenticated):
-            self.permission_denied(request, message="login or an API token is needed for the history")
+    permission_classes = [access.LOGIN_ONLY]
 
     @extend_schema(responses={200: OpenApiResponse(HISTORY_SCHEMA), 404: OpenApiResponse(ERROR_SCHEMA)},
                    summary="Audit history: who, when, before → after, channel (api, admin, import)",

@@ -13,5 +13,6 @@ class LayersConfig(AppConfig):
         post_migrate.connect(ensure_groups, sender=self, dispatch_uid="layers_ensure_groups")
 
         from geo_platform import audit
+        from layers.services import audit_record
 
-        audit.connect()  # history of templates, prices and work orders (issue 9)
+        audit.connect(recorder=audit_record)  # history of templates, prices and work orders (issue 9)

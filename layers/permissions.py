@@ -1,11 +1,13 @@
 """Who may do what on the map layers (documented in docs/api.md).
 
-Reads are public unless PUBLIC_READ=0. Writes map to Django model
+Access itself is declared with geo_platform.access (policy MODEL_PERMISSIONS:
+reads are public unless PUBLIC_READ=0). Writes map to Django model
 permissions (`layers.add_streetlight`, `layers.change_roadsegment`, …) that
 the groups below hold; superusers hold all. The groups are created after
 every migrate (`ensure_groups`), so a fresh machine has them."""
-from django.conf import settings
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import SAFE_METHODS
+
+from geo_platform import access
 
 # group → {model name: actions}
 GROUP_PERMISSIONS = {
@@ -48,25 +50,5 @@ def ensure_groups(**kwargs) -> None:
 
 
 def can_read(request) -> bool:
-    return settings.PUBLIC_READ or bool(request.user and request.user.is_authenticated)
-
-
-class LayerPermission(BasePermission):
-    """Public read (unless PUBLIC_READ=0); writes need the model permission
-    of the view's layer: `view.permission_action(request)` names it."""
-
-    message = "You are not allowed to do this on this layer."
-
-    def has_permission(self, request, view):
-        if request.method in SAFE_METHODS:
-            return can_read(request)
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        if request.method not in METHOD_ACTION:  # TRACE etc.: no permission maps to it; the view answers 405
-            return True
-        perm = view.required_permission(request)
-        if not user.has_perm(perm):
-            self.message = f"permission {perm} is required (your groups: {', '.join(user.groups.values_list('name', flat=True)) or 'none'})"
-            return False
-        return True
+    """Compatibility alias (ogc/): the kernel's public-read rule."""
+    return access.PUBLIC_READ_LOGIN_WRITE.allows(request) if request.method in SAFE_METHODS else access.PUBLIC.allows(request.user)

@@ -11,19 +11,25 @@ from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from geo_platform import errors
 from layers.importers.postgis import assign_area_parents, assign_areas, refresh_measures
 from layers.models import Area, AuditLog, Photo, RoadSegment, StreetLight
 from layers.selectors import LayerSpec, feature_dict
 
 # sender=model, ids=[...], action="create"|"update"|"delete"|"restore"
 layer_changed = Signal()
+# issue 15: a bulk import wrote a layer (no per-edit signal): sender=layer slug, report=the import report,
+# log=a callable for progress lines (or None). needs/ recomputes its layers in full.
+layer_imported = Signal()
+# issue 15: `load_demo` loaded the layers' demo; apps above layers add theirs (sender=None, stdout=...).
+demo_loading = Signal()
 
 # A field edit of these values survives re-imports (SPEC §3).
 FIELD_ORIGIN = {StreetLight: ("status", "status_origin"), RoadSegment: ("condition", "condition_origin")}
 
 
-class DuplicateSource(Exception):
-    """(source, source_id) already used by another feature."""
+class DuplicateSource(errors.InvalidInput):
+    """(source, source_id) already used by another feature (400, `errors` names the field)."""
 
     def __init__(self, source, source_id):
         self.errors = {"source_id": [f"another feature already has source {source!r} and source_id {source_id!r}"]}
@@ -45,12 +51,17 @@ def _duplicate(model, values: dict, pk=None) -> DuplicateSource:
     return DuplicateSource(values.get("source"), values.get("source_id"))
 
 
-class Conflict(Exception):
-    """PATCH with a stale or missing version."""
+class Conflict(errors.Conflict):
+    """PATCH with a stale or missing version: 409 with the current Feature (SPEC §4)."""
+
+    field = "version"
 
     def __init__(self, detail: str, current: dict | None):
         super().__init__(detail)
         self.detail, self.current = detail, current
+
+    def extra(self) -> dict:
+        return {"current": self.current}
 
 
 @dataclass

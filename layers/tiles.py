@@ -28,11 +28,11 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from geo_platform import codes
+from geo_platform import access, codes
 from geo_platform import condition as road_condition
+from geo_platform.errors import error, json_errors
 from geo_platform.srid import WEB_MERCATOR_SRID
 from layers.models import Area, LayerRevision, RoadSegment, StreetLight
-from layers.permissions import can_read
 
 SQL_DIR = Path(__file__).resolve().parent
 TILE_SQL = (SQL_DIR / "tiles.sql").read_text()
@@ -73,7 +73,7 @@ class TileLayer:
     revision_tables: tuple[str, ...] = ()
     description: str = ""
     fields: dict = field(default_factory=dict)  # TileJSON vector_layers fields: name → description
-    public: bool = True  # issue 12: False = login or token needed whatever PUBLIC_READ says (work orders)
+    policy: access.Policy = access.PUBLIC_READ_LOGIN_WRITE  # who may read the tiles and TileJSON (work orders: login)
 
     @property
     def minzoom(self) -> int:
@@ -244,31 +244,17 @@ def _cache():
         return caches["default"]
 
 
-def _error(status: int, detail: str, **errors) -> JsonResponse:
-    return JsonResponse({"detail": detail, "errors": errors}, status=status)
-
-
-def _authorised(request, spec: TileLayer) -> bool:
-    if spec.public and can_read(request):
-        return True
-    if request.user.is_authenticated:
-        return True
-    from rest_framework.authentication import TokenAuthentication
-    from rest_framework.exceptions import AuthenticationFailed
-
-    try:
-        return TokenAuthentication().authenticate(request) is not None
-    except AuthenticationFailed:
-        return False
+def _error(status: int, detail: str, **fields) -> JsonResponse:
+    return error(status, detail, fields)
 
 
 @require_GET
+@json_errors
 def tile_view(request, layer: str, z: int, x: int, y: int) -> HttpResponse:
     spec = TILE_LAYERS.get(layer)
     if spec is None:
         return _error(404, f"unknown tile layer {layer!r}", layer=[f"one of {', '.join(TILE_LAYERS)}"])
-    if not _authorised(request, spec):
-        return _error(401, "login or an API token is needed" + ("" if not spec.public else " (PUBLIC_READ=0)"))
+    spec.policy.check(request)
     if not 0 <= z <= 30:
         return _error(400, f"zoom {z} is out of range 0..30", z=["0..30"])
     if not (0 <= x < 2**z and 0 <= y < 2**z):
@@ -302,14 +288,14 @@ def tile_view(request, layer: str, z: int, x: int, y: int) -> HttpResponse:
 
 
 @require_GET
+@json_errors
 def tilejson_view(request, layer: str) -> JsonResponse:
     from layers.selectors import LAYERS, layer_extent
 
     spec = TILE_LAYERS.get(layer)
     if spec is None:
         return _error(404, f"unknown tile layer {layer!r}", layer=[f"one of {', '.join(TILE_LAYERS)}"])
-    if not _authorised(request, spec):
-        return _error(401, "login or an API token is needed" + ("" if not spec.public else " (PUBLIC_READ=0)"))
+    spec.policy.check(request)
     bounds = None
     api = next((s for s in LAYERS.values() if s.table == spec.table), None)
     if api is not None:

@@ -4,21 +4,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.authentication import TokenAuthentication
-from rest_framework.exceptions import AuthenticationFailed, NotFound, ValidationError
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geo_platform import access
+from geo_platform.errors import json_errors
 from layers.models import StreetLight
 from live import commands, energy, selectors, stream
 from live.models import Command
-from needs.apis import IsPlanner
 
 
 def _when(request, name: str, default: datetime) -> datetime:
@@ -67,7 +66,7 @@ class TelemetryView(APIView):
 class CommandView(APIView):
     """POST /api/pju/{id}/command/ — one PJU; POST /api/pju/command/ — a group."""
 
-    permission_classes = [IsPlanner]
+    permission_classes = [access.PLANNERS_ONLY]
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses={202: OpenApiTypes.OBJECT},
                    summary="Send a level or a dimming schedule to a PJU's controller (planners and admins)")
@@ -87,7 +86,7 @@ class CommandView(APIView):
 
 
 class CommandStateView(APIView):
-    permission_classes = [IsPlanner]
+    permission_classes = [access.PLANNERS_ONLY]
 
     @extend_schema(parameters=[OpenApiParameter("group", str)], responses={200: OpenApiTypes.OBJECT},
                    summary="A command's state (queued, sent, acknowledged, failed), or the commands of a group")
@@ -127,7 +126,7 @@ class XLSXRenderer(JSONRenderer):
 
 
 class EnergyView(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [access.LOGIN_ONLY]
     renderer_classes = [JSONRenderer, XLSXRenderer]
 
     @extend_schema(parameters=[OpenApiParameter("level", str, enum=list(energy.LEVELS)), OpenApiParameter("from", str),
@@ -147,20 +146,12 @@ class EnergyView(APIView):
         return Response(report)
 
 
+@json_errors
 def live_stream(request):
     """GET /api/live/ — Server-Sent Events (text/event-stream) of status
     changes, power-state changes, controller events and alarms."""
-    user = request.user
-    if not user.is_authenticated and request.META.get("HTTP_AUTHORIZATION", "").startswith("Token "):
-        try:
-            found = TokenAuthentication().authenticate(request)
-        except AuthenticationFailed as exc:
-            return JsonResponse({"detail": str(exc.detail), "errors": {}}, status=401)
-        if found:
-            user = found[0]
-    if not user.is_authenticated and not settings.PUBLIC_READ:
-        return JsonResponse({"detail": "Authentication credentials were not provided.", "errors": {}}, status=401)
-    public = not user.is_authenticated
+    access.PUBLIC_READ_LOGIN_WRITE.check(request)  # public unless PUBLIC_READ=0; session or token
+    public = not request.user.is_authenticated
     asgi = hasattr(request, "scope")  # under ASGI Django must get an async iterator (it would drain a sync one first)
     body = stream.event_stream_async(public=public) if asgi else stream.event_stream(public=public)
     resp = StreamingHttpResponse(body, content_type="text/event-stream")

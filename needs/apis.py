@@ -12,12 +12,11 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geo_platform.permissions import ExportsNeedLogin, ReadPublicWriteAuthenticated
+from geo_platform import access, errors
 from layers import exports as layer_exports
 from geo_platform.geojson import collection_response, geojson_response, parse_paging
 from layers.apis import GeoJSONRenderer
@@ -32,6 +31,12 @@ from needs.serializers import (
 
 ERROR_SCHEMA = {"type": "object", "properties": {"detail": {"type": "string"}, "errors": {"type": "object"}}}
 COLLECTION_SCHEMA = {"type": "object", "description": "GeoJSON FeatureCollection with count and next"}
+
+# work orders' domain exceptions in the platform's one table (SPEC §4 bodies; 409s carry the current state)
+errors.register(work_orders.IllegalTransition, 409, "status", extra=lambda exc: {"status": exc.current})
+errors.register(work_orders.DuplicateOrder, 409, "target",
+                extra=lambda exc: {"current": json.loads(work_orders.work_order_feature_text(exc.order.pk))})
+errors.register(work_orders.NotAllowed, 403, "user")
 
 # slug → (layer description, queryset, filter set)
 NEED_ENDPOINTS = {
@@ -57,7 +62,7 @@ def _file_renderer(fmt: str, media: str):
 
 
 class NeedLayerView(APIView):
-    permission_classes = [ReadPublicWriteAuthenticated, ExportsNeedLogin]  # issue 12: exports need login
+    permission_classes = [access.PUBLIC_READ_LOGIN_WRITE]  # exports need login: the policy's export rule (issue 12)
     renderer_classes = [
         GeoJSONRenderer, JSONRenderer,
         _file_renderer("csv", "text/csv"),
@@ -65,11 +70,6 @@ class NeedLayerView(APIView):
         _file_renderer("kml", "application/vnd.google-earth.kml+xml"),
     ]
     slug = ""
-
-    def handle_exception(self, exc):
-        self.request.accepted_renderer = JSONRenderer()
-        self.request.accepted_media_type = "application/json"
-        return super().handle_exception(exc)
 
     def get(self, request):
         layer, queryset, filterset = NEED_ENDPOINTS[self.slug]
@@ -129,15 +129,8 @@ class SummaryView(APIView):
         return Response(summary)
 
 
-class IsPlanner(BasePermission):
-    message = "only planners (group planner) or admins may do this"
-
-    def has_permission(self, request, view):
-        return work_orders.is_planner(request.user)
-
-
 class ComputeView(APIView):
-    permission_classes = [IsPlanner]
+    permission_classes = [access.PLANNERS_ONLY]
 
     @extend_schema(
         request={"application/json": {"type": "object", "properties": {"roads": {"type": "array", "items": {"type": "integer"}}}}},
@@ -152,7 +145,7 @@ class ComputeView(APIView):
 
 
 class ExportView(APIView):
-    permission_classes = [IsAuthenticated]  # issue 12: exports need login (SPEC §4)
+    permission_classes = [access.LOGIN_ONLY]  # issue 12: exports need login (SPEC §4)
     renderer_classes = [
         _file_renderer("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         _file_renderer("csv", "text/csv"),
@@ -181,27 +174,13 @@ class ExportView(APIView):
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 
-    def handle_exception(self, exc):
-        self.request.accepted_renderer = JSONRenderer()
-        self.request.accepted_media_type = "application/json"
-        return super().handle_exception(exc)
-
 
 # --- work orders ---
 
 
 class WorkOrderBase(APIView):
+    permission_classes = [access.LOGIN_ONLY]  # work orders are never public (the tiles declare the same)
     parser_classes = [JSONParser, MultiPartParser, FormParser]
-
-    def handle_exception(self, exc):
-        if isinstance(exc, work_orders.IllegalTransition):
-            return Response({"detail": str(exc), "errors": {"status": [str(exc)]}, "status": exc.current}, status=409)
-        if isinstance(exc, work_orders.DuplicateOrder):  # issue 12: one active order per need
-            current = json.loads(work_orders.work_order_feature_text(exc.order.pk))
-            return Response({"detail": str(exc), "errors": {"target": [str(exc)]}, "current": current}, status=409)
-        if isinstance(exc, work_orders.NotAllowed):
-            return Response({"detail": str(exc), "errors": {"user": [str(exc)]}}, status=403)
-        return super().handle_exception(exc)
 
     def get_order(self, pk: int):
         order = work_orders.work_order_get(pk)
@@ -212,10 +191,6 @@ class WorkOrderBase(APIView):
     def feature(self, pk: int) -> HttpResponse:
         return geojson_response(work_orders.work_order_feature_text(pk))
 
-    def check_permissions(self, request):
-        super().check_permissions(request)
-        if not (request.user and request.user.is_authenticated):
-            self.permission_denied(request, message="login or an API token is needed for work orders")
 
 
 class WorkOrderListView(WorkOrderBase):

@@ -7,9 +7,17 @@ import logging
 from django.dispatch import receiver
 
 from layers.models import RoadSegment, StreetLight
-from layers.services import layer_changed
+from layers.services import layer_changed, layer_imported
 
 log = logging.getLogger(__name__)
+# issue 15: the app that queues background refreshes (imports) registers its function here
+# (needs never imports the apps above it): queue(pju=[...]) or queue(roads=[...]).
+_queue = None
+
+
+def register_queue(queue) -> None:
+    global _queue
+    _queue = queue
 
 
 @receiver(layer_changed, dispatch_uid="needs_refresh_on_layer_change")
@@ -18,11 +26,9 @@ def refresh_on_layer_change(sender, ids, action, needs_later=False, **kwargs):
 
     if sender not in (StreetLight, RoadSegment):
         return
-    if needs_later:  # issue 18: the refresh runs as a background job (task imports.compute_needs)
-        from imports.jobs import queue_needs
-
+    if needs_later and _queue is not None:  # issue 18: the refresh runs as a background job (task imports.compute_needs)
         try:
-            queue_needs(**{"pju" if sender is StreetLight else "roads": ids})
+            _queue(**{"pju" if sender is StreetLight else "roads": ids})
             return
         except Exception:  # no broker: refresh here, as before
             log.exception("could not queue the needs refresh after %s of %s %s; refreshing now", action, sender.__name__, ids)
@@ -33,3 +39,15 @@ def refresh_on_layer_change(sender, ids, action, needs_later=False, **kwargs):
             lighting_needs_refresh(road_ids=ids)
     except Exception:  # the edit is committed; a failed refresh must not turn it into a 500
         log.exception("needs refresh after %s of %s %s failed; run compute_needs", action, sender.__name__, ids)
+
+
+@receiver(layer_imported, dispatch_uid="needs_recompute_on_layer_import")
+def recompute_on_layer_import(sender, report=None, log=None, **kwargs):
+    """A bulk import of PJU, roads or areas (import_layer): recompute the needs layers in full."""
+    from needs.services import lighting_needs_compute
+
+    if sender not in ("pju", "roads", "areas"):
+        return
+    if log is not None:
+        log("recomputing the needs layers (compute_needs) …")
+    lighting_needs_compute()

@@ -1,6 +1,7 @@
 """Vector tile layers of the needs app, registered in the layers app's
 registry (one endpoint /tiles/{layer}/{z}/{x}/{y}.pbf). The tables carry the
 revision trigger (needs/migrations/0002), so tiles change with every run."""
+from geo_platform import access
 from layers.tiles import POINT_CAP, ZoomRule, TileLayer, register_tile_layer
 from needs.models import LightingGap, ProposedPJU, WorkOrder
 
@@ -34,5 +35,5 @@ WORK_ORDERS = register_tile_layer(TileLayer(
     description="Work orders (open, assigned, in progress, done, rejected)",
     rules=(ZoomRule(10, columns=WORK_ORDER_DETAIL),),
     fields={c: c for c in WORK_ORDER_DETAIL},
-    public=False,  # issue 12: work orders are never public (SPEC §4), like /api/work-orders/
+    policy=access.LOGIN_ONLY,  # issue 12: work orders are never public (SPEC §4), like /api/work-orders/
 ))

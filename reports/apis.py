@@ -12,16 +12,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from rest_framework.renderers import JSONRenderer
 
+from geo_platform import access, errors
 from geo_platform.geojson import GEOJSON, collection_response, features_page, parse_paging
-from layers.apis import GeoJSONRenderer
+from layers.apis import GeoJSONRenderer, page_url
 from layers.filters import MAX_ID, parse_bbox
-from layers.permissions import can_read
 from needs.work_orders import is_planner
 from reports import selectors, services
 from reports.catalogue import SERVICES
@@ -45,9 +44,9 @@ def _pk(pk: int, what: str) -> int:
     return pk
 
 
-class PublicRead(BasePermission):
-    def has_permission(self, request, view):
-        return can_read(request)
+# a refused intake (status and parameter carried by the exception) in the platform's one error table
+errors.register(services.IntakeError, lambda exc: exc.status, lambda exc: exc.param)
+PublicRead = access.PUBLIC_READ_LOGIN_WRITE  # the layers' rule: public unless PUBLIC_READ=0
 
 
 class ReportLayerView(APIView):
@@ -142,7 +141,7 @@ class ReportReopenView(APIView):
     """The reporter (same /lapor/ session, or the app's api_key) or a
     dispatcher reopens a report closed within the last 7 days."""
 
-    permission_classes = [AllowAny]
+    permission_classes = [access.Policy(read=access.ANYONE, write=access.ANYONE, name="citizens")]
     renderer_classes = [GeoJSONRenderer, JSONRenderer]
 
     @extend_schema(request=ReopenSerializer, summary="Reopen a report closed within 7 days", operation_id="reports_reopen",
@@ -163,19 +162,12 @@ class ReportReopenView(APIView):
             owner = pk in request._request.session.get("lapor_reports", [])
             if not owner:
                 raise PermissionDenied("only the reporter (same device or app) or a dispatcher reopens a report")
-        try:
-            report = services.report_reopen(report=report, user=user, note=data.validated_data["note"])
-        except services.IntakeError as exc:
-            return Response({"detail": exc.description, "errors": {exc.param: [exc.description]}}, status=exc.status)
+        report = services.report_reopen(report=report, user=user, note=data.validated_data["note"])
         return _json(selectors.report_feature(selectors.report_list(ids=[report.pk]).first(), request.build_absolute_uri,
                                               with_contact=False), content_type=GEOJSON)
 
 
-class IsAdmin(BasePermission):
-    message = "only admins manage Open311 API keys"
-
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.is_superuser)
+IsAdmin = access.ADMINS_ONLY  # only admins manage Open311 API keys
 
 
 class KeySerializer(serializers.ModelSerializer):

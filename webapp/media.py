@@ -18,29 +18,15 @@ from django.conf import settings
 from django.http import FileResponse, JsonResponse
 from django.views.decorators.http import require_safe
 
-from geo_platform.permissions import is_planner_or_admin
+from geo_platform import access
+from geo_platform.errors import error, json_errors
 from geo_platform.uploads import content_type_of
 
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
 def _not_found(path: str) -> JsonResponse:
-    return JsonResponse({"detail": f"no such file: /media/{path}", "errors": {"path": [path]}}, status=404)
-
-
-def _logged_in(request) -> bool:
-    if request.user.is_authenticated:
-        return True
-    from rest_framework.authentication import TokenAuthentication
-    from rest_framework.exceptions import AuthenticationFailed
-
-    try:
-        found = TokenAuthentication().authenticate(request)
-    except AuthenticationFailed:
-        return False
-    if found:
-        request.user = found[0]
-    return bool(found)
+    return error(404, f"no such file: /media/{path}", {"path": [path]})
 
 
 def _photo_allowed(request, name: str) -> bool:
@@ -54,20 +40,19 @@ def _photo_allowed(request, name: str) -> bool:
     if spec is None:
         return False
     qs = spec.model.objects.filter(pk=photo.object_id)
-    if spec.soft_delete and not is_planner_or_admin(request.user):
+    if spec.soft_delete and not access.PLANNER.allows(request.user):
         qs = qs.filter(deleted_at__isnull=True)
     return qs.exists()
 
 
 @require_safe
+@json_errors
 def media_view(request, path: str):
     root = Path(settings.MEDIA_ROOT).resolve()
     file = (root / path).resolve()
     if root not in file.parents or not file.is_file():
         return _not_found(path)
-    logged_in = _logged_in(request)  # also sets request.user from an API token
-    if not (settings.PUBLIC_READ or logged_in):
-        return JsonResponse({"detail": "login or an API token is needed", "errors": {"auth": ["login required"]}}, status=401)
+    access.PUBLIC_READ_LOGIN_WRITE.check(request)  # also sets request.user from an API token
     relative = file.relative_to(root).as_posix()
     imagery_root = Path(settings.IMAGERY_ROOT).resolve()
     if imagery_root in file.parents:

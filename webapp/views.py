@@ -24,7 +24,8 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST
 
 from geo_platform import condition as road_condition
-from layers.permissions import can_read
+from geo_platform import access
+from geo_platform.errors import error, json_errors
 from needs.work_orders import close_radius_m, is_planner
 from webapp import labels, selectors
 from webapp.maps import PLUGIN_CSS, PLUGIN_JS, planner_map_html
@@ -54,7 +55,12 @@ def _languages(request) -> dict:
 
 
 def _error(status: int, detail: str, **errors) -> JsonResponse:
-    return JsonResponse({"detail": detail, "errors": errors or {"request": [detail]}}, status=status)
+    return error(status, detail, errors or {"request": [detail]})
+
+
+def can_read(request) -> bool:
+    """Pages (redirected to the login when refused) follow the JSON doors' policy."""
+    return access.PUBLIC_READ_LOGIN_WRITE.allows(request)
 
 
 @require_GET
@@ -100,10 +106,10 @@ def map_page(request):
 
 
 @require_GET
+@json_errors
 def map_search(request):
     """?q= road name or PJU code → [{kind, label, bbox | lon/lat}, …]."""
-    if not can_read(request):
-        return _error(403, "login is needed to search (PUBLIC_READ=0)")
+    access.PUBLIC_READ_LOGIN_WRITE.check(request)
     q = request.GET.get("q", "")
     if not q.strip():
         return _error(400, "q (a road name or PJU code) is required", q=["this parameter is required"])
@@ -296,11 +302,11 @@ def dashboard_page(request):
 
 @require_GET
 @never_cache
+@json_errors
 def pages_extra(request):
     """What the pages show besides /api/needs/summary/: PJU by status per
     kecamatan, and work orders by state for logged-in users."""
-    if not can_read(request):
-        return _error(403, "login is needed (PUBLIC_READ=0)")
+    access.PUBLIC_READ_LOGIN_WRITE.check(request)
     return JsonResponse({
         "pju_status": selectors.pju_status_by_area(level="kecamatan"),
         "work_orders": selectors.work_order_counts() if request.user.is_authenticated else None,
@@ -309,16 +315,16 @@ def pages_extra(request):
 
 @require_GET
 @never_cache
+@json_errors
 def data_revision(request):
     """{"revision": "..."}: changes with every write to a map layer's table (the dashboard's cheap poll)."""
-    if not can_read(request):
-        return _error(403, "login is needed (PUBLIC_READ=0)")
+    access.PUBLIC_READ_LOGIN_WRITE.check(request)
     return JsonResponse({"revision": selectors.data_revision()})
 
 
 @require_GET
+@json_errors
 def officers(request):
     """Field officers a planner may assign a work order to."""
-    if not is_planner(request.user):
-        return _error(403, "only planners (group planner) or admins assign work orders")
+    access.PLANNERS_ONLY.check(request)
     return JsonResponse({"officers": selectors.field_officers()})

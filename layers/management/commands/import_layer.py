@@ -32,13 +32,12 @@ class Command(BaseCommand):
         except FileError as exc:
             raise CommandError(str(exc)) from exc
         changed = report["created"] + report["updated"] and not report["dry_run"]
-        if changed and opts["layer"] in ("pju", "roads", "areas") and not opts["no_needs"]:
-            # Imports write in bulk, without the per-edit signal: refresh the needs layers in full.
-            from needs.services import lighting_needs_compute
+        if changed and not opts["no_needs"]:
+            # Imports write in bulk, without the per-edit signal: dependants (the needs layers) refresh in full.
+            from layers.services import layer_imported
 
-            if opts["verbosity"] > 0:
-                self.stderr.write("recomputing the needs layers (compute_needs) …")
-            lighting_needs_compute()
+            log = self.stderr.write if opts["verbosity"] > 0 else None
+            layer_imported.send(sender=opts["layer"], report=report, log=log)
         if opts["json"]:
             self.stdout.write(json.dumps(report, ensure_ascii=False))
             return

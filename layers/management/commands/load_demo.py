@@ -10,11 +10,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         layers_demo.load(self.stdout, progress=opts["verbosity"] > 0)
-        from estimates import demo as estimates_demo
-        from imagery import demo as imagery_demo
+        from layers.services import demo_loading
 
-        imagery_demo.load(self.stdout)
-        estimates_demo.load(self.stdout)
+        demo_loading.send(sender=None, stdout=self.stdout)  # imagery, then estimates (their apps' ready() order)
         self.stdout.write("")
         call_command("compute_needs", stdout=self.stdout, verbosity=opts["verbosity"])
         # Bulk loads leave dead row versions and stale statistics: counts and tiles

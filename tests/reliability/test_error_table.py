@@ -1,0 +1,166 @@
+"""One table over every app (issue 15): a request that must be refused, the status SPEC §4 and
+docs/api.md give for it (written out here, not read from the code), and the SPEC §4 body —
+`{"detail": "<text>", "errors": {...}}` — whatever door answered (DRF view, plain Django view,
+tile, middleware). Then the language of the messages (Bahasa Indonesia by default, English by
+Accept-Language or ?lang=en) on a sample, and work orders refused to anonymous users on every
+door that serves them (API, vector tiles, TileJSON; OGC does not list them)."""
+from __future__ import annotations
+
+import json
+
+import mercantile
+import pytest
+from django.contrib.gis.geos import Point
+from django.test import override_settings
+
+from layers.models import StreetLight
+from needs.models import WorkOrder
+from tests.reliability.support import client_for, make_city, user_in
+
+pytestmark = pytest.mark.django_db
+
+NO_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+@pytest.fixture
+def world(db):
+    make_city(n_lights=8)
+    officer = user_in("field_officer", name="officer_e")
+    planner = user_in("planner", name="planner_e")
+    done = WorkOrder.objects.create(
+        kind="broken_pju", status="done", title="selesai", geom=Point(106.62, -6.2, srid=4326), created_by=planner,
+        assigned_to=officer, pju=StreetLight.objects.create(status="off", geom=Point(106.62, -6.2, srid=4326)))
+    users = {"anonymous": None, "officer": officer, "planner": planner,
+             "analyst": user_in("analyst", name="analyst_e"), "admin": user_in(None, superuser=True, name="admin_e")}
+    return {"users": users, "pju": StreetLight.objects.order_by("pk").first().pk, "done_order": done.pk}
+
+
+# (app, case, user, method, path, body, expected status, a key `errors` must hold or None)
+CASES = [
+    ("layers", "bad bbox", "anonymous", "get", "/api/pju/?bbox=abc", None, 400, None),
+    ("layers", "anonymous write", "anonymous", "post", "/api/pju/", {"type": "Feature"}, 401, None),
+    ("layers", "write without the model permission", "planner", "post", "/api/areas/", {"type": "Feature"}, 403, None),
+    ("layers", "no such feature", "anonymous", "get", "/api/pju/99999999/", None, 404, None),
+    ("layers", "PUT on a list", "planner", "put", "/api/pju/", {}, 405, "method"),
+    ("layers", "stale version", "planner", "patch", "/api/pju/{pju}/", {"properties": {"status": "off", "version": 99}}, 409, "version"),
+    ("layers", "history needs login", "anonymous", "get", "/api/pju/{pju}/history/", None, 401, None),
+    ("layers", "tile out of range", "anonymous", "get", "/tiles/pju/3/99/0.pbf", None, 400, "x"),
+    ("layers", "unknown tile layer", "anonymous", "get", "/tiles/nope.json", None, 404, None),
+    ("imagery", "no such imagery", "anonymous", "get", "/api/imagery/99999999/", None, 404, "id"),
+    ("imagery", "anonymous upload", "anonymous", "post", "/api/imagery/", {}, 401, None),
+    ("imagery", "upload by an analyst", "analyst", "post", "/api/imagery/", {}, 403, None),
+    ("imagery", "delete by a planner (staff only)", "planner", "delete", "/api/imagery/99999999/", None, 403, None),
+    ("imagery", "tile of no imagery", "anonymous", "get", "/imagery/99999999/tiles/1/0/0.png", None, 404, "id"),
+    ("estimates", "estimate without input", "anonymous", "post", "/api/estimates/", {}, 400, None),
+    ("estimates", "anonymous export", "anonymous", "get", "/api/programme/?format=csv", None, 401, None),
+    ("estimates", "DELETE on templates", "planner", "delete", "/api/templates/", None, 405, "method"),
+    ("needs", "bad summary level", "anonymous", "get", "/api/needs/summary/?level=provinsi", None, 400, "level"),
+    ("needs", "anonymous work orders", "anonymous", "get", "/api/work-orders/", None, 401, None),
+    ("needs", "compute by an analyst", "analyst", "post", "/api/needs/compute/", {}, 403, None),
+    ("needs", "no such work order", "planner", "get", "/api/work-orders/99999999/", None, 404, None),
+    ("needs", "start a done order", "officer", "post", "/api/work-orders/{done_order}/start/", {}, 409, "status"),
+    ("needs", "start someone else's order", "analyst", "post", "/api/work-orders/{done_order}/start/", {}, 403, "user"),
+    ("ogc", "work orders are no OGC collection", "anonymous", "get", "/ogc/collections/work_orders", None, 404, None),
+    ("ogc", "POST to an OGC collection", "planner", "post", "/ogc/collections", {}, 405, None),
+    ("webapp", "anonymous officer list", "anonymous", "get", "/map/officers/", None, 401, None),
+    ("webapp", "officer list for an analyst", "analyst", "get", "/map/officers/", None, 403, None),
+    ("webapp", "search without q", "anonymous", "get", "/map/search/?q=", None, 400, "q"),
+    ("webapp", "no such media file", "anonymous", "get", "/media/photos/none.jpg", None, 404, "path"),
+    ("live", "anonymous command", "anonymous", "post", "/api/pju/{pju}/command/", {"level": 50}, 401, None),
+    ("live", "command by an analyst", "analyst", "post", "/api/pju/{pju}/command/", {"level": 50}, 403, None),
+    ("live", "energy report needs login", "anonymous", "get", "/api/energy/", None, 401, None),
+    ("reports", "no such report", "anonymous", "get", "/api/reports/99999999/", None, 404, None),
+    ("reports", "anonymous Open311 keys", "anonymous", "get", "/api/open311-keys/", None, 401, None),
+    ("reports", "Open311 keys for a planner", "planner", "get", "/api/open311-keys/", None, 403, None),
+    ("imports", "anonymous import list", "anonymous", "get", "/api/imports/", None, 401, None),
+    ("imports", "import list for an analyst", "analyst", "get", "/api/imports/", None, 403, None),
+    ("imports", "no such import job", "planner", "get", f"/api/imports/{NO_UUID}/", None, 404, None),
+    ("imports", "tus upload without Tus-Resumable", "planner", "post", "/api/uploads/", None, 412, "upload"),
+    ("kernel", "unknown API path", "anonymous", "get", "/api/no-such-thing/", None, 404, "path"),
+]
+
+
+def assert_spec_shape(response, status, errors_key=None):
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = json.loads(response.content)
+    assert isinstance(body, dict) and set(body) >= {"detail", "errors"}, body
+    assert isinstance(body["detail"], str) and body["detail"].strip(), body
+    assert isinstance(body["errors"], dict), body
+    if errors_key is not None:
+        assert errors_key in body["errors"], body
+    return body
+
+
+def test_every_app_is_in_the_table():
+    from tests.reliability.test_layering import LEVEL
+
+    assert {app for app, *_ in CASES} >= set(LEVEL) - {"geo_platform"}
+
+
+@pytest.mark.parametrize("app, case, who, method, path, body, status, errors_key", CASES,
+                         ids=[f"{c[0]}: {c[1]}" for c in CASES])
+def test_refusals_have_the_spec_shape(world, app, case, who, method, path, body, status, errors_key):
+    client = client_for(world["users"][who])
+    url = path.format(**world)
+    kwargs = {"format": "json"} if body is not None else {}
+    response = getattr(client, method)(url, body, **kwargs) if body is not None else getattr(client, method)(url)
+    assert_spec_shape(response, status, errors_key)
+
+
+def test_a_conflict_carries_the_current_feature(world):
+    client = client_for(world["users"]["planner"])
+    response = client.patch(f"/api/pju/{world['pju']}/", {"properties": {"status": "off", "version": 99}}, format="json")
+    body = assert_spec_shape(response, 409, "version")
+    assert body["current"]["id"] == world["pju"] and body["current"]["properties"]["version"] == 1
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1000)
+def test_a_body_over_the_limit_is_413(world):
+    client = client_for(world["users"]["planner"])
+    response = client.post("/api/pju/", {"type": "Feature", "properties": {"notes": "x" * 2000}}, format="json")
+    assert_spec_shape(response, 413, "body")
+
+
+@pytest.mark.parametrize("url, english, indonesian", [
+    # the kernel's own texts (geo_platform/locale)
+    ("/tiles/work_orders.json", "Login or an API token is needed.", "Perlu login atau token API."),
+    ("/api/no-such-thing/", "No such resource: /api/no-such-thing/", "Sumber daya tidak ada: /api/no-such-thing/"),
+    # DRF's texts through the same handler
+    ("/api/work-orders/", "Authentication credentials were not provided.", "Data autentikasi tidak diberikan."),
+])
+def test_messages_follow_the_request_language(world, url, english, indonesian):
+    client = client_for(None)
+    assert json.loads(client.get(url).content)["detail"] == indonesian  # Bahasa Indonesia by default
+    assert json.loads(client.get(url, HTTP_ACCEPT_LANGUAGE="en").content)["detail"] == english
+    joiner = "&" if "?" in url else "?"
+    assert json.loads(client.get(f"{url}{joiner}lang=en").content)["detail"] == english
+    assert json.loads(client.get(f"{url}{joiner}lang=id", HTTP_ACCEPT_LANGUAGE="en").content)["detail"] == indonesian
+
+
+def test_a_405_is_translated_too(world):
+    client = client_for(world["users"]["planner"])
+    assert json.loads(client.put("/api/pju/?lang=en").content)["detail"] == "This method is not allowed here. (PUT)"
+    assert json.loads(client.put("/api/pju/").content)["detail"] == "Metode ini tidak diizinkan di sini. (PUT)"
+
+
+@pytest.mark.parametrize("public_read", [True, False])
+def test_work_orders_are_refused_to_anonymous_users_on_every_door(world, settings, public_read):
+    settings.PUBLIC_READ = public_read
+    tile = mercantile.tile(106.62, -6.2, 14)
+    doors = ["/api/work-orders/", f"/api/work-orders/{world['done_order']}/",
+             f"/tiles/work_orders/{tile.z}/{tile.x}/{tile.y}.pbf", "/tiles/work_orders.json"]
+    anonymous, bad_token, planner = client_for(None), client_for(None), client_for(world["users"]["planner"])
+    bad_token.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    for door in doors:
+        assert_spec_shape(anonymous.get(door), 401)
+        assert_spec_shape(bad_token.get(door), 401)
+        assert planner.get(door).status_code == 200, door
+    # the session door of the pages answers the same
+    session = client_for(None)
+    session.force_login(world["users"]["planner"])
+    assert session.get(doors[2]).status_code == 200
+    # OGC does not list them at all
+    collections = json.loads(planner.get("/ogc/collections").content)["collections"]
+    assert "work_orders" not in {c["id"] for c in collections}
+    assert_spec_shape(anonymous.get("/ogc/collections/work_orders"), 404 if public_read else 401)
