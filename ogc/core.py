@@ -21,7 +21,7 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 )
-DEFAULT_LIMIT = 1000
+DEFAULT_LIMIT = 1000  # = geo_platform.geojson (the kernel's paging rule; this module imports no framework)
 MAX_LIMIT = 10_000
 JSON = "application/json"
 GEOJSON = "application/geo+json"
