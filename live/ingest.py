@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 GAP_CAP = timedelta(minutes=15)  # longest interval one reading speaks for (burning/availability)
 NOTIFY_CHANNEL = "live_events"
 NOTIFY_MAX = 7000  # pg_notify payloads must stay under 8000 bytes
+# With several ingest processes (MQTT shared subscription) one controller's readings are spread over them,
+# so one may commit a newer reading before another has stored an older one (or redelivers it after a
+# restart): a reading at most this much older than the PJU's last is "late", kept in the history without
+# touching the live state; an older one is out of order (dead-lettered).
+REORDER_WINDOW = timedelta(minutes=15)
 
 
 @dataclass
@@ -149,8 +154,10 @@ def _copy_text(rows) -> str:
                     for r in rows])
 
 
-def ingest_batch(batch: list[Raw], *, now: datetime | None = None, root: str | None = None) -> BatchResult:
-    """Validate, store and evaluate one batch in one transaction."""
+def ingest_batch(batch: list[Raw], *, now: datetime | None = None, root: str | None = None,
+                 shared: bool = False) -> BatchResult:
+    """Validate, store and evaluate one batch in one transaction. `shared`: other processes ingest
+    the same controllers (shared subscription): late readings within REORDER_WINDOW are kept."""
     now = now or timezone.now()
     result = BatchResult(received=len(batch))
     root = root or settings.MQTT_TOPIC_ROOT
@@ -167,14 +174,14 @@ def ingest_batch(batch: list[Raw], *, now: datetime | None = None, root: str | N
         parsed.append((raw, msg))
     try:
         with transaction.atomic():
-            _store(parsed, dead, result, now)
+            _store(parsed, dead, result, now, shared)
     except Exception:
         partitions.forget()  # partitions created in the rolled-back transaction are gone again
         raise
     return result
 
 
-def _store(parsed, dead, result: BatchResult, now: datetime) -> None:
+def _store(parsed, dead, result: BatchResult, now: datetime, shared: bool = False) -> None:
     pjus, known_states = _pju_rows(sorted({m.controller_id for _, m in parsed if m.kind in ("telemetry", "event")}))
     telemetry, events, acks = [], [], []
     for raw, msg in parsed:
@@ -213,22 +220,31 @@ def _store(parsed, dead, result: BatchResult, now: datetime) -> None:
             candidates.append((raw, msg, pju))
     known = _existing([(p["id"], m.ts) for _, m, p in candidates])
     seen = {(p["id"], m.ts) for m, p, *_ in accepted}
+    late = []
     for raw, msg, pju in candidates:
         key = (pju["id"], msg.ts)
         if key in known or key in seen:
             result.duplicates += 1
+        elif shared and msg.ts >= last[pju["id"]]["last_ts"] - REORDER_WINDOW:
+            late.append((msg, pju))
+            seen.add(key)
         else:
             _dead_letter(dead, raw, "out_of_order", f"ts {msg.ts.isoformat()} is before the last accepted {last[pju['id']]['last_ts'].isoformat()}", msg.controller_id)
             result.dead["out_of_order"] += 1
 
     with connection.cursor() as cur:
-        if accepted:
-            partitions.ensure({m.ts.date() for m, *_ in accepted})
+        if shared and pju_ids:  # lock the live states in one order: concurrent batches wait instead of deadlocking
+            cur.execute("SELECT 1 FROM live_livestate WHERE pju_id = ANY(%s::bigint[]) ORDER BY pju_id FOR UPDATE",
+                        [arr(pju_ids)])
+        if accepted or late:
+            stored = [(m, p) for m, p, *_ in accepted] + late
+            partitions.ensure({m.ts.date() for m, _ in stored})
             result.stored = _copy_raw(cur, [
                 (p["id"], m.ts, POWER_CODE[m.values["power_state"]], m.values["level"], m.values["active_power_w"],
                  m.values["active_energy_kwh"], m.values["operating_hours"], m.values["voltage_v"])
-                for m, p, *_ in accepted
-            ])
+                for m, p in stored
+            ], conflicts=bool(late))
+        if accepted:
             _live_state(cur, accepted, now, states)
         new_events = []
         if events:
@@ -254,7 +270,7 @@ def _store(parsed, dead, result: BatchResult, now: datetime) -> None:
                 "SELECT *, now() FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])",
                 [arr(c) for c in zip(*dead)],
             )
-        hours = {_hour(m.ts) for m, *_ in accepted} | {_hour(m.ts) for m, _ in new_events if m.values["event"] in rollups.FAULT_EVENTS}
+        hours = {_hour(m.ts) for m, *_ in accepted} | {_hour(m.ts) for m, _ in late} | {_hour(m.ts) for m, _ in new_events if m.values["event"] in rollups.FAULT_EVENTS}
         if hours:  # last: the rollup thread waits for this row lock only until the commit
             rollups.mark(cur, hours)
     notes = alarms.evaluate(accepted, new_events, states, now)
@@ -273,18 +289,21 @@ def _store(parsed, dead, result: BatchResult, now: datetime) -> None:
 RAW_COLUMNS = "pju_id, ts, power_state, level, active_power_w, active_energy_kwh, operating_hours, voltage_v"
 
 
-def _copy_raw(cur, rows: list[tuple]) -> int:
+def _copy_raw(cur, rows: list[tuple], conflicts: bool = False) -> int:
     """COPY the accepted rows into the partitioned raw table (PostgreSQL routes
     each row to its day). Accepted rows are newer than the PJU's last stored
     reading, so they cannot collide; if one does anyway (a live state lost by
-    hand), the savepoint is rolled back and the rows go in with ON CONFLICT."""
-    text = _copy_text(rows)
-    try:
-        with transaction.atomic():
-            cur.cursor.copy_expert(f"COPY live_telemetry ({RAW_COLUMNS}) FROM STDIN", io.StringIO(text), size=1 << 20)
-            return cur.rowcount if cur.rowcount >= 0 else len(rows)
-    except IntegrityError:
-        log.warning("COPY of %d raw rows hit an existing (pju, ts); inserting with ON CONFLICT DO NOTHING", len(rows))
+    hand, or another process storing the same reading), the savepoint is rolled
+    back and the rows go in with ON CONFLICT. `conflicts`: late rows are among
+    them (a collision is likelier): ON CONFLICT straight away."""
+    if not conflicts:
+        text = _copy_text(rows)
+        try:
+            with transaction.atomic():
+                cur.cursor.copy_expert(f"COPY live_telemetry ({RAW_COLUMNS}) FROM STDIN", io.StringIO(text), size=1 << 20)
+                return cur.rowcount if cur.rowcount >= 0 else len(rows)
+        except IntegrityError:
+            log.warning("COPY of %d raw rows hit an existing (pju, ts); inserting with ON CONFLICT DO NOTHING", len(rows))
     cols = list(zip(*rows))
     cur.execute(
         f"INSERT INTO live_telemetry ({RAW_COLUMNS}) "
@@ -298,7 +317,8 @@ def _copy_raw(cur, rows: list[tuple]) -> int:
 def _live_state(cur, accepted, now: datetime, states: dict) -> None:
     """The latest reading of each PJU onto its live state: one set-based UPDATE
     (HOT: no indexed column changes), and an INSERT for PJUs reporting for the
-    first time."""
+    first time. Latest wins in SQL: a state already newer (written by another
+    ingest process since this batch read it) is left as it is."""
     latest, counters = {}, {}
     for m, p, *_ in accepted:  # accepted messages are in increasing ts per PJU
         latest[p["id"]] = m
@@ -322,7 +342,7 @@ def _live_state(cur, accepted, now: datetime, states: dict) -> None:
                 "UPDATE live_livestate ls SET last_seen = %s, power_state = k.power_state, level = k.level, "
                 "active_power_w = k.active_power_w, active_energy_kwh = coalesce(k.active_energy_kwh, ls.active_energy_kwh), "
                 "operating_hours = coalesce(k.operating_hours, ls.operating_hours), voltage_v = k.voltage_v, "
-                f"last_ts = k.last_ts FROM {rows} WHERE ls.pju_id = k.pju_id",
+                f"last_ts = k.last_ts FROM {rows} WHERE ls.pju_id = k.pju_id AND (ls.last_ts IS NULL OR ls.last_ts < k.last_ts)",
                 params,
             )
         else:
@@ -332,7 +352,8 @@ def _live_state(cur, accepted, now: datetime, states: dict) -> None:
                 "power_state = EXCLUDED.power_state, level = EXCLUDED.level, active_power_w = EXCLUDED.active_power_w, "
                 "active_energy_kwh = coalesce(EXCLUDED.active_energy_kwh, live_livestate.active_energy_kwh), "
                 "operating_hours = coalesce(EXCLUDED.operating_hours, live_livestate.operating_hours), "
-                "voltage_v = EXCLUDED.voltage_v, last_ts = EXCLUDED.last_ts, last_seen = EXCLUDED.last_seen",
+                "voltage_v = EXCLUDED.voltage_v, last_ts = EXCLUDED.last_ts, last_seen = EXCLUDED.last_seen "
+                "WHERE live_livestate.last_ts IS NULL OR live_livestate.last_ts < EXCLUDED.last_ts",
                 params,
             )
 

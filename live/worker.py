@@ -20,7 +20,9 @@ from __future__ import annotations
 import collections
 import json
 import logging
+import os
 import signal
+import subprocess
 import threading
 import time
 from typing import NamedTuple
@@ -56,10 +58,12 @@ def broker_address(url: str | None = None) -> tuple[str, int]:
     return u.hostname or "127.0.0.1", u.port or 1883
 
 
-def topics(root: str) -> list[str]:
+def topics(root: str, shared_group: str | None = None) -> list[str]:
     """Everything under the root, so a message on a wrong topic is dead-lettered
-    rather than unseen; No Local keeps the worker's own commands away."""
-    return [f"{root}/#"]
+    rather than unseen; No Local keeps the worker's own commands away. With
+    several processes, one MQTT 5 shared subscription (`$share/<group>/…`):
+    the broker hands each message to one of the group's sessions."""
+    return [f"$share/{shared_group}/{root}/#" if shared_group else f"{root}/#"]
 
 
 class BufferedClient(mqtt.Client):
@@ -96,7 +100,12 @@ class BufferedClient(mqtt.Client):
 
 class Worker:
     def __init__(self, *, url=None, client_id=None, root=None, batch_size=None, batch_seconds=None, stats=None,
-                 silence_every: float = 60.0, rollup_every: float | None = None):
+                 silence_every: float = 60.0, rollup_every: float | None = None, shared_group: str | None = None,
+                 duties: bool = True):
+        # shared_group: one of several processes sharing the load (`pju_ingest --processes N`);
+        # duties: this one also publishes commands, checks silence, keeps partitions and rollups (one process does)
+        self.shared_group = shared_group
+        self.duties = duties
         self.silence_every = silence_every
         self.rollup_every = rollup_every if rollup_every is not None else settings.LIVE_ROLLUP_SECONDS
         self.rollup_thread: threading.Thread | None = None
@@ -126,7 +135,10 @@ class Worker:
         if reason_code.is_failure:
             log.error("MQTT connect refused: %s", reason_code)
             return
-        client.subscribe([(t, SubscribeOptions(qos=1, noLocal=True)) for t in topics(self.root)])
+        # No Local is a protocol error on a shared subscription: the worker's own commands then come back
+        # and are skipped by ingest (kind "command")
+        client.subscribe([(t, SubscribeOptions(qos=1, noLocal=not self.shared_group))
+                          for t in topics(self.root, self.shared_group)])
         self.connected.set()
         log.info("connected to MQTT (session present: %s)", flags.session_present)
 
@@ -174,19 +186,22 @@ class Worker:
 
     def run(self) -> None:
         self.client.loop_start()
-        self.rollup_thread = threading.Thread(target=self._rollups, daemon=True, name="live-rollups")
-        self.rollup_thread.start()
+        if self.duties:
+            self.rollup_thread = threading.Thread(target=self._rollups, daemon=True, name="live-rollups")
+            self.rollup_thread.start()
         next_tick = next_silence = next_partitions = 0.0
         try:
             while not self.stop.is_set():
                 now = time.monotonic()
-                if now >= next_partitions:
+                if not self.duties:
+                    pass
+                elif now >= next_partitions:
                     partitions.maintain(timezone.now())
                     next_partitions = now + 3600
-                if now >= next_silence:
+                if self.duties and now >= next_silence:
                     alarms.check_silence(timezone.now())
                     next_silence = now + self.silence_every
-                if now >= next_tick and self.connected.is_set():
+                if self.duties and now >= next_tick and self.connected.is_set():
                     self.publish_due()
                     next_tick = now + 0.5
                 batch = self._take_batch()
@@ -205,18 +220,19 @@ class Worker:
             self.client.disconnect()
             self.client.loop_stop()
             connection.close()
-            self.rollup_thread.join(60)
+            if self.rollup_thread is not None:
+                self.rollup_thread.join(60)
 
     def _ingest(self, batch):
         raws = [Raw(m.topic, m.payload) for m in batch]
         while True:
             try:
-                return ingest_batch(raws, root=self.root)
+                return ingest_batch(raws, root=self.root, shared=bool(self.shared_group))
             except Exception:
                 log.exception("batch of %d messages failed", len(raws))
                 connection.close()
             if database_up():  # one message breaks the batch: take them one by one
-                return ingest_one_by_one(raws, self.root)
+                return ingest_one_by_one(raws, self.root, shared=bool(self.shared_group))
             log.error("database unreachable: the messages stay unacknowledged; retrying in 2 s")
             if self.stop.wait(2):
                 raise SystemExit(1)
@@ -254,7 +270,7 @@ def database_up() -> bool:
         return False
 
 
-def ingest_one_by_one(raws, root=None):
+def ingest_one_by_one(raws, root=None, shared=False):
     """Each message alone; one that still fails is dead-lettered (processing_error)."""
     from live.ingest import BatchResult
     from live.models import DeadLetter
@@ -262,7 +278,7 @@ def ingest_one_by_one(raws, root=None):
     total = BatchResult(received=len(raws))
     for raw in raws:
         try:
-            r = ingest_batch([raw], root=root)
+            r = ingest_batch([raw], root=root, shared=shared)
         except Exception as exc:
             log.exception("message on %s failed alone: dead-lettered", raw.topic)
             connection.close()
@@ -279,8 +295,40 @@ def ingest_one_by_one(raws, root=None):
     return total
 
 
-def serve(**kwargs) -> None:
+def serve(*, parent_pid: int | None = None, **kwargs) -> None:
     worker = Worker(**kwargs)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: worker.stop.set())
+    if parent_pid is not None:  # a child of `pju_ingest --processes N`: end with the supervisor, even a SIGKILLed one
+        def orphaned():
+            while not worker.stop.wait(1):
+                if os.getppid() != parent_pid:
+                    log.warning("supervisor %d gone: stopping", parent_pid)
+                    worker.stop.set()
+        threading.Thread(target=orphaned, daemon=True, name="live-parent").start()
     worker.run()
+
+
+def supervise(argv: list[str], processes: int, stop: threading.Event, restart_after: float = 1.0) -> None:
+    """Run `processes` children (`argv` + `--index i`), start again any that exits, until `stop`;
+    then SIGTERM them all and wait. Each child keeps its own fixed client id, so a restarted
+    child resumes its broker session (the messages it had not acknowledged come back to it)."""
+    children: dict[int, subprocess.Popen] = {}
+    try:
+        while not stop.is_set():
+            for i in range(processes):
+                child = children.get(i)
+                if child is None or child.poll() is not None:
+                    if child is not None:
+                        log.warning("ingest process %d exited (%s): starting it again", i, child.returncode)
+                    children[i] = subprocess.Popen([*argv, "--index", str(i)])
+            stop.wait(restart_after)
+    finally:
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children.values():
+            try:
+                child.wait(60)
+            except subprocess.TimeoutExpired:
+                child.kill()

@@ -79,11 +79,11 @@ class Publisher:
 class ThreadWorker:
     """The ingest worker in a thread of this process (same test database)."""
 
-    def __init__(self, root: str, **kw):
+    def __init__(self, root: str, client_id: str | None = None, **kw):
         # silence checks: the tests call alarms.check_silence themselves (no race with the worker's own)
         kw.setdefault("silence_every", 10**9)
         kw.setdefault("rollup_every", 0.2)  # hourly rollups rebuilt from the raw rows soon after each batch
-        self.worker = Worker(root=root, client_id=f"{root}-ingest", batch_seconds=0.05, **kw)
+        self.worker = Worker(root=root, client_id=client_id or f"{root}-ingest", batch_seconds=0.05, **kw)
         self.thread = threading.Thread(target=self.worker.run, daemon=True)
         self.thread.start()
         wait_for(self.worker.connected.is_set, 15, what="the worker's MQTT connection")
@@ -98,10 +98,10 @@ def database_url() -> str:
     return f"postgis://{d['USER']}:{d['PASSWORD']}@{d['HOST'] or '127.0.0.1'}:{d['PORT'] or 5432}/{d['NAME']}"
 
 
-def start_worker_process(root: str, client_id: str) -> subprocess.Popen:
+def start_worker_process(root: str, client_id: str, processes: int = 1) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url(), "LIVE_BATCH_SECONDS": "0.05", "LIVE_ROLLUP_SECONDS": "0.5"}
     return subprocess.Popen(
-        [sys.executable, "manage.py", "pju_ingest", "--root", root, "--client-id", client_id],
+        [sys.executable, "manage.py", "pju_ingest", "--root", root, "--client-id", client_id, "--processes", str(processes)],
         cwd=ROOT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
 
@@ -141,3 +141,9 @@ def midnight_longitude(now: datetime) -> float:
     hours = now.hour + now.minute / 60.0
     lon = -hours * 15.0  # solar time = UTC + lon/15 ≡ 0 (mod 24)
     return ((lon + 180.0) % 360.0) - 180.0
+
+
+def child_pids(pid: int) -> list[int]:
+    """The children of process `pid` (Linux /proc)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]

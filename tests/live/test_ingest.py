@@ -159,6 +159,7 @@ def test_sigkill_during_a_qos1_burst_loses_and_doubles_nothing():
         wait_for(lambda: stored() >= 60, 60, every=0.005, what="part of the burst to be stored")
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
+        proc.stderr.close()
         for i in infos:
             i.wait_for_publish(30)
         at_kill = stored()
@@ -177,4 +178,5 @@ def test_sigkill_during_a_qos1_burst_loses_and_doubles_nothing():
             proc.wait(20)
         except Exception:
             proc.kill()
+        proc.stderr.close()
         pub.close()
