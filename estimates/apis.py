@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from estimates import earthwork, exports, programme
-from geo_platform import access
+from geo_platform import access, geojson
 from estimates.errors import EstimateInputError
 from estimates.pricing import price_list_get
 from estimates.selectors import (
@@ -61,6 +61,7 @@ class PDFRenderer(_FileRenderer):
 
 
 MAX_VERTICES = 50_000
+PROGRAMME_LIMIT = 100  # ranked segments per page of /api/programme/
 
 
 def _geojson_geometry(data):
@@ -293,8 +294,10 @@ class ProgrammeApi(APIView):
         authority = serializers.CharField(required=False, max_length=200,
                                           help_text="default: the city's roads (city, village, unknown); 'all', or codes")
         source = serializers.CharField(required=False, max_length=100)
-        limit = serializers.IntegerField(required=False, min_value=0, max_value=10000, default=100)
-        offset = serializers.IntegerField(required=False, min_value=0, max_value=2_000_000_000, default=0)
+        # The kernel's paging bounds (geo_platform.geojson); unlike a FeatureCollection the ranked list
+        # defaults to 100 rows and accepts limit=0 (the totals without segments).
+        limit = serializers.IntegerField(required=False, min_value=0, max_value=geojson.MAX_LIMIT, default=PROGRAMME_LIMIT)
+        offset = serializers.IntegerField(required=False, min_value=0, max_value=geojson.MAX_OFFSET, default=0)
         price_list = serializers.IntegerField(required=False, min_value=1)
         region = serializers.CharField(required=False, max_length=100)
         year = serializers.IntegerField(required=False, min_value=1900, max_value=2200)
@@ -340,9 +343,7 @@ class ProgrammeApi(APIView):
             condition=d.get("condition"), authority=d.get("authority"), years=d["years"])
         nxt = None
         if d["limit"] and d["offset"] + d["limit"] < out["count"]:
-            q = request.query_params.copy()
-            q["offset"] = str(d["offset"] + d["limit"])
-            nxt = request.build_absolute_uri(request.path + "?" + q.urlencode())
+            nxt = geojson.page_url(request, d["offset"] + d["limit"], d["limit"])
         out["next"] = nxt
         response = Response(out)
         fmt = getattr(request.accepted_renderer, "format", "json")

@@ -21,6 +21,7 @@ from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
 GEOJSON = "application/geo+json"
@@ -41,16 +42,16 @@ def parse_paging(query, *, default_limit: int = DEFAULT_LIMIT, max_limit: int = 
         try:
             limit = int(query["limit"])
             if not 1 <= limit <= max_limit:
-                errors["limit"] = [f"limit must be between 1 and {max_limit}"]
+                errors["limit"] = [_("limit must be between 1 and %(max)s") % {"max": max_limit}]
         except ValueError:
-            errors["limit"] = ["limit must be an integer"]
+            errors["limit"] = [_("limit must be an integer")]
     if query.get("offset") not in (None, ""):
         try:
             offset = int(query["offset"])
             if not 0 <= offset <= MAX_OFFSET:
-                errors["offset"] = [f"offset must be between 0 and {MAX_OFFSET}"]
+                errors["offset"] = [_("offset must be between 0 and %(max)s") % {"max": MAX_OFFSET}]
         except ValueError:
-            errors["offset"] = ["offset must be an integer"]
+            errors["offset"] = [_("offset must be an integer")]
     if errors:
         raise ValidationError(errors)
     return limit, offset

@@ -7,6 +7,7 @@ import django_filters
 from django import forms
 from django.contrib.gis.geos import Polygon
 from django.db.models import Q
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
 from geo_platform.srid import STORAGE_SRID
@@ -22,15 +23,15 @@ MAX_ID = 2**63 - 1  # bigint ids
 def parse_bbox(value: str) -> Polygon:
     parts = value.split(",")
     if len(parts) != 4:
-        raise forms.ValidationError("bbox must be minlon,minlat,maxlon,maxlat (4 numbers)")
+        raise forms.ValidationError(_("bbox must be minlon,minlat,maxlon,maxlat (4 numbers)"))
     try:
         minx, miny, maxx, maxy = (float(p) for p in parts)
     except ValueError:
-        raise forms.ValidationError("bbox must be 4 numbers: minlon,minlat,maxlon,maxlat") from None
+        raise forms.ValidationError(_("bbox must be 4 numbers: minlon,minlat,maxlon,maxlat")) from None
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
-        raise forms.ValidationError("bbox is outside lon -180..180 / lat -90..90 (GeoJSON order is lon,lat)")
+        raise forms.ValidationError(_("bbox is outside lon -180..180 / lat -90..90 (GeoJSON order is lon,lat)"))
     if minx > maxx or miny > maxy:
-        raise forms.ValidationError("bbox minimum is larger than its maximum (order: minlon,minlat,maxlon,maxlat)")
+        raise forms.ValidationError(_("bbox minimum is larger than its maximum (order: minlon,minlat,maxlon,maxlat)"))
     # A zero-width box (a point or a line) is widened by a hair to stay a valid polygon.
     poly = Polygon.from_bbox((minx, miny, max(maxx, minx + 1e-9), max(maxy, miny + 1e-9)))
     poly.srid = STORAGE_SRID
@@ -138,9 +139,9 @@ def parse_after(query) -> int | None:
     try:
         after = int(value)
     except ValueError:
-        raise ValidationError({"after": ["after must be an integer (the last id of the previous page)"]}) from None
+        raise ValidationError({"after": [_("after must be an integer (the last id of the previous page)")]}) from None
     if not 0 <= after <= MAX_ID:
-        raise ValidationError({"after": [f"after must be between 0 and {MAX_ID}"]})
+        raise ValidationError({"after": [_("after must be between 0 and %(max)s") % {"max": MAX_ID}]})
     return after
 
 

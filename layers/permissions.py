@@ -5,10 +5,6 @@ reads are public unless PUBLIC_READ=0). Writes map to Django model
 permissions (`layers.add_streetlight`, `layers.change_roadsegment`, …) that
 the groups below hold; superusers hold all. The groups are created after
 every migrate (`ensure_groups`), so a fresh machine has them."""
-from rest_framework.permissions import SAFE_METHODS
-
-from geo_platform import access
-
 # group → {model name: actions}
 GROUP_PERMISSIONS = {
     "planner": {
@@ -48,7 +44,3 @@ def ensure_groups(**kwargs) -> None:
         perms = list(Permission.objects.filter(content_type__app_label="layers", codename__in=wanted))
         group.permissions.add(*perms)
 
-
-def can_read(request) -> bool:
-    """Compatibility alias (ogc/): the kernel's public-read rule."""
-    return access.PUBLIC_READ_LOGIN_WRITE.allows(request) if request.method in SAFE_METHODS else access.PUBLIC.allows(request.user)

@@ -21,7 +21,7 @@ CONFORMANCE = (
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 )
-DEFAULT_LIMIT = 1000
+DEFAULT_LIMIT = 1000  # = geo_platform.geojson (the kernel's paging rule; this module imports no framework)
 MAX_LIMIT = 10_000
 JSON = "application/json"
 GEOJSON = "application/geo+json"
@@ -32,7 +32,8 @@ HTML = "text/html"
 REL_QUERYABLES = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 JSON_SCHEMA = "https://json-schema.org/draft/2019-09/schema"
 # Query parameters every items request may carry (the collection adds its attribute filters).
-BASE_PARAMS = frozenset({"bbox", "limit", "offset", "f", "datetime", "bbox-crs", "crs", "after", "properties"})
+# + `lang` (id|en): the language of the messages on every door of the platform (geo_platform.language)
+BASE_PARAMS = frozenset({"bbox", "limit", "offset", "f", "datetime", "bbox-crs", "crs", "after", "properties", "lang"})
 
 
 class OgcError(ValueError):

@@ -14,26 +14,29 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework.authentication import BasicAuthentication
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotAuthenticated, NotFound, ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from geo_platform import access, errors, geojson
 from layers import exports
 from layers.apis import flatgeobuf_response
 from layers.filters import MAX_ID
-from layers.permissions import can_read
 from ogc import core
 from ogc.provider import COLLECTIONS, PostgisProvider
 
 CRS84 = core.CRS84
-DEFAULT_LIMIT = core.DEFAULT_LIMIT
-MAX_LIMIT = core.MAX_LIMIT
+# The kernel's paging rule (geo_platform.geojson); ogc/core.py is framework-free and keeps the same two
+# numbers (tests/ogc/test_core.py checks they agree). Unlike /api/, a `limit` above the maximum is served
+# as the maximum page (OGC clients may ask for more) and each next page doubles up to it (core.next_limit).
+DEFAULT_LIMIT = geojson.DEFAULT_LIMIT
+MAX_LIMIT = geojson.MAX_LIMIT
 GEOJSON = core.GEOJSON
 HTML = core.HTML
 # Pages from ~100 KB up are compressed here at zlib level 1 instead of by GZipMiddleware
@@ -52,11 +55,11 @@ class JSONOnly(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class ReadPermission(BasePermission):
-    message = "login or an API token is needed (PUBLIC_READ=0)"
+# Reads public unless PUBLIC_READ=0; FlatGeobuf downloads (f=fgb) are exports: login (SPEC §4).
+OGC_POLICY = access.Policy(read=access.PUBLIC, write=access.LOGIN, export=access.LOGIN, name="OGC API: public read, login export")
 
-    def has_permission(self, request, view):
-        return can_read(request)
+# The core's refusals (bad bbox, limit, sortby, ...) are 400s naming their parameters (SPEC §4).
+errors.register(core.OgcError, 400)
 
 
 class OgcView(APIView):
@@ -64,7 +67,7 @@ class OgcView(APIView):
     authentication_classes = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, BasicAuthentication]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONOnly
-    permission_classes = [ReadPermission]
+    permission_classes = [OGC_POLICY]
     http_method_names = ["get", "head", "options"]
 
     def url(self, path: str = "") -> str:
@@ -80,7 +83,7 @@ class OgcView(APIView):
             f = "json"
         if f:
             if f not in allowed:
-                raise ValidationError({"f": [f"unknown format {f!r}; here: {', '.join(allowed)}"]})
+                raise ValidationError({"f": [_("unknown format %(f)r; here: %(allowed)s") % {"f": f, "allowed": ", ".join(allowed)}]})
             return f
         accept = self.request.headers.get("Accept", "")
         if "html" in allowed and accept.split(",")[0].strip().startswith(HTML):
@@ -119,13 +122,8 @@ class OgcView(APIView):
 
     def collection(self, collection_id: str, *, with_extent: bool = False) -> core.Collection:
         if not self.provider.has(collection_id):
-            raise NotFound(f"no collection {collection_id!r}; collections: {', '.join(COLLECTIONS)}")
+            raise NotFound(_("no collection %(id)r; collections: %(all)s") % {"id": collection_id, "all": ", ".join(COLLECTIONS)})
         return self.provider.collection(collection_id, with_extent=with_extent)
-
-    def handle_exception(self, exc):
-        if isinstance(exc, core.OgcError):  # the core's refusals are 400s in SPEC §4 shape
-            exc = ValidationError(exc.errors)
-        return super().handle_exception(exc)
 
 
 @extend_schema(exclude=True)
@@ -193,7 +191,8 @@ class ItemsView(OgcView):
         query = request.query_params
         core.check_items_query(query, c)
         if self.output_format(("json", "fgb")) == "fgb":  # an export: the whole filtered collection (SPEC §4: login)
-            exports.require_login(request)
+            if not OGC_POLICY.export.allows(request.user, request, self):
+                raise NotAuthenticated(_("Exports (f=fgb) need login or an API token."))
             data, n, last_id, limit = self.provider.flatgeobuf(collection, query, max_features=exports.MAX_FEATURES)
             return flatgeobuf_response(data, collection, next_url=self._next(last_id, limit) if n == limit else None)
         limit_text = core.page_limit(query.get("limit"))
@@ -239,6 +238,6 @@ class ItemView(OgcView):
         self.collection(collection)
         feature = self.provider.feature(collection, int(fid)) if len(fid) <= 19 and int(fid) <= MAX_ID else None  # issue 12
         if feature is None:
-            raise NotFound(f"no feature {fid} in collection {collection}")
+            raise NotFound(_("no feature %(fid)s in collection %(collection)s") % {"fid": fid, "collection": collection})
         feature["links"] = core.item_links(self.url(), collection, fid)
         return HttpResponse(json.dumps(feature), content_type=GEOJSON)

@@ -15,8 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
-from django.http import FileResponse, JsonResponse
+from django.http import FileResponse, HttpResponse, JsonResponse
 from django.views.decorators.http import require_safe
+from django.utils.translation import gettext as _
 
 from geo_platform import access
 from geo_platform.errors import error, json_errors
@@ -26,7 +27,7 @@ TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
 
 def _not_found(path: str) -> JsonResponse:
-    return error(404, f"no such file: /media/{path}", {"path": [path]})
+    return error(404, _("no such file: /media/%(path)s") % {"path": path}, {"path": [path]})
 
 
 def _photo_allowed(request, name: str) -> bool:
@@ -72,7 +73,10 @@ def media_view(request, path: str):
         content_type = "image/jpeg"
     else:
         return _not_found(path)
-    response = FileResponse(open(file, "rb"), content_type=content_type)
+    if content_type == "image/tiff":  # COGs may be gigabytes: streamed (the server closes the file)
+        response = FileResponse(open(file, "rb"), content_type=content_type)
+    else:  # photos are small (uploads are capped): read whole, so no open file outlives the request
+        response = HttpResponse(file.read_bytes(), content_type=content_type)
     inline = content_type.startswith("image/") and content_type != "image/tiff"
     response["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{file.name}"'
     response["X-Content-Type-Options"] = "nosniff"

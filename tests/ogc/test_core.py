@@ -161,3 +161,13 @@ def test_item_pages_and_openapi_do_not_scan_for_the_extent(client):
         with CaptureQueriesContext(connection) as ctx:
             assert client.get(url).status_code == 200
         assert sum("ST_EXTENT" in q["sql"].upper() for q in ctx.captured_queries) == scans, url
+
+
+def test_the_core_pages_by_the_kernels_paging_rule():
+    """ogc/core.py is framework-free, so it keeps its own copy of the two numbers of
+    geo_platform.geojson's paging rule: they must agree (SPEC §4: 1,000 by default, at most 10,000)."""
+    from geo_platform import geojson
+    from ogc import views
+
+    assert (core.DEFAULT_LIMIT, core.MAX_LIMIT) == (geojson.DEFAULT_LIMIT, geojson.MAX_LIMIT) == (1000, 10_000)
+    assert (views.DEFAULT_LIMIT, views.MAX_LIMIT) == (1000, 10_000)

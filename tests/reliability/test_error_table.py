@@ -128,6 +128,22 @@ def test_a_body_over_the_limit_is_413(world):
     ("/api/no-such-thing/", "No such resource: /api/no-such-thing/", "Sumber daya tidak ada: /api/no-such-thing/"),
     # DRF's texts through the same handler
     ("/api/work-orders/", "Authentication credentials were not provided.", "Data autentikasi tidak diberikan."),
+    # the apps' common refusals (locale/id): paging, bbox, keyset, OGC API, media
+    ("/api/pju/?limit=0", "limit: limit must be between 1 and 10000", "limit: limit harus antara 1 dan 10000"),
+    ("/api/pju/?offset=x", "offset: offset must be an integer", "offset: offset harus bilangan bulat"),
+    ("/api/pju/?after=x", "after: after must be an integer (the last id of the previous page)",
+     "after: after harus bilangan bulat (id terakhir halaman sebelumnya)"),
+    ("/api/pju/?bbox=1,2,3", "bbox: bbox must be minlon,minlat,maxlon,maxlat (4 numbers)",
+     "bbox: bbox harus minlon,minlat,maxlon,maxlat (4 angka)"),
+    ("/api/pju/?bbox=10,10,0,0", "bbox: bbox minimum is larger than its maximum (order: minlon,minlat,maxlon,maxlat)",
+     "bbox: nilai minimum bbox lebih besar dari maksimumnya (urutan: minlon,minlat,maxlon,maxlat)"),
+    ("/ogc/collections/nope", "no collection 'nope'; collections: pju, roads, areas",
+     "koleksi 'nope' tidak ada; koleksi: pju, roads, areas"),
+    ("/ogc/collections/pju/items/99999999", "no feature 99999999 in collection pju",
+     "fitur 99999999 tidak ada di koleksi pju"),
+    ("/ogc/collections/pju/items?f=fgb", "Exports (f=fgb) need login or an API token.",
+     "Ekspor (f=fgb) memerlukan login atau token API."),
+    ("/media/photos/none.jpg", "no such file: /media/photos/none.jpg", "berkas tidak ada: /media/photos/none.jpg"),
 ])
 def test_messages_follow_the_request_language(world, url, english, indonesian):
     client = client_for(None)

@@ -215,7 +215,12 @@ def send(client, method, path, body, fmt, ids):
         data["template"] = ids["template"]
     if data is None:
         return getattr(client, method)(path)
-    return getattr(client, method)(path, data, format=fmt)
+    try:
+        return getattr(client, method)(path, data, format=fmt)
+    finally:  # the files a row uploads (imagery upload: the DEM) are closed with the request
+        for value in (data.values() if isinstance(data, dict) else ()):
+            if hasattr(value, "close"):
+                value.close()
 
 
 @pytest.mark.parametrize("role", ROLES)
