@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import openpyxl
 import pytest
+from playwright.sync_api import expect
 from django.contrib.auth.models import Group, User
 from django.contrib.gis.geos import LineString, Point
 from django.test import Client
@@ -320,7 +321,8 @@ def test_selected_road_is_estimated_at_the_typed_width_shown_in_the_xlsx(browser
     page.locator(".gp-popup .gp-select-road").click()
     page.locator(".gp-est-result .gp-total").wait_for()
     assert page.is_visible(".gp-width input"), "the width field is shown for selected roads"
-    assert page.inner_text(".gp-selected") == "Gang Uji 2"  # named, not numbered
+    # named, not numbered: the name arrives with the road's feature, which may land after the first estimate
+    expect(page.locator(".gp-selected")).to_have_text("Gang Uji 2", timeout=30_000)
     page.wait_for_function("GP.selection.getLayers().length >= 1")  # highlighted, in the pane above every layer
     assert page.evaluate("GP.selection.getLayers()[0].getLayers()[0].options.pane") == "gp-selection"
     with page.expect_response(lambda r: r.url.endswith("/api/estimates/") and r.request.method == "POST") as answer:
