@@ -1,6 +1,5 @@
 """Django's GIS admin widget loads OpenLayers from a CDN; serve the same
 version (ol 7.2.2, from the npm registry, BSD-2) from our static files."""
-from django.conf import settings
 from django.contrib.gis.admin import GISModelAdmin
 from django.contrib.gis.forms.widgets import OSMWidget
 

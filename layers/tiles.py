@@ -28,7 +28,7 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from geo_platform import access, codes
+from geo_platform import access
 from geo_platform import condition as road_condition
 from geo_platform.errors import error, json_errors
 from geo_platform.srid import WEB_MERCATOR_SRID

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Case, CharField, Q, QuerySet, Value, When
+from django.db.models import Case, QuerySet
 
 from geo_platform import codes
 from geo_platform import condition as road_condition

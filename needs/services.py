@@ -11,7 +11,6 @@ from pathlib import Path
 
 from django.db import connection, transaction
 
-from geo_platform import codes
 from geo_platform.srid import STORAGE_SRID
 from layers.models import RoadSegment, StreetLight
 from needs import rule as rules

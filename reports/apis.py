@@ -19,7 +19,7 @@ from rest_framework.renderers import JSONRenderer
 
 from geo_platform import access, errors
 from geo_platform.geojson import GEOJSON, collection_response, features_page, parse_paging
-from layers.apis import GeoJSONRenderer, page_url
+from layers.apis import GeoJSONRenderer
 from layers.filters import MAX_ID, parse_bbox
 from needs.work_orders import is_planner
 from reports import selectors, services
