@@ -170,6 +170,8 @@ REFUSALS = [
     (("get", "/open311/v2/requests/999999.json", {}), 404,
      "service_request_id '999999' tidak ditemukan", "service_request_id '999999' not found"),
     (("get", "/open311/v2/services.csv", {}), 404, "format 'csv' tidak tersedia: json atau xml", "format 'csv' not offered: json or xml"),
+    (("get", "/open311/v2/nothing-here.json", {}), 404, "Sumber daya tidak ada: /open311/v2/nothing-here.json",
+     "No such resource: /open311/v2/nothing-here.json"),
     (("get", "/api/reports/?status=pending", {}), 400, "status: open atau closed", "status: open or closed"),
     (("get", "/api/reports/?overdue=maybe", {}), 400, "overdue: overdue harus 1 atau 0", "overdue: overdue must be 1 or 0"),
     (("get", "/api/reports/99999999/", {}), 404, "tidak ada laporan dengan id 99999999", "no report with id 99999999"),
