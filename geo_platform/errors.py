@@ -237,9 +237,9 @@ def not_found(request, exception=None):
     /imagery/ (clients parse it); Django's page elsewhere."""
     from django.views import defaults
 
+    detail = _("No such resource: %(path)s") % {"path": request.path}
     if request.path.startswith("/open311/"):  # issue 17: GeoReport v2 clients parse the spec's error list
-        return JsonResponse([{"code": 404, "description": f"no such resource: {request.path}"}], status=404, safe=False)
+        return JsonResponse([{"code": 404, "description": detail}], status=404, safe=False)
     if request.path.startswith(("/api/", "/tiles/", "/ogc/", "/imagery/")):
-        detail = _("No such resource: %(path)s") % {"path": request.path}
         return error(404, detail, {"path": [request.path]})
     return defaults.page_not_found(request, exception)

@@ -115,13 +115,6 @@ def collection_response(request, page: Page, *, limit: int, offset: int, after: 
     return geojson_response(head[:-1].encode() + b',"features":[' + page.body + b"]}")
 
 
-def features_page(features: list[dict], *, matched: int) -> Page:
-    """A Page of features built in Python (where the rows are few and the
-    properties need Python, e.g. absolute media URLs)."""
-    body = ",".join(json.dumps(f, ensure_ascii=False) for f in features).encode()
-    return Page(body, len(features), matched)
-
-
 def geojson_response(text: str | bytes, status_code: int = 200) -> HttpResponse:
     return HttpResponse(text, content_type=GEOJSON, status=status_code)
 

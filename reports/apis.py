@@ -4,10 +4,8 @@ summary per kecamatan, the citizens' proposals, reopening, and the Open311
 API keys (admins)."""
 from __future__ import annotations
 
-import json
-
-from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -18,7 +16,7 @@ from rest_framework.views import APIView
 from rest_framework.renderers import JSONRenderer
 
 from geo_platform import access, errors
-from geo_platform.geojson import GEOJSON, collection_response, features_page, parse_paging
+from geo_platform.geojson import collection_response, geojson_response, parse_paging
 from layers.apis import GeoJSONRenderer
 from layers.filters import MAX_ID, parse_bbox
 from needs.work_orders import is_planner
@@ -27,20 +25,24 @@ from reports.catalogue import SERVICES
 from reports.models import Open311Key, Report
 
 
-def _json(value, status_code=200, content_type="application/json") -> HttpResponse:
-    return HttpResponse(json.dumps(value, ensure_ascii=False), status=status_code, content_type=content_type)
-
-
 def _flag(query, name) -> bool:
     value = query.get(name, "")
     if value not in ("", "0", "1", "true", "false"):
-        raise ValidationError({name: [f"{name} must be 1 or 0"]})
+        raise ValidationError({name: [_("%(name)s must be 1 or 0") % {"name": name}]})
     return value in ("1", "true")
 
 
-def _pk(pk: int, what: str) -> int:
+def _report_missing(pk: int) -> NotFound:
+    return NotFound(_("no report with id %(id)s") % {"id": pk})
+
+
+def _key_missing(pk: int) -> NotFound:
+    return NotFound(_("no API key with id %(id)s") % {"id": pk})
+
+
+def _pk(pk: int, missing) -> int:
     if pk > MAX_ID:
-        raise NotFound(f"no {what} with id {pk}")
+        raise missing(pk)
     return pk
 
 
@@ -70,13 +72,13 @@ class ReportLayerView(APIView):
         query = request.query_params
         bad = [k for k, v in query.items() if "\x00" in v]
         if bad:
-            raise ValidationError({bad[0]: ["NUL characters are not allowed"]})
+            raise ValidationError({bad[0]: [_("NUL characters are not allowed")]})
         codes = [c for c in query.get("service_code", "").split(",") if c]
         if any(c not in SERVICES for c in codes):
-            raise ValidationError({"service_code": [f"one of {', '.join(SERVICES)}"]})
+            raise ValidationError({"service_code": [_("one of %(codes)s") % {"codes": ", ".join(SERVICES)}]})
         status_values = [s for s in query.get("status", "").split(",") if s]
         if any(s not in ("open", "closed") for s in status_values):
-            raise ValidationError({"status": ["open or closed"]})
+            raise ValidationError({"status": [_("open or closed")]})
         bbox = None
         if query.get("bbox"):
             try:
@@ -86,10 +88,8 @@ class ReportLayerView(APIView):
         limit, offset = parse_paging(query)
         qs = selectors.report_list(service_codes=codes, status=status_values, overdue=_flag(query, "overdue"),
                                    new=_flag(query, "new"), area=query.get("area") or None, bbox=bbox)
-        dispatcher = is_planner(request.user)
-        absolute = request.build_absolute_uri
-        features = [selectors.report_feature(r, absolute, with_contact=dispatcher) for r in qs[offset: offset + limit]]
-        return collection_response(request, features_page(features, matched=qs.count()), limit=limit, offset=offset)
+        page = selectors.report_page(qs, request, with_contact=is_planner(request.user), limit=limit, offset=offset)
+        return collection_response(request, page, limit=limit, offset=offset)
 
 
 class ReportDetailView(APIView):
@@ -98,10 +98,10 @@ class ReportDetailView(APIView):
 
     @extend_schema(summary="One citizen report (GeoJSON Feature)", operation_id="reports_retrieve", responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
-        report = selectors.report_list(ids=[_pk(pk, "report")]).first()
-        if report is None:
-            raise NotFound(f"no report with id {pk}")
-        return _json(selectors.report_feature(report, request.build_absolute_uri, with_contact=is_planner(request.user)), content_type=GEOJSON)
+        text = selectors.report_feature_text(_pk(pk, _report_missing), request, with_contact=is_planner(request.user))
+        if text is None:
+            raise _report_missing(pk)
+        return geojson_response(text)
 
 
 class ReportSummaryView(APIView):
@@ -113,7 +113,7 @@ class ReportSummaryView(APIView):
     def get(self, request):
         level = request.query_params.get("level", "kecamatan")
         if level not in ("kecamatan", "kelurahan"):
-            raise ValidationError({"level": ["kecamatan or kelurahan"]})
+            raise ValidationError({"level": [_("kecamatan or kelurahan")]})
         rows = selectors.report_summary(level=level)
         totals = {k: sum(r[k] for r in rows) for k in ("received", "done", "overdue", "open")}
         return Response({"level": level, "areas": rows, "totals": totals})
@@ -127,9 +127,8 @@ class ProposalListView(APIView):
                    operation_id="reports_proposals", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         limit, offset = parse_paging(request.query_params)
-        qs = selectors.proposal_list()
-        features = [selectors.proposal_feature(p) for p in qs[offset: offset + limit]]
-        return collection_response(request, features_page(features, matched=qs.count()), limit=limit, offset=offset)
+        page = selectors.proposal_page(selectors.proposal_list(), limit=limit, offset=offset)
+        return collection_response(request, page, limit=limit, offset=offset)
 
 
 class ReopenSerializer(serializers.Serializer):
@@ -147,9 +146,9 @@ class ReportReopenView(APIView):
     @extend_schema(request=ReopenSerializer, summary="Reopen a report closed within 7 days", operation_id="reports_reopen",
                    responses={200: OpenApiTypes.OBJECT})
     def post(self, request, pk: int):
-        report = Report.objects.filter(pk=_pk(pk, "report")).first()
+        report = Report.objects.filter(pk=_pk(pk, _report_missing)).first()
         if report is None:
-            raise NotFound(f"no report with id {pk}")
+            raise _report_missing(pk)
         data = ReopenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = request.user  # token or session (DRF checks CSRF for logged-in sessions)
@@ -158,13 +157,12 @@ class ReportReopenView(APIView):
         if not (owner_by_key or is_planner(user)):
             # an anonymous citizen: the /lapor/ session that sent the report, CSRF-checked
             if CsrfViewMiddleware(lambda r: None).process_view(request._request, None, (), {}) is not None:
-                raise PermissionDenied("CSRF check failed")
+                raise PermissionDenied(_("CSRF check failed: reload the /lapor/ page and send again"))
             owner = pk in request._request.session.get("lapor_reports", [])
             if not owner:
-                raise PermissionDenied("only the reporter (same device or app) or a dispatcher reopens a report")
+                raise PermissionDenied(_("only the reporter (same device or app) or a dispatcher reopens a report"))
         report = services.report_reopen(report=report, user=user, note=data.validated_data["note"])
-        return _json(selectors.report_feature(selectors.report_list(ids=[report.pk]).first(), request.build_absolute_uri,
-                                              with_contact=False), content_type=GEOJSON)
+        return geojson_response(selectors.report_feature_text(report.pk, request, with_contact=False))
 
 
 IsAdmin = access.ADMINS_ONLY  # only admins manage Open311 API keys
@@ -196,9 +194,9 @@ class Open311KeyDetailView(APIView):
     permission_classes = [IsAdmin]
 
     def _get(self, pk):
-        key = Open311Key.objects.filter(pk=_pk(pk, "key")).first()
+        key = Open311Key.objects.filter(pk=_pk(pk, _key_missing)).first()
         if key is None:
-            raise NotFound(f"no key with id {pk}")
+            raise _key_missing(pk)
         return key
 
     @extend_schema(responses=KeySerializer, summary="One Open311 API key", operation_id="open311_keys_retrieve")

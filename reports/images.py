@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext as _
 
 from geo_platform.uploads import ImageRejected, reencode_image
 
@@ -22,6 +23,6 @@ def reencode(upload) -> tuple[ContentFile, int, int]:
     size = getattr(upload, "size", None)
     limit = max_bytes()
     if size is not None and size > limit:
-        raise BadImage(f"the photo is {size / 1e6:.1f} MB; at most {limit / 1e6:.0f} MB is accepted")
+        raise BadImage(_("the photo is %(size).1f MB; at most %(limit).0f MB is accepted") % {"size": size / 1e6, "limit": limit / 1e6})
     content = reencode_image(upload, max_side=MAX_SIDE_PX, jpeg=True)
     return content, *content.image_size

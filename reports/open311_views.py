@@ -1,6 +1,7 @@
 """/open311/v2/: GeoReport v2 (SPEC §8). Thin views: parse the spec's
 parameters, call reports.services / selectors, render JSON or XML. Errors are
-the spec's error list with a 4xx. Reads are public; POST needs an `api_key`
+the spec's error list with a 4xx, described in the request's language (Bahasa
+Indonesia by default, English with ?lang=en or Accept-Language: en). Reads are public; POST needs an `api_key`
 an admin issued, or the session of the /lapor/ page (CSRF-checked)."""
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.http import QueryDict
 from django.middleware.csrf import CsrfViewMiddleware
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from reports import open311, selectors, services
@@ -31,16 +33,20 @@ def _fmt_ok(fmt: str) -> bool:
     return fmt in open311.FORMATS
 
 
+def _fmt_error(fmt: str):
+    return open311.error("json", 404, _("format %(fmt)r not offered: json or xml") % {"fmt": fmt})
+
+
 def _jurisdiction_error(request, fmt):
     jurisdiction = request.GET.get("jurisdiction_id") or request.POST.get("jurisdiction_id")
     if jurisdiction and jurisdiction not in selectors.jurisdictions():
-        return open311.error(fmt, 404, f"jurisdiction_id {jurisdiction!r} not found: use the city's area code")
+        return open311.error(fmt, 404, _("jurisdiction_id %(id)r not found: use the city's area code") % {"id": jurisdiction})
     return None
 
 
 def discovery(request, fmt: str = "json"):
     if not _fmt_ok(fmt):
-        return open311.error("json", 404, f"format {fmt!r} not offered: json or xml")
+        return _fmt_error(fmt)
     base = request.build_absolute_uri("/open311/v2/")
     value = {
         "changeset": CHANGESET,
@@ -54,7 +60,7 @@ def discovery(request, fmt: str = "json"):
 
 def service_list(request, fmt: str):
     if not _fmt_ok(fmt):
-        return open311.error("json", 404, f"format {fmt!r} not offered: json or xml")
+        return _fmt_error(fmt)
     if err := _jurisdiction_error(request, fmt):
         return err
     english = request.GET.get("locale", "").lower().startswith("en")
@@ -68,12 +74,12 @@ def service_list(request, fmt: str):
 
 def service_definition(request, code: str, fmt: str):
     if not _fmt_ok(fmt):
-        return open311.error("json", 404, f"format {fmt!r} not offered: json or xml")
+        return _fmt_error(fmt)
     if err := _jurisdiction_error(request, fmt):
         return err
     service = SERVICES.get(code)
     if service is None:
-        return open311.error(fmt, 404, f"service_code {code!r} not found")
+        return open311.error(fmt, 404, _("service_code %(code)r not found") % {"code": code})
     attributes = []
     if service.has_pju_code:
         attributes.append({
@@ -91,9 +97,9 @@ def _float(value, name):
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise services.IntakeError(400, name, f"{name} must be a number (decimal degrees, WGS 84)") from None
+        raise services.IntakeError(400, name, _("%(name)s must be a number (decimal degrees, WGS 84)") % {"name": name}) from None
     if number != number or number in (float("inf"), float("-inf")):
-        raise services.IntakeError(400, name, f"{name} must be a finite number")
+        raise services.IntakeError(400, name, _("%(name)s must be a finite number") % {"name": name})
     return number
 
 
@@ -102,9 +108,9 @@ def _params(request) -> QueryDict | dict:
         try:
             data = json.loads(request.body or b"{}")
         except (ValueError, UnicodeDecodeError):
-            raise services.IntakeError(400, "body", "the JSON body is not valid JSON") from None
+            raise services.IntakeError(400, "body", _("the JSON body is not valid JSON")) from None
         if not isinstance(data, dict):
-            raise services.IntakeError(400, "body", "the JSON body must be an object")
+            raise services.IntakeError(400, "body", _("the JSON body must be an object"))
         return data
     return request.POST
 
@@ -121,13 +127,13 @@ def _submission(request, params) -> services.Submission:
     key_text = CONTROL.sub("", str(params.get("api_key") or request.GET.get("api_key") or ""))[:100]
     api_key = services.open311_key_lookup(key_text)
     if key_text and api_key is None:
-        raise services.IntakeError(403, "api_key", "invalid api_key")
+        raise services.IntakeError(403, "api_key", _("invalid api_key"))
     if api_key is None:
         web = bool(request.session.get("lapor")) or request.user.is_authenticated
         if not web:
-            raise services.IntakeError(403, "api_key", "api_key required: ask an admin for a key, or use the /lapor/ page")
+            raise services.IntakeError(403, "api_key", _("api_key required: ask an admin for a key, or use the /lapor/ page"))
         if not _csrf_ok(request):
-            raise services.IntakeError(403, "csrf", "CSRF check failed: reload the /lapor/ page and send again")
+            raise services.IntakeError(403, "csrf", _("CSRF check failed: reload the /lapor/ page and send again"))
     attribute = params.get("attribute[pju_code]") or ""
     if not attribute and isinstance(params.get("attribute"), dict):
         attribute = params["attribute"].get("pju_code") or ""
@@ -149,11 +155,11 @@ def _submission(request, params) -> services.Submission:
 @csrf_exempt  # apps post with an api_key and no cookies; the web session is CSRF-checked in _submission
 def requests_view(request, fmt: str):
     if not _fmt_ok(fmt):
-        return open311.error("json", 404, f"format {fmt!r} not offered: json or xml")
+        return _fmt_error(fmt)
     if request.method == "POST":
         return _post_request(request, fmt)
     if request.method != "GET":
-        return open311.error(fmt, 405, f"method {request.method} not allowed: GET or POST")
+        return open311.error(fmt, 405, _("method %(method)s not allowed: GET or POST") % {"method": request.method})
     if err := _jurisdiction_error(request, fmt):
         return err
     try:
@@ -199,7 +205,7 @@ def _date(request, name):
     except ValueError:  # well-formed but impossible, e.g. month 13
         value = None
     if value is None or not 1900 <= value.year <= 9000:
-        raise services.IntakeError(400, name, f"{name} must be a W3C date-time such as 2026-12-01T00:00:00+07:00")
+        raise services.IntakeError(400, name, _("%(name)s must be a W3C date-time such as 2026-12-01T00:00:00+07:00") % {"name": name})
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     return value
@@ -209,31 +215,31 @@ def _request_query(request):
     ids = _list_param(request, "service_request_id")
     if ids:
         if not all(i.isdigit() and len(i) < 19 for i in ids):
-            raise services.IntakeError(400, "service_request_id", "service_request_id must be numbers, comma-separated")
+            raise services.IntakeError(400, "service_request_id", _("service_request_id must be numbers, comma-separated"))
         return selectors.report_list(ids=[int(i) for i in ids])
     codes = _list_param(request, "service_code")
     unknown = [c for c in codes if c not in SERVICES]
     if unknown:
-        raise services.IntakeError(404, "service_code", f"service_code {unknown[0]!r} not found")
+        raise services.IntakeError(404, "service_code", _("service_code %(code)r not found") % {"code": unknown[0]})
     status = _list_param(request, "status")
     if any(s not in ("open", "closed") for s in status):
-        raise services.IntakeError(400, "status", "status must be open or closed")
+        raise services.IntakeError(400, "status", _("status must be open or closed"))
     start, end = _date(request, "start_date"), _date(request, "end_date")
     if start is None and end is None:
         start = timezone.now() - timedelta(days=selectors.DEFAULT_DAYS)
     elif start is None:
         start = end - timedelta(days=selectors.DEFAULT_DAYS)
     if end is not None and start > end:
-        raise services.IntakeError(400, "start_date", "start_date is after end_date")
+        raise services.IntakeError(400, "start_date", _("start_date is after end_date"))
     return selectors.report_list(service_codes=codes, status=status, start=start, end=end)
 
 
 def request_detail(request, pk: str, fmt: str):
     if not _fmt_ok(fmt):
-        return open311.error("json", 404, f"format {fmt!r} not offered: json or xml")
+        return _fmt_error(fmt)
     if err := _jurisdiction_error(request, fmt):
         return err
     report = selectors.report_list(ids=[int(pk)]).first() if pk.isdigit() and len(pk) < 19 else None
     if report is None:
-        return open311.error(fmt, 404, f"service_request_id {pk!r} not found")
+        return open311.error(fmt, 404, _("service_request_id %(id)r not found") % {"id": pk})
     return open311.render(fmt, "service_requests", [selectors.open311_request(report, _absolute(request))])

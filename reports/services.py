@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from geo_platform.srid import STORAGE_SRID
 from layers import services as layer_services
@@ -30,7 +31,8 @@ PROPOSAL_JOIN_M = PJU_SNAP_M  # a pju_usulan within this of an open proposal joi
 
 
 class IntakeError(Exception):
-    """A refused request: HTTP status, the offending parameter and a description."""
+    """A refused request: HTTP status, the offending parameter and a description
+    (in the request's language: raised with gettext while the request's language is active)."""
 
     def __init__(self, status: int, param: str, description: str):
         super().__init__(description)
@@ -81,9 +83,13 @@ def rate_check(*, address: str | None, device: str | None) -> None:
     address and per device (the page's device id); 429 beyond. Counted in the
     "default" cache (shared only when that cache is, e.g. Redis)."""
     limit, window = _limits()
+    messages = {
+        "address": _("too many reports from this address: at most %(limit)s per %(minutes)s minutes; try again later"),
+        "device": _("too many reports from this device: at most %(limit)s per %(minutes)s minutes; try again later"),
+    }
     for kind, value in (("address", address), ("device", device)):
         if value and _hit(f"report-rate:{kind}:{value}", window) > limit:
-            raise IntakeError(429, kind, f"too many reports from this {kind}: at most {limit} per {window // 60} minutes; try again later")
+            raise IntakeError(429, kind, messages[kind] % {"limit": limit, "minutes": window // 60})
 
 
 # --- snapping -----------------------------------------------------------------
@@ -125,7 +131,7 @@ def _distance_m(model, pk: int, lon: float, lat: float) -> float:
 def _service(code: str) -> Service:
     service = SERVICES.get(code or "")
     if service is None:
-        raise IntakeError(404, "service_code", f"service_code {code!r} not found; see services.json")
+        raise IntakeError(404, "service_code", _("service_code %(code)r not found; see services.json") % {"code": code})
     return service
 
 
@@ -133,16 +139,16 @@ def _location(sub: Submission, service: Service) -> tuple[Point, StreetLight | N
     pju = None
     if sub.pju_code:
         if not service.has_pju_code:
-            raise IntakeError(400, "attribute[pju_code]", f"pju_code does not apply to {service.code}")
+            raise IntakeError(400, "attribute[pju_code]", _("pju_code does not apply to %(service)s") % {"service": service.code})
         pju = StreetLight.objects.filter(code=sub.pju_code, deleted_at__isnull=True).order_by("id").first()
         if pju is None:
-            raise IntakeError(400, "attribute[pju_code]", f"no PJU with code {sub.pju_code!r}")
+            raise IntakeError(400, "attribute[pju_code]", _("no PJU with code %(code)r") % {"code": sub.pju_code})
     if sub.lat is None or sub.lon is None:
         if pju is not None:
             return Point(pju.geom.x, pju.geom.y, srid=STORAGE_SRID), pju
-        raise IntakeError(400, "lat", "a location is required: lat and long (or attribute[pju_code] for a light)")
+        raise IntakeError(400, "lat", _("a location is required: lat and long (or attribute[pju_code] for a light)"))
     if not (-90 <= sub.lat <= 90 and -180 <= sub.lon <= 180):
-        raise IntakeError(400, "lat", f"lat/long ({sub.lat}, {sub.lon}) is not a position on Earth")
+        raise IntakeError(400, "lat", _("lat/long (%(lat)s, %(lon)s) is not a position on Earth") % {"lat": sub.lat, "lon": sub.lon})
     return Point(sub.lon, sub.lat, srid=STORAGE_SRID), pju
 
 
@@ -153,7 +159,7 @@ def report_submit(*, sub: Submission) -> Report:
     (nothing written)."""
     service = _service(sub.service_code)
     if sub.media_url and not sub.media_url.startswith(("https://", "http://")):
-        raise IntakeError(400, "media_url", "media_url must be an http(s) URL")
+        raise IntakeError(400, "media_url", _("media_url must be an http(s) URL"))
     point, pju = _location(sub, service)
     encoded = []
     for upload in sub.photos:
@@ -257,7 +263,7 @@ def _work_order_for(report: Report, service: Service, *, user=None) -> WorkOrder
             if not need_selectors.damaged_road_list().filter(pk=road.pk).exists():
                 layer_services.feature_update(spec=LAYERS["roads"], pk=road.pk, data={"condition": "light_damage"}, version=road.version, user=actor, needs_later=True)
 
-    order, _ = work_orders.work_order_open_or_join(
+    order, _joined = work_orders.work_order_open_or_join(
         kind=service.work_order_kind, target=report.pju_id or report.road_id, user=actor, priority_step=1,
         before_open=mark_asset_broken, notes=f"Laporan warga #{report.pk} ({service.name}): {report.description}"[:2000],
     )
@@ -332,9 +338,9 @@ def report_reopen(*, report: Report, user=None, note: str = "") -> Report:
     a new (or the active) work order on its asset."""
     report = Report.objects.select_for_update().get(pk=report.pk)
     if report.status != "closed":
-        raise IntakeError(409, "status", f"report {report.pk} is still open")
+        raise IntakeError(409, "status", _("report %(id)s is still open") % {"id": report.pk})
     if not can_reopen(report):
-        raise IntakeError(409, "status", f"report {report.pk} was closed more than {REOPEN_DAYS} days ago: send a new report")
+        raise IntakeError(409, "status", _("report %(id)s was closed more than %(days)s days ago: send a new report") % {"id": report.pk, "days": REOPEN_DAYS})
     service = SERVICES[report.service_code]
     report.status, report.reopened_at, report.closed_at, report.media_url = "open", timezone.now(), None, ""
     report.duplicate_of, report.work_order = None, None

@@ -153,6 +153,15 @@ UI.update({
     "hide_panel": _("Hide"), "show_panel": _("Show"), "login_for_wo": _("Log in as a planner to create work orders"),
 })
 
+FIELD_NAMES.update({  # the road condition survey (SPEC §6, DOMAIN §4)
+    "crack_area_pct": _("Crack area (% of the segment)"), "crack_width_mm": _("Crack width (mm)"),
+    "potholes_per_100m": _("Potholes per 100 m"), "rut_depth_cm": _("Rut depth (cm)"), "iri": _("IRI (m/km, if measured)"),
+    "surveyed_on": _("Survey date"), "sdi": _("SDI"),
+})
+FIELD_UI.update({
+    "survey": _("Road condition survey (SDI)"),
+    "survey_invalid": _("Fill in every measurement with a number within its limits (the date not in the future)"),
+})
 FIELD_UI.update({
     "too_far": _("You are {dist} m from the asset; closing needs a position within {max} m. Move closer and try again."),
     "server_refused": _("The server refused this record"), "retry_fix": _("Taking a fresh GPS position…"),

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from geo_platform import condition as road_condition
 from geo_platform import access
 from geo_platform.errors import error, json_errors
+from layers.apis import RoadSurveyInputSerializer
 from needs.work_orders import close_radius_m, is_planner
 from webapp import labels, selectors
 from webapp.maps import PLUGIN_CSS, PLUGIN_JS, planner_map_html
@@ -36,6 +37,7 @@ FIELD_SHELL = [  # static files the service worker keeps for offline use
     "vendor/leaflet/images/marker-icon.png", "vendor/leaflet/images/marker-shadow.png",
     "webapp/field.js", "webapp/field-queue.js", "webapp/field.css",
     "webapp/js/offline-queue.js", "webapp/js/config.js", "webapp/js/format.js", "webapp/js/i18n.js",  # issue 15: ES modules
+    "webapp/js/survey.js",
     "webapp/icons/icon-192.png", "webapp/icons/icon-512.png",
 ]
 
@@ -43,6 +45,18 @@ FIELD_SHELL = [  # static files the service worker keeps for offline use
 def field_max_accuracy_m() -> float:
     """A fix worse than this (metres) asks the officer to confirm (FIELD_MAX_ACCURACY_M, default 20)."""
     return float(getattr(settings, "FIELD_MAX_ACCURACY_M", 20.0))
+
+
+SURVEY_MEASURES = ("crack_area_pct", "crack_width_mm", "potholes_per_100m", "rut_depth_cm")
+
+
+def survey_form() -> dict:
+    """The field app's survey form (js/survey.js): each measurement's limits, read from the
+    API's own serializer (POST /api/roads/{id}/survey/), and the IRI's (m/km, never negative)."""
+    fields = RoadSurveyInputSerializer().fields
+    limits = {name: {"min": fields[name].min_value, "max": fields[name].max_value} for name in SURVEY_MEASURES}
+    limits["iri"] = {"min": 0, "max": None}
+    return {"limits": limits}
 
 
 def _languages(request) -> dict:
@@ -130,13 +144,14 @@ def field_page(request):
         "colours": {"status": labels.STATUS_COLOURS, "condition": labels.CONDITION_COLOURS},
         "max_accuracy_m": field_max_accuracy_m(),
         "close_radius_m": close_radius_m(),
+        "survey": survey_form(),
         "basemap_url": settings.BASEMAP_URL,
         "user": {"username": user.get_username(), "groups": list(user.groups.values_list("name", flat=True))},
         "language": _languages(request),
         "urls": {"sw": reverse("field-sw"), "login": reverse("login"), "logout": reverse("logout"),
                  # issue 15: the offline queue's addresses (js/offline-queue.js)
                  "collection": "/api/{layer}/", "feature": "/api/{layer}/{id}/", "photos": "/api/{layer}/{id}/photos/",
-                 "work_order": "/api/work-orders/{id}/",
+                 "work_order": "/api/work-orders/{id}/", "survey": "/api/roads/{id}/survey/",
                  "imagery": "/api/imagery/", "imagery_tiles": "/imagery/{id}/tiles/{z}/{x}/{y}.png"},
     }
     return render(request, "webapp/field.html", {"config": config, "max_accuracy_m": config["max_accuracy_m"]})

@@ -3,7 +3,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { NetworkDown, createQueue, memoryStore } from "../../webapp/static/webapp/js/offline-queue.js";
 
-const URLS = { collection: "/api/{layer}/", feature: "/api/{layer}/{id}/", photos: "/api/{layer}/{id}/photos/", work_order: "/api/work-orders/{id}/" };
+const URLS = { collection: "/api/{layer}/", feature: "/api/{layer}/{id}/", photos: "/api/{layer}/{id}/photos/", work_order: "/api/work-orders/{id}/",
+               survey: "/api/roads/{id}/survey/" };
 
 /** A server answering from a list of [method, url, status, data] in order; every call is recorded. */
 function scripted(answers) {
@@ -154,4 +155,83 @@ test("one sync at a time: a second call while one runs gets the same promise", a
   assert.equal(a, b);
   await a;
   assert.equal(server.calls.length, 1);
+});
+
+/* ---------- road condition survey (js/survey.js records) ---------- */
+const SURVEY = { crack_area_pct: 20, crack_width_mm: 5, potholes_per_100m: 12, rut_depth_cm: 2, surveyed_on: "2026-12-03" };
+const surveyed = (version) => ({ survey: { id: 70, sdi: 125, condition: "light_damage" }, road: { id: 9, properties: { version } } });
+
+test("a survey sends its photo to the road first, then the survey with the photo's id and its client_id, then the IRI over the new version", async () => {
+  const server = scripted([
+    ["POST", "/api/roads/9/photos/", 201, { id: 501, url: "/media/photos/x.jpg" }],
+    ["POST", "/api/roads/9/survey/", 201, surveyed(4)],
+    ["PATCH", "/api/roads/9/", 200, { id: 9, properties: { version: 5, iri: 13.5 } }],
+  ]);
+  const Q = queueWith(server);
+  const rec = await Q.add({ kind: "road_survey", layer: "roads", featureId: 9, baseVersion: 3, survey: SURVEY, properties: { iri: 13.5 },
+                            photos: [photo()], fix: { lon: 106.6, lat: -6.2, accuracy_m: 4, taken_at: "2026-12-03T09:59:00Z" } });
+  assert.deepEqual(await Q.sync(), { sent: 1, left: 0, offline: false });
+  assert.equal(server.calls[0].body.get("image").name, rec.photos[0].id + ".jpg");
+  assert.deepEqual(server.calls[1].body, { ...SURVEY, client_id: rec.id, photos: [501] });
+  assert.deepEqual(server.calls[2].body, { properties: { iri: 13.5, version: 4 } });  // the version the survey left, not 3
+  const stored = await Q.get(rec.id);
+  assert.equal(stored.state, "sent");
+  assert.deepEqual(stored.result, { id: 70, sdi: 125, condition: "light_damage" });
+  assert.equal(stored.photos[0].blob, null);
+});
+
+test("a survey without IRI is sent after the survey; a lost answer is retried without a second photo or survey", async () => {
+  const server = scripted([
+    ["POST", "/api/roads/9/photos/", 201, { id: 501, url: "/media/photos/x.jpg" }],
+    ["POST", "/api/roads/9/survey/", "down"],
+  ]);
+  const Q = queueWith(server);
+  const rec = await Q.add({ kind: "road_survey", layer: "roads", featureId: 9, baseVersion: 3, survey: SURVEY, properties: null, photos: [photo()] });
+  assert.deepEqual(await Q.sync(), { sent: 0, left: 1, offline: true });
+  assert.equal((await Q.get(rec.id)).state, "pending");
+  // back online: the photo is known (sent), the survey is posted again with the same client_id (the server answers 200)
+  server.answers.push(["POST", "/api/roads/9/survey/", 200, surveyed(4)]);
+  assert.deepEqual(await Q.sync(), { sent: 1, left: 0, offline: false });
+  assert.equal(server.calls.length, 3);
+  assert.equal(server.calls[2].body.client_id, rec.id);
+  assert.deepEqual(server.calls[2].body.photos, [501]);
+});
+
+test("a photo whose answer was lost is found by name and its id still goes in the survey", async () => {
+  const server = scripted([]);
+  const Q = queueWith(server);
+  const rec = await Q.add({ kind: "road_survey", layer: "roads", featureId: 9, survey: SURVEY, properties: null, photos: [photo(), photo()] });
+  rec.photos[0].tried = true;  // sent before, its answer lost
+  await Q.put(rec);
+  server.answers.push(
+    ["GET", "/api/roads/9/photos/", 200, [{ id: 8, url: "/media/photos/other.jpg" }, { id: 501, url: "/media/photos/" + rec.photos[0].id + ".jpg" }]],
+    ["POST", "/api/roads/9/photos/", 201, { id: 502, url: "/media/photos/y.jpg" }],
+    ["POST", "/api/roads/9/survey/", 201, surveyed(4)],
+  );
+  assert.deepEqual(await Q.sync(), { sent: 1, left: 0, offline: false });
+  assert.deepEqual(server.calls.map((c) => c.method + " " + c.url), ["GET /api/roads/9/photos/", "POST /api/roads/9/photos/", "POST /api/roads/9/survey/"]);
+  assert.deepEqual(server.calls[2].body.photos, [501, 502]);
+});
+
+test("a refused survey fails with the fields the server named; an IRI refused by a newer version becomes a conflict", async () => {
+  const server = scripted([
+    ["POST", "/api/roads/9/survey/", 400, { detail: "crack_area_pct: too large", errors: { crack_area_pct: ["≤ 100"] } }],
+    ["POST", "/api/roads/7/survey/", 201, surveyed(2)],
+    ["PATCH", "/api/roads/7/", 409, { detail: "stale", current: { id: 7, properties: { version: 3, iri: 6 } } }],
+  ]);
+  const Q = queueWith(server);
+  const bad = await Q.add({ kind: "road_survey", layer: "roads", featureId: 9, survey: { ...SURVEY, crack_area_pct: 120 }, properties: null });
+  const iri = await Q.add({ kind: "road_survey", layer: "roads", featureId: 7, survey: SURVEY, properties: { iri: 13.5 } });
+  await Q.sync();
+  const failed = await Q.get(bad.id);
+  assert.equal(failed.state, "failed");
+  assert.deepEqual(failed.errorFields, ["crack_area_pct"]);
+  const conflict = await Q.get(iri.id);
+  assert.equal(conflict.state, "conflict");
+  assert.equal(conflict.surveyed, true);  // the survey itself went through; only the IRI waits
+  // keep mine: the IRI goes again over the server's version, the survey is not sent twice
+  server.answers.push(["PATCH", "/api/roads/7/", 200, { id: 7, properties: { version: 4 } }]);
+  await Q.resolveKeepMine(iri.id);
+  assert.deepEqual(server.calls.at(-1).body, { properties: { iri: 13.5, version: 3 } });
+  assert.equal((await Q.get(iri.id)).state, "sent");
 });

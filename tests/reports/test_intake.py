@@ -153,7 +153,9 @@ def test_closing_the_order_closes_every_joined_report_with_notes_and_photo(clien
     assert Client().post(f"/api/reports/{dup.pk}/reopen/", {}, content_type="application/json").status_code == 403
     Report.objects.filter(pk=dup.pk).update(closed_at=timezone.now() - timedelta(days=7, minutes=1))
     r = Client().post(f"/api/reports/{dup.pk}/reopen/", {"api_key": api_key}, content_type="application/json")
-    assert r.status_code == 409 and "7 days" in r.json()["detail"]
+    assert r.status_code == 409 and r.json()["detail"] == f"laporan {dup.pk} ditutup lebih dari 7 hari yang lalu: kirim laporan baru"
+    r = Client().post(f"/api/reports/{dup.pk}/reopen/?lang=en", {"api_key": api_key}, content_type="application/json")
+    assert r.status_code == 409 and r.json()["detail"] == f"report {dup.pk} was closed more than 7 days ago: send a new report"
 
 
 def test_a_rejected_order_closes_its_reports_with_the_reason(client, scene, api_key):

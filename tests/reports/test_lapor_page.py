@@ -52,8 +52,20 @@ def api_key_live(live_scene):
 
 @pytest.fixture
 def context(browser, live_scene):
-    ctx = browser.new_context(**PHONE, bypass_csp=True)  # wait_for_function's string predicates use eval
+    # a phone set to Bahasa Indonesia (Accept-Language id-ID); wait_for_function's string predicates use eval
+    ctx = browser.new_context(**PHONE, locale="id-ID", bypass_csp=True)
     yield ctx
+    close_context(ctx)
+
+
+def test_a_phone_in_english_gets_the_page_in_english_until_the_switch(live_server, live_scene, browser):
+    ctx = browser.new_context(**PHONE, locale="en-US")
+    page = ctx.new_page()
+    page.goto(f"{live_server.url}/lapor/")
+    assert page.title() == "Report a street light or road · geo_platform"  # Accept-Language: en-US
+    page.click('.lang button[value="id"]')
+    page.wait_for_selector("text=Lapor PJU & jalan")
+    assert page.inner_text("#send") == "Kirim laporan"
     close_context(ctx)
 
 
@@ -154,7 +166,7 @@ def test_the_page_shows_the_abuse_limits(live_server, live_scene, context, setti
     send({"name": "foto.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()})  # the second of two allowed
     page.evaluate("document.getElementById('result').className = 'result'")
     kind, text = send({"name": "foto.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes()})
-    assert kind == "error" and "too many reports" in text
+    assert kind == "error" and "terlalu banyak laporan dari alamat ini" in text  # in the page's language
     assert Report.objects.count() == 2
     assert log.foreign_hosts() == set()
 

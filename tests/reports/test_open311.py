@@ -133,7 +133,7 @@ def test_errors_are_the_spec_error_list(client, scene, api_key, fmt):
     e = errors(post_report(client, api_key, "lampu_ungu", at, fmt=fmt), 404)
     assert e["code"] == 404 and "service_code" in e["description"]
     e = errors(post_report(client, api_key, "pju_mati", None, fmt=fmt), 400)
-    assert "location" in e["description"]
+    assert e["description"] == "lat: lokasi wajib diisi: lat dan long (atau attribute[pju_code] untuk lampu)"  # Bahasa Indonesia first
     e = errors(post_report(client, "not-a-key", "pju_mati", at, fmt=fmt), 403)
     assert "api_key" in e["description"]
     e = errors(post_report(Client(), None, "pju_mati", at, fmt=fmt), 403)  # no key, no /lapor/ session
@@ -150,6 +150,75 @@ def test_errors_are_the_spec_error_list(client, scene, api_key, fmt):
     errors(client.get(f"/open311/v2/requests.{fmt}?end_date=0001-01-01T00:00:00Z"), 400)
     errors(client.get(f"/open311/v2/requests.{fmt}?service_code=lampu_ungu"), 404)
     assert Report.objects.count() == 0  # nothing half-written
+
+
+# (request, Bahasa Indonesia, English): refusals of the reports app in the request's language, written out here
+REFUSALS = [
+    (("post", "/open311/v2/requests.json", {"service_code": "pju_mati"}), 400,
+     "lat: lokasi wajib diisi: lat dan long (atau attribute[pju_code] untuk lampu)",
+     "lat: a location is required: lat and long (or attribute[pju_code] for a light)"),
+    (("post", "/open311/v2/requests.json", {"service_code": "lampu_ungu", "lat": "-6.2", "long": "106.6"}), 404,
+     "service_code: service_code 'lampu_ungu' tidak ditemukan; lihat services.json",
+     "service_code: service_code 'lampu_ungu' not found; see services.json"),
+    (("post", "/open311/v2/requests.json", {"service_code": "pju_mati", "lat": "utara", "long": "106.6"}), 400,
+     "lat: lat harus berupa angka (derajat desimal, WGS 84)", "lat: lat must be a number (decimal degrees, WGS 84)"),
+    (("get", "/open311/v2/requests.json?status=pending", {}), 400,
+     "status harus open atau closed", "status must be open or closed"),
+    (("get", "/open311/v2/requests.xml?start_date=kemarin", {}), 400,
+     "start_date harus tanggal-waktu W3C seperti 2026-12-01T00:00:00+07:00",
+     "start_date must be a W3C date-time such as 2026-12-01T00:00:00+07:00"),
+    (("get", "/open311/v2/requests/999999.json", {}), 404,
+     "service_request_id '999999' tidak ditemukan", "service_request_id '999999' not found"),
+    (("get", "/open311/v2/services.csv", {}), 404, "format 'csv' tidak tersedia: json atau xml", "format 'csv' not offered: json or xml"),
+    (("get", "/open311/v2/nothing-here.json", {}), 404, "Sumber daya tidak ada: /open311/v2/nothing-here.json",
+     "No such resource: /open311/v2/nothing-here.json"),
+    (("get", "/api/reports/?status=pending", {}), 400, "status: open atau closed", "status: open or closed"),
+    (("get", "/api/reports/?overdue=maybe", {}), 400, "overdue: overdue harus 1 atau 0", "overdue: overdue must be 1 or 0"),
+    (("get", "/api/reports/99999999/", {}), 404, "tidak ada laporan dengan id 99999999", "no report with id 99999999"),
+]
+
+
+def _refusal(response, status) -> str:
+    assert response.status_code == status, response.content
+    if response["Content-Type"].startswith("text/xml"):
+        return xml(response).find("error/description").text
+    body = response.json()
+    if isinstance(body, list):  # GeoReport v2's error list
+        assert set(body[0]) == {"code", "description"} and body[0]["code"] == status
+        return body[0]["description"]
+    return body["detail"]  # SPEC §4 under /api/
+
+
+@pytest.mark.parametrize("request_, status, indonesian, english", REFUSALS)
+def test_refusals_follow_the_request_language(client, scene, api_key, request_, status, indonesian, english):
+    method, url, data = request_
+    data = {**data, "api_key": api_key} if method == "post" else data
+    send = getattr(client, method)
+    joiner = "&" if "?" in url else "?"
+    assert _refusal(send(url, data), status) == indonesian  # Bahasa Indonesia by default
+    assert _refusal(send(f"{url}{joiner}lang=en", data), status) == english
+    assert _refusal(send(url, data, HTTP_ACCEPT_LANGUAGE="en"), status) == english
+    assert _refusal(send(f"{url}{joiner}lang=id", data, HTTP_ACCEPT_LANGUAGE="en"), status) == indonesian
+    assert Report.objects.count() == 0
+
+
+def test_the_lapor_pages_follow_the_request_language(client, scene, api_key):
+    assert "<title>Lapor PJU &amp; jalan · geo_platform</title>" in client.get("/lapor/").content.decode()
+    english = "<title>Report a street light or road · geo_platform</title>"
+    assert english in client.get("/lapor/?lang=en").content.decode()
+    assert english in client.get("/lapor/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    config = client.get("/lapor/").context["config"]
+    assert config["strings"]["reopen_hint"] == "Dapat dibuka kembali dalam 7 hari setelah selesai."
+    assert [s["name"] for s in config["services"]][:2] == ["PJU mati", "PJU rusak"]
+    config = client.get("/lapor/?lang=en").context["config"]
+    assert config["strings"]["reopen_hint"] == "A report can be reopened within 7 days of closing."
+    assert [s["name"] for s in config["services"]][:2] == ["Street light out", "Street light or pole damaged"]
+    lamp = scene["lamps"]["PJU-A"]
+    rid = post_report(client, api_key, "pju_mati", (lamp.geom.x, lamp.geom.y)).json()[0]["service_request_id"]
+    page = client.get(f"/lapor/{rid}/").content.decode()
+    assert "Terbuka (sedang ditangani)" in page and "PJU mati" in page
+    page = client.get(f"/lapor/{rid}/?lang=en").content.decode()
+    assert "Open (being handled)" in page and "Street light out" in page
 
 
 def test_unknown_open311_paths_answer_with_the_error_list(client):

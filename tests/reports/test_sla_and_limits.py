@@ -97,7 +97,8 @@ def test_photos_are_reencoded_without_exif(client, scene, api_key):
         assert stored.format == "JPEG"
         assert len(stored.getexif()) == 0 and "exif" not in stored.info
         assert stored.size == (40, 80)  # the orientation was applied to the pixels before EXIF went
-    assert b"KameraWarga" not in photo.image.open("rb").read()
+    with photo.image.open("rb") as fh:
+        assert b"KameraWarga" not in fh.read()
 
 
 def test_only_images_up_to_10_mb(client, scene, api_key):

@@ -1,10 +1,12 @@
 /* Field officer app (/field/): position and accuracy, nearby assets, my
- * work orders, and four records — tag a new PJU, update a PJU, report road
- * damage, close a work order — each with a photo, queued on the device
- * (field-queue.js) and synced when the network is back. */
+ * work orders, and five records — tag a new PJU, update a PJU, report road
+ * damage, survey a road's condition (SDI form, js/survey.js), close a work
+ * order — each with a photo, queued on the device (field-queue.js) and
+ * synced when the network is back. */
 import { fillUrl } from "./js/config.js";
 import { esc } from "./js/format.js";
 import { labeller } from "./js/i18n.js";
+import { localDate, readSurvey, resultText, surveyFormHtml, surveyRecord } from "./js/survey.js";
 
 (function () {
   "use strict";
@@ -199,6 +201,12 @@ import { labeller } from "./js/i18n.js";
       btn.className = isPju ? "btn-update-pju" : "btn-road-damage";
       btn.addEventListener("click", function () { openForm(isPju ? "pju_update" : "road_update", f); });
       li.appendChild(btn);
+      if (!isPju) {
+        var survey = document.createElement("button");
+        survey.type = "button"; survey.className = "btn-road-survey"; survey.textContent = S.survey;
+        survey.addEventListener("click", function () { openForm("road_survey", f); });
+        li.appendChild(survey);
+      }
       ul.appendChild(li);
     });
   }
@@ -241,7 +249,7 @@ import { labeller } from "./js/i18n.js";
     current = { kind: kind, feature: feature };
     var p = feature ? feature.properties : {};
     var fields = "";
-    var title = { pju_create: S.new_pju, pju_update: S.update_pju, road_update: S.road_damage, wo_close: S.close_wo }[kind];
+    var title = { pju_create: S.new_pju, pju_update: S.update_pju, road_update: S.road_damage, road_survey: S.survey, wo_close: S.close_wo }[kind];
     var subtitle = "";
     if (kind === "pju_create" || kind === "pju_update") {
       fields = select("status", "status", kind === "pju_create" ? "working" : p.status) +
@@ -249,8 +257,9 @@ import { labeller } from "./js/i18n.js";
         number("wattage_w", F.wattage_w, p.wattage_w, "1") + number("pole_height_m", F.pole_height_m, p.pole_height_m, "0.5") +
         "<label>" + esc(F.controller_id) + " <input type='text' name='controller_id' maxlength='64' autocomplete='off' value='" + esc(p.controller_id || "") + "'></label>";
       if (kind === "pju_update") subtitle = (p.code || S.pju + " #" + feature.id) + " · v" + p.version;
-    } else if (kind === "road_update") {
-      fields = select("condition", "condition", p.condition === "good" || p.condition === "fair" || p.condition === "unknown" ? "light_damage" : p.condition, ["light_damage", "heavy_damage", "fair", "good"]);
+    } else if (kind === "road_update" || kind === "road_survey") {
+      fields = kind === "road_survey" ? surveyFormHtml(cfg.survey, F, p, localDate())
+        : select("condition", "condition", p.condition === "good" || p.condition === "fair" || p.condition === "unknown" ? "light_damage" : p.condition, ["light_damage", "heavy_damage", "fair", "good"]);
       var d = distanceTo(feature);
       subtitle = S.confirm_road + " " + (p.name || S.unnamed_road) + " · " + label("road_class", p.road_class) + (d !== null ? " · " + Math.round(d) + " m" : "");
       chosen.clearLayers();
@@ -269,11 +278,13 @@ import { labeller } from "./js/i18n.js";
     $("form-dialog").showModal();
   }
   $("btn-new-pju").addEventListener("click", function () { openForm("pju_create", null); });
-  $("btn-road-damage").addEventListener("click", function () {
+  function nearestRoadForm(kind) {
     var nearest = byDistance(state.roads)[0];
     if (!nearest) { toast(S.nothing_nearby); return; }
-    openForm("road_update", nearest.f);
-  });
+    openForm(kind, nearest.f);
+  }
+  $("btn-road-damage").addEventListener("click", function () { nearestRoadForm("road_update"); });
+  $("btn-road-survey").addEventListener("click", function () { nearestRoadForm("road_survey"); });
   $("form-cancel").addEventListener("click", function () { $("form-dialog").close(); });
   /* The road a record is about: highlighted while its form is open. */
   var chosen = L.layerGroup().addTo(map);
@@ -317,6 +328,19 @@ import { labeller } from "./js/i18n.js";
     var form = ev.target, kind = current.kind, f = current.feature;
     var file = form.photo.files[0];
     if (!file) { $("form-error").textContent = S.photo_required; $("form-error").hidden = false; return; }
+    var read = null;
+    if (kind === "road_survey") {
+      var values = {};
+      ["crack_area_pct", "crack_width_mm", "potholes_per_100m", "rut_depth_cm", "iri", "surveyed_on", "notes"].forEach(function (name) {
+        values[name] = form.elements[name].value;
+      });
+      read = readSurvey(values, cfg.survey, localDate());
+      if (read.errors.length) {
+        $("form-error").textContent = S.survey_invalid + ": " + read.errors.map(function (n) { return F[n] || n; }).join(", ");
+        $("form-error").hidden = false;
+        return;
+      }
+    }
     var needsFix = kind === "pju_create" || kind === "wo_close";
     if (needsFix && !state.fix) { $("form-error").textContent = S.no_position; $("form-error").hidden = false; return; }
     if (kind === "wo_close") {
@@ -340,6 +364,8 @@ import { labeller } from "./js/i18n.js";
     } else if (kind === "road_update") {
       record.layer = "roads";
       record.properties = { condition: form.condition.value };
+    } else if (kind === "road_survey") {
+      record = surveyRecord(f, read, fix);
     } else {
       record.layer = "work-orders";
       record.orderGeometry = f.geometry;
@@ -367,7 +393,7 @@ import { labeller } from "./js/i18n.js";
   });
 
   /* ---------- queue view ---------- */
-  var KIND_TEXT = { pju_create: S.new_pju, pju_update: S.update_pju, road_update: S.road_damage, wo_close: S.close_wo };
+  var KIND_TEXT = { pju_create: S.new_pju, pju_update: S.update_pju, road_update: S.road_damage, road_survey: S.survey, wo_close: S.close_wo };
   var STATE_TEXT = { pending: S.pending, sent: S.sent, conflict: S.conflict, failed: S.failed };
   function valuesTable(mine, server) {
     var rows = Object.keys(mine || {}).map(function (k) {
@@ -426,7 +452,8 @@ import { labeller } from "./js/i18n.js";
         li.className = "item record state-" + r.state;
         li.dataset.id = r.id; li.dataset.state = r.state; li.dataset.kind = r.kind;
         var photos = r.photos.length ? " · " + S.photo + " " + r.photos.filter(function (p) { return p.sent; }).length + "/" + r.photos.length : "";
-        var what = r.properties && r.properties.status ? label("status", r.properties.status)
+        var what = r.kind === "road_survey" ? resultText(r.result, label)
+          : r.properties && r.properties.status ? label("status", r.properties.status)
           : r.properties && r.properties.condition ? label("condition", r.properties.condition) : "";
         var html = "<div><b>" + esc(KIND_TEXT[r.kind]) + "</b> " + esc(r.label || "") + (what ? " · " + esc(what) : "") + " <span class='badge state'>" + esc(STATE_TEXT[r.state] || r.state) + "</span><br><small>" +
           esc(new Date(r.createdAt).toLocaleString()) + photos + (r.serverId ? " · id " + esc(r.serverId) : "") + "</small>";

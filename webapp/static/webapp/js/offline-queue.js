@@ -5,7 +5,7 @@
  * createQueue(), so `node --test` runs the same code the browser runs.
  *
  * Record: {id (UUID = client_id), kind: "pju_create" | "pju_update" |
- *   "road_update" | "wo_close", layer, featureId, properties, geometry,
+ *   "road_update" | "road_survey" | "wo_close", layer, featureId, properties, geometry,
  *   baseVersion, fix: {lon, lat, accuracy_m, taken_at}, photos: [{id, blob,
  *   name, sent, tried}], state: "pending" | "sent" | "conflict" | "failed",
  *   serverId, current (the server's feature on a conflict), error, createdAt}
@@ -19,6 +19,10 @@
  * - photos: uploaded as "<photo id>.jpg"; a retry first looks at the
  *   feature's photos for that name, so a photo whose answer was lost is not
  *   uploaded twice.
+ * - road survey (js/survey.js): the photos to the road first (their ids go in
+ *   the survey), then POST /api/roads/{id}/survey/ with client_id (a retry
+ *   gets the first survey, 200), then the IRI, if given, as an update over
+ *   the version the survey left (409 → "conflict", as for any update).
  * - work order close: start (if assigned) then close with the photo; a 409
  *   saying the order is already done means our earlier close went through.
  * A network failure leaves the record pending; 401/403 keep it pending too
@@ -106,7 +110,8 @@ export function uuid4(cryptoObj = globalThis.crypto) {
 
 /**
  * The queue. options: store, request (see fetchRequest), urls ({collection: "/api/{layer}/",
- * feature: "/api/{layer}/{id}/", photos: "/api/{layer}/{id}/photos/", work_order: "/api/work-orders/{id}/"}),
+ * feature: "/api/{layer}/{id}/", photos: "/api/{layer}/{id}/photos/", work_order: "/api/work-orders/{id}/",
+ * survey: "/api/roads/{id}/survey/"}),
  * locks (navigator.locks or undefined), now (() => Date), uuid.
  */
 export function createQueue({ store, request, urls, locks, now = () => new Date(), uuid = uuid4, FormDataClass = globalThis.FormData }) {
@@ -151,12 +156,12 @@ export function createQueue({ store, request, urls, locks, now = () => new Date(
     const photosUrl = fillUrl(urls.photos, { layer: record.layer, id: record.serverId });
     for (const photo of record.photos) {
       if (photo.sent) continue;
-      let already = false;
+      let already = null;
       if (photo.tried) {
         const res = await request("GET", photosUrl);
-        already = res.ok && Array.isArray(res.data) && res.data.some((p) => String(p.url).indexOf(photo.id) >= 0);
+        already = (res.ok && Array.isArray(res.data) && res.data.find((p) => String(p.url).indexOf(photo.id) >= 0)) || null;
       }
-      if (already) { photo.sent = true; await Q.put(record); continue; }
+      if (already) { photo.sent = true; photo.serverId = already.id; await Q.put(record); continue; }
       photo.tried = true;
       await Q.put(record);
       const form = new FormDataClass();
@@ -167,6 +172,7 @@ export function createQueue({ store, request, urls, locks, now = () => new Date(
       const res = await request("POST", photosUrl, form, true);
       if (res.status !== 201) { await fail(record, res); return false; }
       photo.sent = true;
+      photo.serverId = res.data && res.data.id;
       await Q.put(record);
     }
     return true;
@@ -209,6 +215,24 @@ export function createQueue({ store, request, urls, locks, now = () => new Date(
     }
     return fail(record, res);
   }
+  async function sendSurvey(record) {
+    if (!record.surveyed) {
+      record.serverId = record.featureId;  // the photos belong to the road
+      if (!(await sendPhotos(record))) return record;
+      const body = Object.assign({}, record.survey, {
+        client_id: record.id, photos: record.photos.map((p) => p.serverId).filter((id) => id !== undefined && id !== null),
+      });
+      const res = await request("POST", fillUrl(urls.survey, { id: record.featureId }), body);
+      if (res.status !== 201 && res.status !== 200) return fail(record, res);
+      const survey = (res.data && res.data.survey) || {};
+      const road = res.data && res.data.road;
+      record.surveyed = true;
+      record.result = { id: survey.id, sdi: survey.sdi, condition: survey.condition };
+      if (road && road.properties) record.baseVersion = road.properties.version;
+      await Q.put(record);
+    }
+    return record.properties ? sendUpdate(record) : finish(record);
+  }
   async function sendClose(record) {
     const base = fillUrl(urls.work_order, { id: record.featureId });
     if (record.status === "assigned" && !record.started) {
@@ -237,7 +261,7 @@ export function createQueue({ store, request, urls, locks, now = () => new Date(
     }
     return fail(record, res);
   }
-  const SENDERS = { pju_create: sendCreate, pju_update: sendUpdate, road_update: sendUpdate, wo_close: sendClose };
+  const SENDERS = { pju_create: sendCreate, pju_update: sendUpdate, road_update: sendUpdate, road_survey: sendSurvey, wo_close: sendClose };
 
   /* A record sent for a feature makes earlier failed records of the same kind for it moot. */
   Q.clearSuperseded = async (sent) => {
