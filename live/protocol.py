@@ -23,6 +23,7 @@ NUMERIC = {  # field → (lowest, highest) accepted
     "operating_hours": (0.0, 1e7),
     "voltage_v": (0.0, 1_000.0),
 }
+_NUMERIC_ITEMS = tuple((name, lo, hi) for name, (lo, hi) in NUMERIC.items())
 
 
 class Reject(Exception):
@@ -137,6 +138,9 @@ def parse(topic: str, payload: bytes, *, root: str, max_bytes: int, now: datetim
     if level is not None and (isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 <= level <= 100):
         raise Reject("bad_field", f"level must be 0–100, got {str(level)[:20]}")
     values = {"power_state": state, "level": None if level is None else int(round(level))}
-    for name in NUMERIC:
-        values[name] = _number(body, name)
+    for name, lo, hi in _NUMERIC_ITEMS:
+        value = body.get(name)
+        kind = type(value)
+        # the common case inline (a JSON number in range; orjson never yields NaN or ±inf), else _number's checks
+        values[name] = float(value) if (kind is float or kind is int) and lo <= value <= hi else _number(body, name)
     return Message("telemetry", controller_id, ts, values)
