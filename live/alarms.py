@@ -97,7 +97,14 @@ def evaluate(accepted, new_events, states, now) -> list[dict]:
     if not accepted and not new_events:
         return []
     margin = _margin()
-    readings = [(m, p, sun.phase(p["lat"], p["lon"], m.ts, margin)) for m, p, *_ in accepted]
+    phases: dict = {}  # (~1 km cell, ts) → phase: a batch's readings share few of them
+    readings = []
+    for m, p, *_ in accepted:
+        key = (p["cell"], m.ts)
+        ph = phases.get(key)
+        if ph is None:
+            ph = phases[key] = sun.phase(p["lat"], p["lon"], m.ts, margin)
+        readings.append((m, p, ph))
     pids = list({p["id"] for _, p, _ in readings} | {p["id"] for _, p in new_events})
     active, done = _active_and_done(pids)
     need = set(active) | done | {p["id"] for _, p in new_events}
