@@ -103,7 +103,7 @@ def evaluate(accepted, new_events, states, now) -> list[dict]:
         key = (p["cell"], m.ts)
         ph = phases.get(key)
         if ph is None:
-            ph = phases[key] = sun.phase(p["lat"], p["lon"], m.ts, margin)
+            ph = phases[key] = sun.phase_in_cell(p["cell"], m.ts, margin)
         readings.append((m, p, ph))
     pids = list({p["id"] for _, p, _ in readings} | {p["id"] for _, p in new_events})
     active, done = _active_and_done(pids)

@@ -18,6 +18,7 @@ commit, then acknowledge.
 from __future__ import annotations
 
 import collections
+import gc
 import json
 import logging
 import os
@@ -361,8 +362,23 @@ def ingest_one_by_one(raws, root=None, shared=False):
     return total
 
 
+GC_THRESHOLD = (50_000, 20, 100)  # gen 0 every 50,000 net allocations instead of 700
+
+
+def tune_gc() -> None:
+    """The ingest allocates a few short-lived objects per message (parsed JSON, tuples) that reference
+    counting frees; the cyclic collector, triggered every 700 allocations, would re-traverse the young
+    objects and, every few dozen passes, all of Django's (≈ 6 µs a message, a third of the worker's CPU,
+    measured on a 50,000-message burst). So: what the process built at start-up is frozen out of the
+    collector's sight (gc.freeze) and it runs less often; cycles are still collected."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+
+
 def serve(*, parent_pid: int | None = None, **kwargs) -> None:
     worker = Worker(**kwargs)
+    tune_gc()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: worker.stop.set())
     if parent_pid is not None:  # a child of `pju_ingest --processes N`: end with the supervisor, even a SIGKILLed one

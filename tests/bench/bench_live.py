@@ -228,6 +228,7 @@ def run() -> list[dict]:
         worker = Proc(worker_cmd, env, ready="connected to MQTT", ready_count=PROCESSES)
         t0 = time.perf_counter()
         cpu0 = _tree_cpu_s(worker.p.pid)
+        broker_cpu0 = _cpu_s(broker.pid)
         # the worker's backends: sampled while it works (Django may reconnect after an idle moment;
         # a backend that exits loses only its last 50 ms)
         first = {pid: _cpu_s(pid) for pid in _backends()}
@@ -243,6 +244,7 @@ def run() -> list[dict]:
             time.sleep(0.02)
         ingest_s = time.perf_counter() - t0
         worker_cpu = _tree_cpu_s(worker.p.pid) - cpu0
+        broker_cpu = _cpu_s(broker.pid) - broker_cpu0
         for pid in _backends():
             last[pid] = _cpu_s(pid)
         pg_cpu = sum(cpu - first.get(pid, 0.0) for pid, cpu in last.items())
@@ -320,7 +322,9 @@ def run() -> list[dict]:
                      "ours": f"{cpu_msg * 1e6:.0f} µs", "floor": "", "ratio": None,
                      "notes": f"worker {worker_cpu / total * 1e6:.0f} µs (paho, validation, COPY text) + PostgreSQL "
                               f"{pg_cpu / total * 1e6:.0f} µs; ceiling on 2 idle cores ≈ {2 / cpu_msg:,.0f} msg/s "
-                              f"(1 core: {1 / cpu_msg:,.0f}); Tangerang's 460 msg/s ≈ {460 * cpu_msg * 100:.0f}% of one core"})
+                              f"(1 core: {1 / cpu_msg:,.0f}); Tangerang's 460 msg/s ≈ {460 * cpu_msg * 100:.0f}% of one core; "
+                              f"the broker (Mosquitto, delivering and taking the PUBACKs) {broker_cpu / total * 1e6:.0f} µs more, "
+                              f"so ≈ {2 / (cpu_msg + broker_cpu / total):,.0f} msg/s with it on the same 2 cores"})
         rows.append({"name": f"hourly rollups rebuilt from the raw rows ({rolled['hours']} hours of the burst)",
                      "ours": f"{total / rollup_s:,.0f} raw rows/s ({rollup_s:.2f} s)", "floor": f"COPY {copy_rate:,.0f} rows/s",
                      "ratio": copy_rate / (total / rollup_s),
