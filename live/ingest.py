@@ -68,43 +68,56 @@ def _dead_letter(rows: list, raw: Raw, reason: str, detail: str, controller_id: 
     rows.append((raw.topic[:300], controller_id[:64], reason, detail[:1000], text))
 
 
-# One index probe per key, whatever the planner estimates (LIMIT 1 keeps each LATERAL a parameterised
-# probe): a plain join picks a sequential scan of every PJU or of every live state once the batch is
-# a few percent of the table (measured: 40–100 ms a 5,000-message batch instead of ~10).
+# The batch's PJUs by id with their live states: one index probe per key whatever the planner estimates
+# (LIMIT 1 keeps each LATERAL a parameterised probe; a plain join picks a sequential scan of every PJU or
+# every live state once a batch is a few percent of the table: 40–100 ms a 5,000-message batch instead of
+# ~15).
 _PJU_SQL = ("SELECT s.controller_id, s.id, ST_Y(s.geom), ST_X(s.geom), s.status, ls.pju_id, ls.last_ts, ls.power_state "
-            "FROM unnest(%s::{type}[]) k(key) CROSS JOIN LATERAL (SELECT id, controller_id, geom, status "
-            "FROM layers_streetlight WHERE {column} = k.key AND controller_id <> '' AND deleted_at IS NULL LIMIT 1) s "
-            "LEFT JOIN LATERAL (SELECT pju_id, last_ts, power_state FROM live_livestate WHERE pju_id = s.id LIMIT 1) ls ON true")
+            "FROM unnest(%s::bigint[]) k(id) CROSS JOIN LATERAL (SELECT id, controller_id, geom, status "
+            "FROM layers_streetlight WHERE id = k.id AND controller_id <> '' AND deleted_at IS NULL LIMIT 1) s "
+            "LEFT JOIN LATERAL (SELECT pju_id, last_ts, power_state FROM live_livestate WHERE pju_id = s.id LIMIT 1) ls "
+            "ON true")
 _PJU_IDS: dict[str, int] = {}  # controller_id → PJU id where it was last found (checked again by every query)
 
 
+def _pju_ids(cur, controller_ids: list[str]) -> None:
+    """Find where these controllers are (text probes under the database collation; `controller_id <> ''`
+    lets the planner use the partial unique index) and remember it."""
+    cache = _PJU_IDS
+    for c in controller_ids:
+        cache.pop(c, None)
+    cur.execute("SELECT controller_id, id FROM layers_streetlight WHERE controller_id = ANY(%s::text[]) "
+                "AND controller_id <> '' AND deleted_at IS NULL", [arr(controller_ids)])
+    found = cur.fetchall()
+    if len(cache) + len(found) > 1_000_000:
+        cache.clear()
+    cache.update(found)
+
+
 def _pju_rows(controller_ids: list[str]) -> tuple[dict[str, dict], dict[int, dict]]:
-    """The batch's PJUs by controller id, with their live state. A controller
-    seen before is looked up by its PJU's id (integer primary key probes; the
-    row must still carry that controller id, else it is looked up again); the
-    others by `controller_id` (text probes under the database collation,
-    dearer; `controller_id <> ''` lets the planner use the partial unique
-    index)."""
+    """The batch's PJUs by controller id, with their live state, in one query
+    by PJU id: a controller's PJU is looked up by controller id only the first
+    time (or when it was not where remembered: moved to another lamp, or
+    removed)."""
     if not controller_ids:
         return {}, {}
     cache = _PJU_IDS
-    cached = {c: cache[c] for c in controller_ids if c in cache}
-    rows = []
     with connection.cursor() as cur:
-        if cached:
-            cur.execute(_PJU_SQL.format(type="bigint", column="id"), [arr(list(cached.values()))])
-            rows = [r for r in cur.fetchall() if cached.get(r[0]) == r[1]]
-        if len(rows) < len(controller_ids):
-            found = {r[0] for r in rows}
-            missing = [c for c in controller_ids if c not in found]
-            for c in missing:
-                cache.pop(c, None)
-            cur.execute(_PJU_SQL.format(type="text", column="controller_id"), [arr(missing)])
-            fresh = cur.fetchall()
-            if len(cache) + len(fresh) > 1_000_000:
-                cache.clear()
-            cache.update((r[0], r[1]) for r in fresh)
-            rows += fresh
+        unknown = [c for c in controller_ids if c not in cache]
+        for attempt in (1, 2):
+            if unknown:
+                _pju_ids(cur, unknown)
+            wanted = {cache[c]: c for c in controller_ids if c in cache}
+            if not wanted:
+                return {}, {}
+            cur.execute(_PJU_SQL, [arr(sorted(wanted))])
+            rows = cur.fetchall()
+            there = {r[0] for r in rows if wanted.get(r[1]) == r[0]}
+            moved = [c for c in wanted.values() if c not in there]
+            if not moved or attempt == 2:
+                break
+            unknown = moved  # once more, from where they are now
+        rows = [r for r in rows if wanted.get(r[1]) == r[0]]
     # cell: the ~1 km square whose sun times the alarms use (live/sun.py)
     pjus = {r[0]: {"id": r[1], "lat": r[2], "lon": r[3], "status": r[4], "cell": sun.cell(r[2], r[3])} for r in rows}
     states = {r[1]: {"last_ts": r[6], "power_state": r[7]} for r in rows if r[5] is not None}
@@ -227,6 +240,7 @@ def _store(parsed, dead, result: BatchResult, now: datetime, shared: bool = Fals
 
     pju_ids = sorted({p["id"] for *_, p in telemetry} | {p["id"] for *_, p in events})
     states = {pid: known_states[pid] for pid in pju_ids if pid in known_states}
+    with_state = set(states)  # PJUs with a live-state row (`states` is updated as the batch's notes are made)
     accepted, candidates = [], []
     last = {pid: s["last_ts"] for pid, s in states.items()}  # each PJU's newest reading so far
     for raw, msg, pju in telemetry:
@@ -253,9 +267,6 @@ def _store(parsed, dead, result: BatchResult, now: datetime, shared: bool = Fals
                 result.dead["out_of_order"] += 1
 
     with connection.cursor() as cur:
-        if shared and pju_ids:  # lock the live states in one order: concurrent batches wait instead of deadlocking
-            cur.execute("SELECT 1 FROM live_livestate WHERE pju_id = ANY(%s::bigint[]) ORDER BY pju_id FOR UPDATE",
-                        [arr(pju_ids)])
         if accepted or late:
             stored = accepted + late if late else accepted
             stamps = {m.ts for m, _ in stored}  # a batch's readings share few distinct timestamps
@@ -265,8 +276,6 @@ def _store(parsed, dead, result: BatchResult, now: datetime, shared: bool = Fals
                  m.values["active_energy_kwh"], m.values["operating_hours"], m.values["voltage_v"])
                 for m, p in stored
             ], conflicts=bool(late))
-        if accepted:
-            _live_state(cur, accepted, now, states)
         new_events = []
         if events:
             cur.execute(
@@ -277,11 +286,6 @@ def _store(parsed, dead, result: BatchResult, now: datetime, shared: bool = Fals
                  arr([m.values["event"] for _, m, _ in events]), arr([m.values["detail"] for _, m, _ in events])],
             )
             fresh = {(r[0], r[1], r[2]) for r in cur.fetchall()}
-            cur.execute(  # an event is a sign of life too (silence alarms)
-                "INSERT INTO live_livestate (pju_id, power_state, last_seen) SELECT DISTINCT unnest(%s::bigint[]), '', %s "
-                "ON CONFLICT (pju_id) DO UPDATE SET last_seen = EXCLUDED.last_seen",
-                [arr([p["id"] for _, _, p in events]), now],
-            )
             result.events = len(fresh)
             result.duplicates += len(events) - len(fresh)
             new_events = [(m, p) for _, m, p in events if (p["id"], m.ts, m.values["event"]) in fresh]
@@ -291,10 +295,6 @@ def _store(parsed, dead, result: BatchResult, now: datetime, shared: bool = Fals
                 "SELECT *, now() FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])",
                 [arr(c) for c in zip(*dead)],
             )
-        hours = {_hour(ts) for ts in stamps} if accepted or late else set()
-        hours |= {_hour(m.ts) for m, _ in new_events if m.values["event"] in rollups.FAULT_EVENTS}
-        if hours:  # last: the rollup thread waits for this row lock only until the commit
-            rollups.mark(cur, hours)
     notes = alarms.evaluate(accepted, new_events, states, now)
     for m, p in accepted:
         before = states.get(p["id"], {}).get("power_state")
@@ -306,6 +306,26 @@ def _store(parsed, dead, result: BatchResult, now: datetime, shared: bool = Fals
         notes.append({"type": "event", "pju": p["id"], "event": m.values["event"], "ts": m.ts.isoformat()})
     notify(notes)
     result.notifications = notes
+    # Last, and short: the rows other ingest processes' batches write too — the live states of the same
+    # PJUs (a shared subscription spreads each controller's readings over the processes) and the hours'
+    # rollup marks — are locked from here to the commit only, so the processes' batches overlap up to
+    # this point instead of running one after the other; the live states in PJU order (no deadlock).
+    hours = {_hour(ts) for ts in stamps} if accepted or late else set()
+    hours |= {_hour(m.ts) for m, _ in new_events if m.values["event"] in rollups.FAULT_EVENTS}
+    with connection.cursor() as cur:
+        if shared and pju_ids:
+            cur.execute("SELECT 1 FROM live_livestate WHERE pju_id = ANY(%s::bigint[]) ORDER BY pju_id FOR UPDATE",
+                        [arr(pju_ids)])
+        if accepted:
+            _live_state(cur, accepted, now, with_state)
+        if events:
+            cur.execute(  # an event is a sign of life too (silence alarms)
+                "INSERT INTO live_livestate (pju_id, power_state, last_seen) SELECT DISTINCT unnest(%s::bigint[]), '', %s "
+                "ON CONFLICT (pju_id) DO UPDATE SET last_seen = EXCLUDED.last_seen",
+                [arr([p["id"] for _, _, p in events]), now],
+            )
+        if hours:  # the rollup thread waits for this row lock only until the commit
+            rollups.mark(cur, hours)
 
 
 RAW_COLUMNS = "pju_id, ts, power_state, level, active_power_w, active_energy_kwh, operating_hours, voltage_v"
@@ -336,11 +356,12 @@ def _copy_raw(cur, rows: list[tuple], conflicts: bool = False) -> int:
     return cur.rowcount
 
 
-def _live_state(cur, accepted, now: datetime, states: dict) -> None:
+def _live_state(cur, accepted, now: datetime, states) -> None:
     """The latest reading of each PJU onto its live state: one set-based UPDATE
     (HOT: no indexed column changes), and an INSERT for PJUs reporting for the
-    first time. Latest wins in SQL: a state already newer (written by another
-    ingest process since this batch read it) is left as it is."""
+    first time (`states`: the PJUs that have a live-state row). Latest wins in
+    SQL: a state already newer (written by another ingest process since this
+    batch read it) is left as it is."""
     latest, kwh, hours = {}, {}, {}
     for m, p, *_ in accepted:  # (message, PJU), in increasing ts per PJU
         pid, v = p["id"], m.values
