@@ -208,7 +208,7 @@ class Worker:
         client.subscribe([(t, SubscribeOptions(qos=1, noLocal=not self.shared_group))
                           for t in topics(self.root, self.shared_group)])
         self.connected.set()
-        log.info("connected to MQTT (session present: %s)", flags.session_present)
+        log.info("connected to MQTT (session present: %s; process %d)", flags.session_present, os.getpid())
 
     def _on_message(self, client, userdata, msg):
         self.inbox.append(Received(msg.topic, msg.payload, msg.mid, msg.qos))

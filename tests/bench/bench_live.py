@@ -65,22 +65,39 @@ def _db_url() -> str:
 
 
 class Proc:
-    def __init__(self, args, env, ready: str | None = None, timeout=60, ready_count: int = 1):
+    def __init__(self, args, env, ready: str | None = None, timeout=60, ready_count: int = 1, first_ready: bool = False):
+        """`ready`: wait for `ready_count` lines containing it (`first_ready`: only for the first; then `wait_ready`)."""
         self.lines: list[str] = []
         self.ready_count = ready_count
         self.ready_times: list[float] = []  # perf_counter of each `ready` line (one per ingest process)
+        self.ready_cpu: dict[int, float] = {}  # each ingest process's CPU seconds when it connected
         self.ready = threading.Event()
+        self.args, self.timeout = args, timeout
         self.p = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         threading.Thread(target=self._read, args=(ready,), daemon=True).start()
-        if ready and not self.ready.wait(timeout):
+        if ready and first_ready:
+            deadline = time.monotonic() + timeout
+            while not self.ready_times and time.monotonic() < deadline:
+                time.sleep(0.002)
+            if not self.ready_times:
+                self.stop()
+                raise RuntimeError(f"{args[:3]} not ready: {''.join(self.lines[-20:])}")
+        elif ready:
+            self.wait_ready()
+
+    def wait_ready(self):
+        if not self.ready.wait(self.timeout):
             self.stop()
-            raise RuntimeError(f"{args[:3]} not ready: {''.join(self.lines[-20:])}")
+            raise RuntimeError(f"{self.args[:3]} not ready: {''.join(self.lines[-20:])}")
 
     def _read(self, ready):
         for line in self.p.stderr:
             self.lines.append(line)
             if ready and ready in line:
                 self.ready_times.append(time.perf_counter())
+                pid = re.search(r"process (\d+)", line)  # the worker's connection line names its process
+                if pid:
+                    self.ready_cpu[int(pid.group(1))] = _cpu_s(int(pid.group(1)))
                 self.ready_count -= 1
                 if self.ready_count <= 0:
                     self.ready.set()
@@ -141,15 +158,6 @@ def _count(ids, ts=None) -> int:
         else:
             cur.execute("SELECT count(*) FROM live_telemetry WHERE pju_id = ANY(%s::bigint[]) AND ts = %s", [arr(ids), ts])
         return cur.fetchone()[0]
-
-
-def _tree_cpu_s(pid: int) -> float:
-    """CPU seconds of a process and its children (`pju_ingest --processes N` runs N children)."""
-    try:
-        kids = [int(k) for k in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        kids = []
-    return _cpu_s(pid) + sum(_cpu_s(k) for k in kids)
 
 
 def _cpu_s(pid: int) -> float:
@@ -227,16 +235,15 @@ def run() -> list[dict]:
         pub_rate = len(infos) / (time.perf_counter() - t_pub)
         total = len(infos)
         # 2. the worker drains the queue: end-to-end ingest rate
-        worker = Proc(worker_cmd, env, ready="connected to MQTT", ready_count=PROCESSES)
-        # timed from the FIRST process's connection (it starts draining its share at once); the CPU
-        # from the last one's (before it, the others are still starting Django: not ingest work)
-        cpu0 = _tree_cpu_s(worker.p.pid)
-        t0 = worker.ready_times[0]
-        stagger = worker.ready_times[-1] - t0
         broker_cpu0 = _cpu_s(broker.pid)
-        # the worker's backends: sampled while it works (Django may reconnect after an idle moment;
-        # a backend that exits loses only its last 50 ms)
+        worker = Proc(worker_cmd, env, ready="connected to MQTT", ready_count=PROCESSES, first_ready=True)
+        # timed from the FIRST process's connection (it starts draining its share at once); each
+        # process's CPU from its own connection (before it, it was starting Django: not ingest work);
+        # the backends' from the first connection (a backend opened later counts from zero)
+        t0 = worker.ready_times[0]
         first = {pid: _cpu_s(pid) for pid in _backends()}
+        worker.wait_ready()
+        stagger = worker.ready_times[-1] - t0
         last = dict(first)
         # polled cheaply first (the last reading of every 50th controller), then exactly (every row)
         sample = ids[::50]
@@ -248,7 +255,9 @@ def run() -> list[dict]:
                 last[pid] = _cpu_s(pid)
             time.sleep(0.02)
         ingest_s = time.perf_counter() - t0
-        worker_cpu = _tree_cpu_s(worker.p.pid) - cpu0
+        if len(worker.ready_cpu) != PROCESSES:
+            raise RuntimeError(f"expected {PROCESSES} ingest processes in the log, found {sorted(worker.ready_cpu)}")
+        worker_cpu = sum(_cpu_s(pid) - cpu for pid, cpu in worker.ready_cpu.items())
         broker_cpu = _cpu_s(broker.pid) - broker_cpu0
         for pid in _backends():
             last[pid] = _cpu_s(pid)
