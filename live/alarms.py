@@ -34,13 +34,26 @@ def _margin() -> timedelta:
     return timedelta(minutes=settings.LIVE_NIGHT_MARGIN_MIN)
 
 
-def _active(pju_ids: list[int]) -> dict[int, set[str]]:
+def _active_and_done(pju_ids: list[int]) -> tuple[dict[int, set[str]], set[int]]:
+    """The active alarm kinds of these PJUs, and those of them with an order closed in the field
+    (`done`, awaiting the light's confirmation): one round trip, two indexed probes."""
+    from live.ingest import arr
+
     out: dict[int, set[str]] = {}
     with connection.cursor() as cur:
-        cur.execute("SELECT pju_id, kind FROM live_alarm WHERE cleared_at IS NULL AND pju_id = ANY(%s)", [pju_ids])
-        for pid, kind in cur.fetchall():
+        cur.execute(
+            "SELECT pju_id, kind FROM live_alarm WHERE cleared_at IS NULL AND pju_id = ANY(%(ids)s::bigint[]) "
+            "UNION ALL SELECT DISTINCT pju_id, NULL FROM needs_workorder WHERE status = 'done' AND pju_id = ANY(%(ids)s::bigint[])",
+            {"ids": arr(pju_ids)},
+        )
+        rows = cur.fetchall()
+    done = set()
+    for pid, kind in rows:
+        if kind is None:
+            done.add(pid)
+        else:
             out.setdefault(pid, set()).add(kind)
-    return out
+    return out, done
 
 
 class _Plan:
@@ -72,19 +85,48 @@ class _Plan:
 
 
 def evaluate(accepted, new_events, states, now) -> list[dict]:
-    items = [(m.ts, 0, m, p) for m, p, *_ in accepted] + [(m.ts, 1, m, p) for m, p in new_events]
+    """The batch's alarm rules. Most readings change nothing — a lamp on at
+    night that is `working` with no alarm, off by day, any reading in the
+    twilight margins of a PJU without an `offline` alarm — so the batch is
+    first narrowed set-wise: one query gives the PJUs with an active alarm or
+    a field-closed (`done`) order among the batch's, and only those, the PJUs
+    with an event and those with a reading that opens an alarm or changes the
+    status go through the ordered per-PJU rules below (same result: a skipped
+    reading's rule would open nothing, clear nothing and set the status it
+    already has)."""
+    if not accepted and not new_events:
+        return []
+    margin = _margin()
+    phases: dict = {}  # (~1 km cell, ts) → phase: a batch's readings share few of them
+    readings = []
+    for m, p, *_ in accepted:
+        key = (p["cell"], m.ts)
+        ph = phases.get(key)
+        if ph is None:
+            ph = phases[key] = sun.phase_in_cell(p["cell"], m.ts, margin)
+        readings.append((m, p, ph))
+    pids = list({p["id"] for _, p, _ in readings} | {p["id"] for _, p in new_events})
+    active, done = _active_and_done(pids)
+    need = set(active) | done | {p["id"] for _, p in new_events}
+    for m, p, ph in readings:
+        pid = p["id"]
+        if pid in need or ph == "twilight":
+            continue
+        on = m.values["power_state"] != "off"
+        if (on and ph == "day") or (ph == "night" and (not on or p["status"] != "working")):
+            need.add(pid)
+    items = [(m.ts, 0, m, p, ph) for m, p, ph in readings if p["id"] in need]
+    items += [(m.ts, 1, m, p, None) for m, p in new_events]
     if not items:
         return []
     items.sort(key=lambda x: (x[3]["id"], x[0], x[1]))
-    pjus = {p["id"]: p for *_, p in items}
-    plan = _Plan(_active(list(pjus)))
-    margin = _margin()
-    for ts, _, m, p in items:
+    pjus = {x[3]["id"]: x[3] for x in items}
+    plan = _Plan({pid: kinds for pid, kinds in active.items() if pid in pjus})
+    for ts, _, m, p, ph in items:
         pid = p["id"]
         if m.kind == "telemetry":
             plan.clear(pid, ts, {"offline"})
             state = m.values["power_state"]
-            ph = sun.phase(p["lat"], p["lon"], ts, margin)
             if state == "off" and ph == "night":
                 plan.open(pid, "off_at_night", ts, "mati pada malam hari")
                 plan.status[pid] = "off"
@@ -108,6 +150,7 @@ def evaluate(accepted, new_events, states, now) -> list[dict]:
                 plan.open(pid, kind, ts, m.values.get("detail") or event)
                 if status:
                     plan.status[pid] = status
+    plan.confirmed = {pid: ts for pid, ts in plan.confirmed.items() if pid in done}
     return _write(plan, pjus, now)
 
 
@@ -167,13 +210,10 @@ def _write(plan: _Plan, pjus: dict, now) -> list[dict]:
         if cleared_at:
             notes.append({"type": "alarm", "action": "cleared", "pju": pid, "kind": kind, "ts": cleared_at.isoformat()})
     # 4. field-closed orders confirmed by the light itself
-    if plan.confirmed:
+    if plan.confirmed:  # only PJUs with a `done` order are left in it (evaluate)
         from needs.models import WorkOrder
 
-        with connection.cursor() as cur:  # usually none: one indexed probe for the whole batch
-            cur.execute("SELECT id FROM needs_workorder WHERE status = 'done' AND pju_id = ANY(%s)", [list(plan.confirmed)])
-            done = [r[0] for r in cur.fetchall()]
-        for order in WorkOrder.objects.filter(pk__in=done, pju__controller_id__gt=""):
+        for order in WorkOrder.objects.filter(status="done", pju_id__in=list(plan.confirmed), pju__controller_id__gt=""):
             if order.done_at and plan.confirmed[order.pju_id] >= order.done_at:
                 work_orders.work_order_verify(order=order)
                 notes.append({"type": "work_order", "action": "verified", "pju": order.pju_id, "work_order": order.pk})

@@ -25,11 +25,10 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from live import alarms, partitions, protocol, rollups
+from live import alarms, partitions, protocol, rollups, sun
 from live.models import POWER_CODE
 
 log = logging.getLogger(__name__)
-GAP_CAP = timedelta(minutes=15)  # longest interval one reading speaks for (burning/availability)
 NOTIFY_CHANNEL = "live_events"
 NOTIFY_MAX = 7000  # pg_notify payloads must stay under 8000 bytes
 # With several ingest processes (MQTT shared subscription) one controller's readings are spread over them,
@@ -69,22 +68,59 @@ def _dead_letter(rows: list, raw: Raw, reason: str, detail: str, controller_id: 
     rows.append((raw.topic[:300], controller_id[:64], reason, detail[:1000], text))
 
 
+# The batch's PJUs by id with their live states: one index probe per key whatever the planner estimates
+# (LIMIT 1 keeps each LATERAL a parameterised probe; a plain join picks a sequential scan of every PJU or
+# every live state once a batch is a few percent of the table: 40–100 ms a 5,000-message batch instead of
+# ~15).
+_PJU_SQL = ("SELECT s.controller_id, s.id, ST_Y(s.geom), ST_X(s.geom), s.status, ls.pju_id, ls.last_ts, ls.power_state "
+            "FROM unnest(%s::bigint[]) k(id) CROSS JOIN LATERAL (SELECT id, controller_id, geom, status "
+            "FROM layers_streetlight WHERE id = k.id AND controller_id <> '' AND deleted_at IS NULL LIMIT 1) s "
+            "LEFT JOIN LATERAL (SELECT pju_id, last_ts, power_state FROM live_livestate WHERE pju_id = s.id LIMIT 1) ls "
+            "ON true")
+_PJU_IDS: dict[str, int] = {}  # controller_id → PJU id where it was last found (checked again by every query)
+
+
+def _pju_ids(cur, controller_ids: list[str]) -> None:
+    """Find where these controllers are (text probes under the database collation; `controller_id <> ''`
+    lets the planner use the partial unique index) and remember it."""
+    cache = _PJU_IDS
+    for c in controller_ids:
+        cache.pop(c, None)
+    cur.execute("SELECT controller_id, id FROM layers_streetlight WHERE controller_id = ANY(%s::text[]) "
+                "AND controller_id <> '' AND deleted_at IS NULL", [arr(controller_ids)])
+    found = cur.fetchall()
+    if len(cache) + len(found) > 1_000_000:
+        cache.clear()
+    cache.update(found)
+
+
 def _pju_rows(controller_ids: list[str]) -> tuple[dict[str, dict], dict[int, dict]]:
-    """The batch's PJUs by controller id, with their live state (one query).
-    `controller_id <> ''` lets the planner use the partial unique index
-    (without it: a sequential scan of every PJU per batch)."""
+    """The batch's PJUs by controller id, with their live state, in one query
+    by PJU id: a controller's PJU is looked up by controller id only the first
+    time (or when it was not where remembered: moved to another lamp, or
+    removed)."""
     if not controller_ids:
         return {}, {}
+    cache = _PJU_IDS
     with connection.cursor() as cur:
-        cur.execute(
-            "SELECT s.controller_id, s.id, ST_Y(s.geom), ST_X(s.geom), s.status, ls.pju_id, ls.last_ts, ls.active_energy_kwh, "
-            "ls.power_state FROM layers_streetlight s LEFT JOIN live_livestate ls ON ls.pju_id = s.id "
-            "WHERE s.controller_id = ANY(%s::text[]) AND s.controller_id <> '' AND s.deleted_at IS NULL",
-            [arr(controller_ids)],
-        )
-        rows = cur.fetchall()
-    pjus = {r[0]: {"id": r[1], "lat": r[2], "lon": r[3], "status": r[4]} for r in rows}
-    states = {r[1]: {"last_ts": r[6], "kwh": r[7], "power_state": r[8]} for r in rows if r[5] is not None}
+        unknown = [c for c in controller_ids if c not in cache]
+        for attempt in (1, 2):
+            if unknown:
+                _pju_ids(cur, unknown)
+            wanted = {cache[c]: c for c in controller_ids if c in cache}
+            if not wanted:
+                return {}, {}
+            cur.execute(_PJU_SQL, [arr(sorted(wanted))])
+            rows = cur.fetchall()
+            there = {r[0] for r in rows if wanted.get(r[1]) == r[0]}
+            moved = [c for c in wanted.values() if c not in there]
+            if not moved or attempt == 2:
+                break
+            unknown = moved  # once more, from where they are now
+        rows = [r for r in rows if wanted.get(r[1]) == r[0]]
+    # cell: the ~1 km square whose sun times the alarms use (live/sun.py)
+    pjus = {r[0]: {"id": r[1], "lat": r[2], "lon": r[3], "status": r[4], "cell": sun.cell(r[2], r[3])} for r in rows}
+    states = {r[1]: {"last_ts": r[6], "power_state": r[7]} for r in rows if r[5] is not None}
     return pjus, states
 
 
@@ -164,9 +200,10 @@ def ingest_batch(batch: list[Raw], *, now: datetime | None = None, root: str | N
     oldest = partitions.oldest_kept(now)
     dead: list[tuple] = []
     parsed: list[tuple[Raw, protocol.Message]] = []
+    max_bytes, parse = settings.LIVE_MAX_PAYLOAD_BYTES, protocol.parse  # settings are a lazy object: read once
     for raw in batch:
         try:
-            msg = protocol.parse(raw.topic, raw.payload, root=root, max_bytes=settings.LIVE_MAX_PAYLOAD_BYTES, now=now, oldest=oldest)
+            msg = parse(raw.topic, raw.payload, root=root, max_bytes=max_bytes, now=now, oldest=oldest)
         except protocol.Reject as rej:
             _dead_letter(dead, raw, rej.reason, rej.detail)
             result.dead[rej.reason] += 1
@@ -203,49 +240,42 @@ def _store(parsed, dead, result: BatchResult, now: datetime, shared: bool = Fals
 
     pju_ids = sorted({p["id"] for *_, p in telemetry} | {p["id"] for *_, p in events})
     states = {pid: known_states[pid] for pid in pju_ids if pid in known_states}
+    with_state = set(states)  # PJUs with a live-state row (`states` is updated as the batch's notes are made)
     accepted, candidates = [], []
-    last = {pid: dict(s) for pid, s in states.items()}
+    last = {pid: s["last_ts"] for pid, s in states.items()}  # each PJU's newest reading so far
     for raw, msg, pju in telemetry:
-        s = last.setdefault(pju["id"], {"last_ts": None, "kwh": None, "power_state": ""})
-        if s["last_ts"] is None or msg.ts > s["last_ts"]:
-            prev_ts, prev_kwh = s["last_ts"], s["kwh"]
-            dt = min(msg.ts - prev_ts, GAP_CAP).total_seconds() if prev_ts else 0.0
-            kwh = msg.values["active_energy_kwh"]
-            d_kwh = kwh - prev_kwh if kwh is not None and prev_kwh is not None and kwh >= prev_kwh else 0.0
-            accepted.append((msg, pju, dt, d_kwh))
-            s["last_ts"] = msg.ts
-            if kwh is not None:
-                s["kwh"] = kwh
+        pid = pju["id"]
+        prev = last.get(pid)
+        if prev is None or msg.ts > prev:
+            accepted.append((msg, pju))
+            last[pid] = msg.ts
         else:
             candidates.append((raw, msg, pju))
-    known = _existing([(p["id"], m.ts) for _, m, p in candidates])
-    seen = {(p["id"], m.ts) for m, p, *_ in accepted}
     late = []
-    for raw, msg, pju in candidates:
-        key = (pju["id"], msg.ts)
-        if key in known or key in seen:
-            result.duplicates += 1
-        elif shared and msg.ts >= last[pju["id"]]["last_ts"] - REORDER_WINDOW:
-            late.append((msg, pju))
-            seen.add(key)
-        else:
-            _dead_letter(dead, raw, "out_of_order", f"ts {msg.ts.isoformat()} is before the last accepted {last[pju['id']]['last_ts'].isoformat()}", msg.controller_id)
-            result.dead["out_of_order"] += 1
+    if candidates:
+        known = _existing([(p["id"], m.ts) for _, m, p in candidates])
+        seen = {(p["id"], m.ts) for m, p in accepted}
+        for raw, msg, pju in candidates:
+            key = (pju["id"], msg.ts)
+            if key in known or key in seen:
+                result.duplicates += 1
+            elif shared and msg.ts >= last[pju["id"]] - REORDER_WINDOW:
+                late.append((msg, pju))
+                seen.add(key)
+            else:
+                _dead_letter(dead, raw, "out_of_order", f"ts {msg.ts.isoformat()} is before the last accepted {last[pju['id']].isoformat()}", msg.controller_id)
+                result.dead["out_of_order"] += 1
 
     with connection.cursor() as cur:
-        if shared and pju_ids:  # lock the live states in one order: concurrent batches wait instead of deadlocking
-            cur.execute("SELECT 1 FROM live_livestate WHERE pju_id = ANY(%s::bigint[]) ORDER BY pju_id FOR UPDATE",
-                        [arr(pju_ids)])
         if accepted or late:
-            stored = [(m, p) for m, p, *_ in accepted] + late
-            partitions.ensure({m.ts.date() for m, _ in stored})
+            stored = accepted + late if late else accepted
+            stamps = {m.ts for m, _ in stored}  # a batch's readings share few distinct timestamps
+            partitions.ensure({ts.date() for ts in stamps})
             result.stored = _copy_raw(cur, [
                 (p["id"], m.ts, POWER_CODE[m.values["power_state"]], m.values["level"], m.values["active_power_w"],
                  m.values["active_energy_kwh"], m.values["operating_hours"], m.values["voltage_v"])
                 for m, p in stored
             ], conflicts=bool(late))
-        if accepted:
-            _live_state(cur, accepted, now, states)
         new_events = []
         if events:
             cur.execute(
@@ -256,11 +286,6 @@ def _store(parsed, dead, result: BatchResult, now: datetime, shared: bool = Fals
                  arr([m.values["event"] for _, m, _ in events]), arr([m.values["detail"] for _, m, _ in events])],
             )
             fresh = {(r[0], r[1], r[2]) for r in cur.fetchall()}
-            cur.execute(  # an event is a sign of life too (silence alarms)
-                "INSERT INTO live_livestate (pju_id, power_state, last_seen) SELECT DISTINCT unnest(%s::bigint[]), '', %s "
-                "ON CONFLICT (pju_id) DO UPDATE SET last_seen = EXCLUDED.last_seen",
-                [arr([p["id"] for _, _, p in events]), now],
-            )
             result.events = len(fresh)
             result.duplicates += len(events) - len(fresh)
             new_events = [(m, p) for _, m, p in events if (p["id"], m.ts, m.values["event"]) in fresh]
@@ -270,11 +295,8 @@ def _store(parsed, dead, result: BatchResult, now: datetime, shared: bool = Fals
                 "SELECT *, now() FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])",
                 [arr(c) for c in zip(*dead)],
             )
-        hours = {_hour(m.ts) for m, *_ in accepted} | {_hour(m.ts) for m, _ in late} | {_hour(m.ts) for m, _ in new_events if m.values["event"] in rollups.FAULT_EVENTS}
-        if hours:  # last: the rollup thread waits for this row lock only until the commit
-            rollups.mark(cur, hours)
     notes = alarms.evaluate(accepted, new_events, states, now)
-    for m, p, *_ in accepted:
+    for m, p in accepted:
         before = states.get(p["id"], {}).get("power_state")
         if before != m.values["power_state"]:
             notes.append({"type": "state", "pju": p["id"], "power_state": m.values["power_state"],
@@ -284,6 +306,26 @@ def _store(parsed, dead, result: BatchResult, now: datetime, shared: bool = Fals
         notes.append({"type": "event", "pju": p["id"], "event": m.values["event"], "ts": m.ts.isoformat()})
     notify(notes)
     result.notifications = notes
+    # Last, and short: the rows other ingest processes' batches write too — the live states of the same
+    # PJUs (a shared subscription spreads each controller's readings over the processes) and the hours'
+    # rollup marks — are locked from here to the commit only, so the processes' batches overlap up to
+    # this point instead of running one after the other; the live states in PJU order (no deadlock).
+    hours = {_hour(ts) for ts in stamps} if accepted or late else set()
+    hours |= {_hour(m.ts) for m, _ in new_events if m.values["event"] in rollups.FAULT_EVENTS}
+    with connection.cursor() as cur:
+        if shared and pju_ids:
+            cur.execute("SELECT 1 FROM live_livestate WHERE pju_id = ANY(%s::bigint[]) ORDER BY pju_id FOR UPDATE",
+                        [arr(pju_ids)])
+        if accepted:
+            _live_state(cur, accepted, now, with_state)
+        if events:
+            cur.execute(  # an event is a sign of life too (silence alarms)
+                "INSERT INTO live_livestate (pju_id, power_state, last_seen) SELECT DISTINCT unnest(%s::bigint[]), '', %s "
+                "ON CONFLICT (pju_id) DO UPDATE SET last_seen = EXCLUDED.last_seen",
+                [arr([p["id"] for _, _, p in events]), now],
+            )
+        if hours:  # the rollup thread waits for this row lock only until the commit
+            rollups.mark(cur, hours)
 
 
 RAW_COLUMNS = "pju_id, ts, power_state, level, active_power_w, active_energy_kwh, operating_hours, voltage_v"
@@ -314,18 +356,20 @@ def _copy_raw(cur, rows: list[tuple], conflicts: bool = False) -> int:
     return cur.rowcount
 
 
-def _live_state(cur, accepted, now: datetime, states: dict) -> None:
+def _live_state(cur, accepted, now: datetime, states) -> None:
     """The latest reading of each PJU onto its live state: one set-based UPDATE
     (HOT: no indexed column changes), and an INSERT for PJUs reporting for the
-    first time. Latest wins in SQL: a state already newer (written by another
-    ingest process since this batch read it) is left as it is."""
-    latest, counters = {}, {}
-    for m, p, *_ in accepted:  # accepted messages are in increasing ts per PJU
-        latest[p["id"]] = m
-        c = counters.setdefault(p["id"], {})
-        for name in ("active_energy_kwh", "operating_hours"):  # the last reported value within the batch
-            if m.values[name] is not None:
-                c[name] = m.values[name]
+    first time (`states`: the PJUs that have a live-state row). Latest wins in
+    SQL: a state already newer (written by another ingest process since this
+    batch read it) is left as it is."""
+    latest, kwh, hours = {}, {}, {}
+    for m, p, *_ in accepted:  # (message, PJU), in increasing ts per PJU
+        pid, v = p["id"], m.values
+        latest[pid] = m
+        if v["active_energy_kwh"] is not None:  # the counters: the last value reported within the batch
+            kwh[pid] = v["active_energy_kwh"]
+        if v["operating_hours"] is not None:
+            hours[pid] = v["operating_hours"]
     rows = ("unnest(%s::bigint[], %s::text[], %s::smallint[], %s::float8[], %s::float8[], %s::float8[], %s::float8[], "
             "%s::timestamptz[]) k(pju_id, power_state, level, active_power_w, active_energy_kwh, operating_hours, voltage_v, last_ts)")
     for fresh in (False, True):
@@ -334,8 +378,8 @@ def _live_state(cur, accepted, now: datetime, states: dict) -> None:
             continue
         ms = [latest[i] for i in ids]
         params = [now, arr(ids), arr([m.values["power_state"] for m in ms]), arr([m.values["level"] for m in ms]),
-                  arr([m.values["active_power_w"] for m in ms]), arr([counters[i].get("active_energy_kwh") for i in ids]),
-                  arr([counters[i].get("operating_hours") for i in ids]), arr([m.values["voltage_v"] for m in ms]),
+                  arr([m.values["active_power_w"] for m in ms]), arr([kwh.get(i) for i in ids]),
+                  arr([hours.get(i) for i in ids]), arr([m.values["voltage_v"] for m in ms]),
                   arr([m.ts for m in ms])]
         if not fresh:
             cur.execute(

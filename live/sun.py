@@ -31,9 +31,29 @@ def _around(lat: float, lon: float, t: datetime) -> list[tuple[datetime, str]]:
     return sorted(events)
 
 
+_CELLS: dict[tuple[float, float], tuple[float, float]] = {}
+
+
+def cell(lat: float, lon: float) -> tuple[float, float]:
+    """The ~1 km square (0.01°) whose sun times a position uses; memoised (round() to
+    decimals formats the float: ~1 µs, paid once per PJU instead of once per reading)."""
+    key = (lat, lon)
+    c = _CELLS.get(key)
+    if c is None:
+        if len(_CELLS) >= 500_000:
+            _CELLS.clear()
+        c = _CELLS[key] = (round(lat, 2), round(lon, 2))
+    return c
+
+
 def phase(lat: float, lon: float, t: datetime, margin: timedelta = timedelta(0)) -> str:
     """Cached per ~1 km and whole second (a city's PJU share a handful of keys per batch)."""
-    return _phase(round(lat, 2), round(lon, 2), t.replace(microsecond=0), margin)
+    return phase_in_cell(cell(lat, lon), t, margin)
+
+
+def phase_in_cell(c: tuple[float, float], t: datetime, margin: timedelta = timedelta(0)) -> str:
+    """phase() for a cell() already known."""
+    return _phase(c[0], c[1], t.replace(microsecond=0) if t.microsecond else t, margin)
 
 
 @lru_cache(maxsize=100_000)

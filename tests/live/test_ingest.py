@@ -180,3 +180,36 @@ def test_sigkill_during_a_qos1_burst_loses_and_doubles_nothing():
             proc.kill()
         proc.stderr.close()
         pub.close()
+
+
+def test_a_controller_moved_to_another_pju_or_removed_is_followed():
+    """The ingest remembers where it found each controller (live/ingest.py `_PJU_IDS`): a controller
+    swapped between two PJUs, or taken off its PJU, must not keep feeding the PJU it was on."""
+    from live.ingest import Raw, ingest_batch
+
+    root = unique_root()
+    a = make_pju(*TANGERANG, "mv-x")
+    b = make_pju(*TANGERANG, "mv-y")
+
+    def send(cid, minute, level=100):
+        body = {"ts": at(15, minute).isoformat(), "power_state": "dimmed", "level": level}
+        return ingest_batch([Raw(f"{root}/{cid}/telemetry", json.dumps(body).encode())], root=root)
+
+    send("mv-x", 0)
+    send("mv-y", 0)
+    # the controllers are swapped between the two lamps (through a blank id: the ids are unique)
+    type(a).objects.filter(pk=a.pk).update(controller_id="")
+    type(b).objects.filter(pk=b.pk).update(controller_id="mv-x")
+    type(a).objects.filter(pk=a.pk).update(controller_id="mv-y")
+    send("mv-x", 10, level=11)
+    send("mv-y", 10, level=22)
+    rows = lambda pju: count("SELECT count(*) FROM live_telemetry WHERE pju_id = %s", [pju.pk])  # noqa: E731
+    assert (rows(a), rows(b)) == (2, 2)
+    assert count("SELECT level FROM live_telemetry WHERE pju_id = %s AND ts = %s", [b.pk, at(15, 10)]) == 11
+    assert count("SELECT level FROM live_telemetry WHERE pju_id = %s AND ts = %s", [a.pk, at(15, 10)]) == 22
+    assert (LiveState.objects.get(pju=b).level, LiveState.objects.get(pju=a).level) == (11, 22)
+    # and a controller taken off its lamp is unknown from then on
+    type(b).objects.filter(pk=b.pk).update(controller_id="")
+    result = send("mv-x", 20)
+    assert result.stored == 0 and result.dead == {"unknown_controller": 1}
+    assert rows(b) == 2
