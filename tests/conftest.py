@@ -27,6 +27,19 @@ def output_dir():
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Users are created and log in by the hundred: see tests/hashers.py
+    (the product's settings keep Django's default hashers)."""
+    from django.conf import settings as django_settings
+    from django.test.utils import override_settings
+
+    fast = "tests.hashers.FastPBKDF2PasswordHasher"
+    default = [h for h in django_settings.PASSWORD_HASHERS if not h.endswith(".PBKDF2PasswordHasher")]
+    with override_settings(PASSWORD_HASHERS=[fast, *default]):
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def migration_data(django_db_setup, django_db_blocker):
     """Rows written by data migrations (estimates' templates, prices,
     treatments) are emptied by the flush that ends each transactional test;

@@ -101,11 +101,13 @@ def test_web_import_gives_the_command_line_report(kind, api, celery_worker, tmp_
         assert r.status_code == 200 and b"reason" in b"".join(r.streaming_content)
 
 
-def test_progress_is_monotonic_through_every_phase(api, celery_worker):
-    path = shared_file("jakarta_osm_2012/jakarta_roads_osm_2012.gpkg") if False else None
+def test_progress_is_monotonic_through_every_phase(api, celery_worker, tmp_path):
     from django.conf import settings
 
-    path = settings.BASE_DIR / "data" / "demo" / "vector" / "jakarta_roads_osm_2012.gpkg"
+    # The first 4,000 of the demo file's 18,574 Jakarta OSM ways (the import and its needs job take a fifth of the time).
+    demo_roads = settings.BASE_DIR / "data" / "demo" / "vector" / "jakarta_roads_osm_2012.gpkg"
+    path = tmp_path / "jakarta_roads_4000.gpkg"
+    pyogrio.write_dataframe(pyogrio.read_dataframe(demo_roads, max_features=4000), path, layer="roads")
     job_id = submit(api, path, "roads", source="progress")
     seen = []
 

@@ -52,7 +52,7 @@ def _write_points(path: Path, n: int) -> None:
 
 
 def test_import_killed_midway_leaves_no_rows(cluster, tmp_path):
-    n = 150_000
+    n = 60_000  # more than one READ_BATCH (50,000) of the importer: read in two batches, staged in six
     path = tmp_path / "pju_big.gpkg"
     _write_points(path, n)
     assert cluster.psql("fault", "select count(*) from layers_streetlight") == "0"

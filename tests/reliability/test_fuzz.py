@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -40,18 +41,35 @@ def in_process_wsgi():
     signals.request_finished.connect(close_old_connections)
 
 
-@pytest.fixture
-def fuzz_world(db, tmp_path, settings, in_process_wsgi):
+@pytest.fixture(scope="module")
+def fuzz_city(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The city, DEM and admin, made once for the module inside a transaction
+    rolled back at its end; each operation's test runs in a savepoint of it
+    (pytest-django's `db`), so what its cases write is undone before the next."""
+    from django.db import transaction
+    from django.test.utils import override_settings
+
     from imagery.services import imagery_ingest
 
+    tmp = tmp_path_factory.mktemp("fuzz")
+    with override_settings(IMAGERY_ROOT=tmp / "imagery", BASEMAP_URL=""), django_db_blocker.unblock():
+        with transaction.atomic():
+            make_city(n_lights=10)
+            dem = tmp / "dem.tif"
+            write_dem(dem)
+            imagery_ingest(source=dem, kind="dem")
+            token = client_for(user_in(None, superuser=True, name="fuzzer"))._credentials["HTTP_AUTHORIZATION"]
+            yield {"imagery": tmp / "imagery", "headers": {"Authorization": token, "Accept-Encoding": "identity"}}
+            transaction.set_rollback(True)
+
+
+@pytest.fixture
+def fuzz_world(fuzz_city, db, tmp_path, settings, in_process_wsgi):
+    # a copy of the module's imagery folder per operation: a case deleting the DEM removes only this copy's COG
     settings.IMAGERY_ROOT = tmp_path / "imagery"
+    shutil.copytree(fuzz_city["imagery"], settings.IMAGERY_ROOT)
     settings.BASEMAP_URL = ""
-    make_city(n_lights=10)
-    dem = tmp_path / "dem.tif"
-    write_dem(dem)
-    imagery_ingest(source=dem, kind="dem")
-    token = client_for(user_in(None, superuser=True, name="fuzzer"))._credentials["HTTP_AUTHORIZATION"]
-    return {"Authorization": token, "Accept-Encoding": "identity"}
+    return fuzz_city["headers"]
 
 
 @schema.parametrize()
