@@ -213,7 +213,7 @@ def _create_stage(layer: str) -> list[str]:
     with connection.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS import_stage")
         cur.execute(f"CREATE TEMP TABLE import_stage ON COMMIT DROP AS SELECT {', '.join(cols)} FROM {table} WITH NO DATA")
-        cur.execute("ALTER TABLE import_stage ADD COLUMN id bigserial, ADD COLUMN kecamatan_id bigint, ADD COLUMN kelurahan_id bigint")
+        cur.execute("ALTER TABLE import_stage ADD COLUMN id bigserial")
     return cols
 
 
@@ -237,13 +237,14 @@ def _copy_frame(layer: str, cols: list[str], frame: pd.DataFrame) -> None:
 
 
 def _finish_stage(layer: str) -> None:
-    """Compute, in the staging table, what the asset table stores besides the
-    file's values (area membership): the upsert then writes each row once."""
+    """Compute, beside the staging table, what the asset table stores besides
+    the file's values (area membership, in temporary table import_membership):
+    the upsert then writes each row once."""
     if layer != "areas":
         with connection.cursor() as cur:
             cur.execute("CREATE INDEX ON import_stage USING gist (geom)")
             cur.execute("ANALYZE import_stage")
-        assign_areas_in_table("import_stage", points=layer in ("pju", "panels"), pieces=True)
+        assign_areas_in_table("import_stage", points=layer in ("pju", "panels"), pieces=True, into="import_membership")
 
 
 def _upsert(layer: str, source: str, staged: int) -> tuple[int, int, int, int]:
@@ -274,17 +275,18 @@ def _upsert(layer: str, source: str, staged: int) -> tuple[int, int, int, int]:
         derived.append(MEASURE[layer][0])
     if layer != "areas":
         insert_cols += ["kecamatan_id", "kelurahan_id"]
-        select += ["s.kecamatan_id", "s.kelurahan_id"]
+        select += ["mb.kec", "mb.kel"]
         derived += ["kecamatan_id", "kelurahan_id"]
     sets += [f"{c} = EXCLUDED.{c}" for c in derived]
     conflict = "(code)" if layer == "areas" else "(source, source_id) WHERE source_id <> ''"
+    membership = "" if layer == "areas" else "LEFT JOIN import_membership mb ON mb.id = s.id"
     # One statement: the upsert, and the history (channel "import") of each
     # created or changed feature from its RETURNING rows. Unchanged rows are
     # not rewritten (no dead row versions, no history entry).
     sql = f"""
         WITH written AS (
             INSERT INTO {table} AS t ({', '.join(insert_cols)})
-            SELECT {', '.join(select)} FROM import_stage s ORDER BY s.id
+            SELECT {', '.join(select)} FROM import_stage s {membership} ORDER BY s.id
             ON CONFLICT {conflict} DO UPDATE SET {', '.join(sets)},
                 source = EXCLUDED.source, source_id = EXCLUDED.source_id,
                 updated_at = now(), version = t.version + 1
@@ -309,6 +311,7 @@ def _upsert(layer: str, source: str, staged: int) -> tuple[int, int, int, int]:
         cur.execute(sql, [layer, json.dumps({"source": source})])
         created, written = cur.fetchone()
         cur.execute("DROP TABLE import_stage")
+        cur.execute("DROP TABLE IF EXISTS import_membership")
     return created, written - created, staged - written, kept
 
 
