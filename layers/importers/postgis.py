@@ -100,11 +100,10 @@ def assign_areas_in_table(table: str, *, points: bool, where: str = "", params: 
 
 def _apply_pick(table: str, where: str, into: str | None) -> str:
     """The statement ending a membership query (CTEs up to `pick`); `into`
-    is created here, empty."""
+    is created here when missing (an import fills it a chunk at a time)."""
     if into:
         with connection.cursor() as cur:
-            cur.execute(f"DROP TABLE IF EXISTS {into}")
-            cur.execute(f"CREATE TEMP TABLE {into} (id bigint PRIMARY KEY, kec bigint, kel bigint) ON COMMIT DROP")
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {into} (id bigint, kec bigint, kel bigint) ON COMMIT DROP")
         return f" INSERT INTO {into} SELECT id, kec, kel FROM pick"
     return f"""
         UPDATE {table} AS t SET kecamatan_id = pick.kec, kelurahan_id = pick.kel
@@ -131,14 +130,15 @@ PIECE_VERTICES = 128
 def _assign_lines_by_pieces(table: str, where: str, params: list, into: str | None) -> int:
     area_table = Area._meta.db_table
     with connection.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS import_area_pieces")
-        # One id per piece (row_number over the subdivided rows, not over the areas).
-        cur.execute(f"""CREATE TEMP TABLE import_area_pieces ON COMMIT DROP AS
-                        SELECT row_number() OVER () AS pid, area_id, level, geom FROM (
-                            SELECT id AS area_id, level, ST_Subdivide(geom, {PIECE_VERTICES}) AS geom
-                            FROM {area_table} WHERE level IN ('kecamatan', 'kelurahan')) AS cut""")
-        cur.execute("CREATE INDEX ON import_area_pieces USING gist (geom)")
-        cur.execute("ANALYZE import_area_pieces")
+        cur.execute("SELECT to_regclass('pg_temp.import_area_pieces') IS NOT NULL")
+        if not cur.fetchone()[0]:  # cut once per import (drop_area_pieces), used by each chunk
+            # One id per piece (row_number over the subdivided rows, not over the areas).
+            cur.execute(f"""CREATE TEMP TABLE import_area_pieces ON COMMIT DROP AS
+                            SELECT row_number() OVER () AS pid, area_id, level, geom FROM (
+                                SELECT id AS area_id, level, ST_Subdivide(geom, {PIECE_VERTICES}) AS geom
+                                FROM {area_table} WHERE level IN ('kecamatan', 'kelurahan')) AS cut""")
+            cur.execute("CREATE INDEX ON import_area_pieces USING gist (geom)")
+            cur.execute("ANALYZE import_area_pieces")
         # Narrow rows through the sorts (ids, not geometries); the intersection
         # only for lines meeting several areas of a level, piece by piece.
         cur.execute(f"""
@@ -162,9 +162,13 @@ def _assign_lines_by_pieces(table: str, where: str, params: list, into: str | No
                            max(area_id) FILTER (WHERE level = 'kelurahan') AS kel
                 FROM best GROUP BY id
             ){_apply_pick(table, where, into)}""", params + ([] if into else params))
-        n = cur.rowcount
-        cur.execute("DROP TABLE import_area_pieces")
-        return n
+        return cur.rowcount
+
+
+def drop_area_pieces() -> None:
+    """Drop the area pieces an import's membership cut (areas may change next)."""
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS import_area_pieces")
 
 
 def assign_area_parents(ids: Iterable[int] | None = None) -> int:

@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 import shapely
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import DatabaseError, OperationalError, ProgrammingError, connection, transaction
 from tqdm import tqdm
 
 from geo_platform import codes
 from geo_platform.ranges import RANGES  # issue 12: one range table
 from geo_platform.srid import STORAGE_SRID
 from layers.importers import mapping as m
-from layers.importers.postgis import assign_area_parents, assign_areas, assign_areas_in_table
+from layers.importers.postgis import assign_area_parents, assign_areas, assign_areas_in_table, drop_area_pieces
 from layers.importers.readers import FileError, per_distinct, read_batches
 from layers.models import Area, Panel, RoadSegment, StreetLight
 
@@ -236,15 +236,36 @@ def _copy_frame(layer: str, cols: list[str], frame: pd.DataFrame) -> None:
         cur.copy_expert(f"COPY import_stage ({', '.join(cols)}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({text_cols}))", buf)
 
 
-def _finish_stage(layer: str) -> None:
+MEMBERSHIP_CHUNK = 100_000  # staged rows given their areas at a time (sorts and hashes stay in memory)
+
+
+def _finish_stage(layer: str, on_progress, cancelled) -> None:
     """Compute, beside the staging table, what the asset table stores besides
-    the file's values (area membership, in temporary table import_membership):
-    the upsert then writes each row once."""
-    if layer != "areas":
-        with connection.cursor() as cur:
-            cur.execute("CREATE INDEX ON import_stage USING gist (geom)")
-            cur.execute("ANALYZE import_stage")
-        assign_areas_in_table("import_stage", points=layer in ("pju", "panels"), pieces=True, into="import_membership")
+    the file's values — area membership, into temporary table
+    import_membership (id, kec, kel), a chunk of staged rows at a time (each
+    chunk GiST-indexed on its own: the areas' pieces drive the join) — so the
+    upsert writes each row once."""
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE import_stage")
+        if layer == "areas":
+            return
+        cur.execute("DROP TABLE IF EXISTS import_membership")
+        cur.execute("SELECT min(id), max(id) FROM import_stage")
+        first, last = cur.fetchone()
+        for start in range(first, last + 1, MEMBERSHIP_CHUNK):
+            cur.execute("DROP TABLE IF EXISTS import_chunk")
+            cur.execute("CREATE TEMP TABLE import_chunk ON COMMIT DROP AS SELECT id, geom FROM import_stage WHERE id >= %s AND id < %s",
+                        [start, start + MEMBERSHIP_CHUNK])
+            cur.execute("CREATE INDEX ON import_chunk USING gist (geom)")
+            cur.execute("ANALYZE import_chunk")
+            assign_areas_in_table("import_chunk", points=layer in ("pju", "panels"), pieces=True, into="import_membership")
+            if cancelled():
+                raise ImportCancelled
+            on_progress("membership", min(1.0, (start + MEMBERSHIP_CHUNK - first) / (last + 1 - first)))
+        cur.execute("DROP TABLE import_chunk")
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS import_membership (id bigint, kec bigint, kel bigint) ON COMMIT DROP")
+        cur.execute("ANALYZE import_membership")
+    drop_area_pieces()
 
 
 def _upsert(layer: str, source: str, staged: int) -> tuple[int, int, int, int]:
@@ -368,6 +389,18 @@ def _rebuild_indexes(table: str, definitions: list[str]) -> None:
             cur.execute(f"SET CONSTRAINTS {deferred} DEFERRED")
 
 
+def _more_temp_buffers() -> None:
+    """The staging tables are temporary: give them more than PostgreSQL's 8 MB
+    of local buffers. Only possible before the session's first temporary
+    table (a worker's later imports keep what the first one got)."""
+    with connection.cursor() as cur:
+        try:
+            with transaction.atomic():
+                cur.execute("SET LOCAL temp_buffers = '256MB'")
+        except (OperationalError, ProgrammingError, DatabaseError):
+            pass
+
+
 class ImportCancelled(Exception):
     """Raised when `cancelled()` turns true: the transaction is rolled back, nothing is written."""
 
@@ -421,6 +454,7 @@ def import_layer(path, layer: str, *, source: str | None = None, id_field: str |
             with connection.cursor() as cur:
                 # Bulk statements: JIT compilation costs seconds and buys nothing here; sorts stay in memory.
                 cur.execute("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'")
+            _more_temp_buffers()
             stage_cols = _create_stage(layer)
             staged = _validate_into_stage(layer, batches, total, mp, ctx, is_osm, default_level, stage_cols,
                                           report, reasons, rejects, progress, on_progress, cancelled)
@@ -429,7 +463,7 @@ def import_layer(path, layer: str, *, source: str | None = None, id_field: str |
             on_progress("validate", 1.0)
             if staged:
                 on_progress("membership", 0.0)
-                _finish_stage(layer)
+                _finish_stage(layer, on_progress, cancelled)
                 on_progress("membership", 1.0)
                 if cancelled():
                     raise ImportCancelled
