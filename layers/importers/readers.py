@@ -196,8 +196,11 @@ def read_vector(path: Path, layer: str, id_field: str | None):
         done = 0
         for gdf in batches():
             ids = gdf[id_field] if id_field else pd.Series(gdf.index.to_numpy(), dtype=object)
-            ids = pd.Series(ids.to_numpy(dtype=object))
-            sids = per_distinct(ids, lambda v: None if blank(v) else _id_text(v))
+            if pd.api.types.is_string_dtype(ids) and ids.dtype != object:  # text ids as they are, blank ones None
+                sids = ids.to_numpy(dtype=object)
+                sids[(ids.isna() | (ids.str.strip() == "")).to_numpy()] = None
+            else:
+                sids = per_distinct(pd.Series(ids.to_numpy(dtype=object)), lambda v: None if blank(v) else _id_text(v))
             blank_ids = pd.isna(sids)
             if blank_ids.any():  # rows without an id are numbered by their place in the file
                 sids[blank_ids] = (np.flatnonzero(blank_ids) + done + 1).astype(str)

@@ -103,6 +103,8 @@ def _per_value(column, fn, n: int):
         except (m.RowError, SkipRow) as exc:
             return None, exc
 
+    if isinstance(fn, _Text) and column is not None and pd.api.types.is_string_dtype(column) and column.dtype != object:
+        return fn.column(column), np.full(n, None, dtype=object)  # never an error
     if column is None:
         value, error = safe(None)
         values, errors = np.empty(n, dtype=object), np.empty(n, dtype=object)
@@ -115,8 +117,25 @@ def _per_value(column, fn, n: int):
     return values, errors
 
 
-def _text(limit: int, strip: bool = False):
-    return lambda v: "" if m.blank(v) else (str(v).strip() if strip else str(v))[:limit]
+class _Text:
+    """A free-text field: '' when blank, else the text (stripped) cut to
+    `limit`; a column of strings is done by pandas' vectorised string methods."""
+
+    def __init__(self, limit: int, strip: bool = False):
+        self.limit, self.strip = limit, strip
+
+    def __call__(self, v):
+        return "" if m.blank(v) else (str(v).strip() if self.strip else str(v))[:self.limit]
+
+    def column(self, column: pd.Series) -> np.ndarray:
+        text = column.fillna("")
+        stripped = text.str.strip()
+        out = (stripped if self.strip else text).str.slice(0, self.limit).to_numpy(dtype=object)
+        out[(stripped == "").to_numpy()] = ""
+        return out
+
+
+_text = _Text
 
 
 def _map_batch(layer: str, batch, cols: dict, mp: dict, ctx: dict) -> tuple[dict, np.ndarray]:
@@ -503,7 +522,6 @@ def _common_geometries(geoms: np.ndarray, want: str) -> np.ndarray:
     out = np.full(len(geoms), None, dtype=object)
     if not len(geoms) or want not in ("Point", "LineString"):
         return out
-    geoms = np.array([g if isinstance(g, shapely.Geometry) else None for g in geoms], dtype=object)
     ok = (shapely.get_type_id(geoms) == (0 if want == "Point" else 1)) & ~shapely.is_empty(geoms)
     if ok.any():
         g = shapely.force_2d(geoms[ok])
@@ -520,11 +538,14 @@ def _common_geometries(geoms: np.ndarray, want: str) -> np.ndarray:
 def _digests(batch) -> list[tuple]:
     """Per row, a 128-bit digest of the raw geometry and every attribute (two
     64-bit pandas hashes), for 'identical duplicate row'."""
-    frame = batch.attrs.astype(str)
-    frame["__wkb"] = shapely.to_wkb(np.array([g if isinstance(g, shapely.Geometry) else None for g in batch.geoms],
-                                             dtype=object))
-    return list(zip(pd.util.hash_pandas_object(frame, index=False).to_numpy(),
-                    pd.util.hash_pandas_object(frame, index=False, hash_key="import.digest.02").to_numpy()))
+    frame = batch.attrs.copy()
+    frame["__wkb"] = shapely.to_wkb(batch.geoms)
+    try:
+        first = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    except TypeError:  # values pandas cannot hash (lists or dicts of a JSON property): by their text
+        frame = frame.astype(str)
+        first = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return list(zip(first, pd.util.hash_pandas_object(frame, index=False, hash_key="import.digest.02").to_numpy()))
 
 
 def _validate_into_stage(layer, batches, total, mp, ctx, is_osm, default_level, stage_cols,
