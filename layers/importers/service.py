@@ -320,17 +320,23 @@ def _upsert(layer: str, source: str, staged: int) -> tuple[int, int, int, int]:
     sets += [f"{c} = EXCLUDED.{c}" for c in derived]
     conflict = "(code)" if layer == "areas" else "(source, source_id) WHERE source_id <> ''"
     membership = "" if layer == "areas" else "LEFT JOIN import_membership mb ON mb.id = s.id"
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE source = %s AND source_id <> '')", [source])
+        known = cur.fetchone()[0]
+    # A first import of a source meets none of its rows: a plain INSERT (areas
+    # are matched by code, whatever their source).
+    on_conflict = f"""ON CONFLICT {conflict} DO UPDATE SET {', '.join(sets)},
+                source = EXCLUDED.source, source_id = EXCLUDED.source_id,
+                updated_at = now(), version = t.version + 1
+            WHERE {changed}""" if known or layer == "areas" else ""
     # One statement: the upsert, and the history (channel "import") of each
     # created or changed feature from its RETURNING rows. Unchanged rows are
     # not rewritten (no dead row versions, no history entry).
     sql = f"""
         WITH written AS (
             INSERT INTO {table} AS t ({', '.join(insert_cols)})
-            SELECT {', '.join(select)} FROM import_stage s {membership} ORDER BY s.id
-            ON CONFLICT {conflict} DO UPDATE SET {', '.join(sets)},
-                source = EXCLUDED.source, source_id = EXCLUDED.source_id,
-                updated_at = now(), version = t.version + 1
-            WHERE {changed}
+            SELECT {', '.join(select)} FROM import_stage s {membership}
+            {on_conflict}
             RETURNING id, (xmax = 0) AS inserted
         ), history AS (
             INSERT INTO layers_auditlog (layer, object_id, action, at, changes, before, channel)
@@ -341,8 +347,7 @@ def _upsert(layer: str, source: str, staged: int) -> tuple[int, int, int, int]:
     """
     with connection.cursor() as cur:
         kept = 0
-        cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE source = %s AND source_id <> '')", [source])
-        if keep and cur.fetchone()[0]:  # a first import of this source keeps nothing: no join over the staged rows
+        if keep and known:  # a first import of this source keeps nothing: no join over the staged rows
             # Rows where this file would have overwritten a value set in the field.
             cur.execute(f"""SELECT count(*) FROM import_stage s JOIN {table} t
                             ON t.source = s.source AND t.source_id = s.source_id AND t.source_id <> ''
