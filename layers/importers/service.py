@@ -353,22 +353,23 @@ def _upsert(layer: str, source: str, staged: int) -> tuple[int, int, int, int]:
                             ON t.source = s.source AND t.source_id = s.source_id AND t.source_id <> ''
                             WHERE t.{keep[1]} = 'field' AND t.{keep[0]} IS DISTINCT FROM s.{keep[0]}""")
             kept = cur.fetchone()[0]
-        rebuild = _drop_plain_indexes(table) if staged >= BULK_ROWS and staged > _row_count(table) else []
+        restore = _drop_for_bulk(table) if staged >= BULK_ROWS and staged > _row_count(table) else []
         cur.execute(sql, [layer, json.dumps({"source": source})])
         created, written = cur.fetchone()
-        if rebuild:
-            _rebuild_indexes(table, rebuild)
+        _restore_after_bulk(restore)
         cur.execute("DROP TABLE import_stage")
         cur.execute("DROP TABLE IF EXISTS import_membership")
     return created, written - created, staged - written, kept
 
 
 # A bulk load — at least BULK_ROWS rows and more than the table holds — drops
-# the table's plain (non-unique) indexes and builds them again after the
-# upsert, in the same transaction: one sorted build instead of a million
-# index insertions (two of them GiST). The price: the layer's table is locked
-# (ACCESS EXCLUSIVE) until the import commits. When the lock cannot be had
-# within BULK_LOCK_TIMEOUT (readers busy), the indexes are maintained row by row.
+# the table's plain (non-unique) indexes and its foreign keys, and restores
+# them after the upsert, in the same transaction: one sorted build per index
+# instead of a million insertions (two of them GiST), and one set-based check
+# per foreign key instead of one query per row and key. The price: the
+# layer's table is locked (ACCESS EXCLUSIVE) until the import commits. When
+# the lock cannot be had within BULK_LOCK_TIMEOUT (readers busy), the indexes
+# and keys are maintained row by row as usual.
 BULK_ROWS = 20_000
 BULK_LOCK_TIMEOUT = "2s"
 
@@ -379,38 +380,38 @@ def _row_count(table: str) -> int:
         return cur.fetchone()[0]
 
 
-def _drop_plain_indexes(table: str) -> list[str]:
-    """Drop `table`'s non-unique indexes; their definitions, or [] when the lock was refused."""
+def _drop_for_bulk(table: str) -> list[str]:
+    """Drop `table`'s non-unique indexes and foreign keys; the statements
+    restoring them, or [] when the lock was refused (nothing dropped)."""
     with connection.cursor() as cur:
-        cur.execute("""SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        cur.execute("""SELECT quote_ident(c.relname), pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
                        WHERE i.indrelid = %s::regclass AND NOT i.indisunique AND NOT i.indisprimary""", [table])
         indexes = cur.fetchall()
+        cur.execute("SELECT quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
+                    [table])
+        keys = cur.fetchall()
         try:
             with transaction.atomic():  # a savepoint: a refused lock leaves the import going
                 cur.execute(f"SET LOCAL lock_timeout = '{BULK_LOCK_TIMEOUT}'")
                 cur.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+                if keys:  # checks still pending from earlier in the transaction run now (ALTER TABLE refuses them)
+                    cur.execute(f"SET CONSTRAINTS {', '.join(name for name, _ in keys)} IMMEDIATE")
+                    cur.execute(f"ALTER TABLE {table} " + ", ".join(f"DROP CONSTRAINT {name}" for name, _ in keys))
                 for name, _ in indexes:
-                    cur.execute(f'DROP INDEX "{name}"')
+                    cur.execute(f"DROP INDEX {name}")
         except OperationalError:
             return []
         finally:
             cur.execute("SET LOCAL lock_timeout = 0")
-    return [definition for _, definition in indexes]
+    return [definition for _, definition in indexes] + [f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"
+                                                        for name, definition in keys]
 
 
-def _rebuild_indexes(table: str, definitions: list[str]) -> None:
+def _restore_after_bulk(statements: list[str]) -> None:
     with connection.cursor() as cur:
-        # CREATE INDEX refuses a table with pending (deferred) foreign-key checks: run them now.
-        cur.execute("SELECT quote_ident(conname) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f' AND condeferred",
-                    [table])
-        deferred = ", ".join(r[0] for r in cur.fetchall())
-        if deferred:
-            cur.execute(f"SET CONSTRAINTS {deferred} IMMEDIATE")
         cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        for definition in definitions:
-            cur.execute(definition)
-        if deferred:
-            cur.execute(f"SET CONSTRAINTS {deferred} DEFERRED")
+        for statement in statements:
+            cur.execute(statement)
 
 
 def _more_temp_buffers() -> None:

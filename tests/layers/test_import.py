@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from pyproj import Geod
 
 from layers.importers.readers import FileError
@@ -70,8 +70,11 @@ def test_jakarta_roads_every_feature_accounted_and_lengths_geodesic(tmp_path):
 
 
 def _road_indexes():
+    """The road table's indexes and constraints (name, definition)."""
     with connection.cursor() as cur:
-        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'layers_roadsegment' ORDER BY 1")
+        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'layers_roadsegment' "
+                    "UNION ALL SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = 'layers_roadsegment'::regclass ORDER BY 1, 2")
         return cur.fetchall()
 
 
@@ -81,8 +84,8 @@ def _plain_index_oids():
         return {r[0] for r in cur.fetchall()}
 
 
-def test_bulk_load_rebuilds_the_indexes_it_drops(monkeypatch):
-    """A bulk load drops the table's plain indexes and builds them again: a
+def test_bulk_load_rebuilds_the_indexes_and_keys_it_drops(monkeypatch):
+    """A bulk load drops the table's plain indexes and foreign keys and builds them again: a
     cancel after the write leaves the table and its indexes as they were; a
     finished import leaves every index in place and the rows findable through them."""
     import layers.importers.service as service
@@ -91,7 +94,8 @@ def test_bulk_load_rebuilds_the_indexes_it_drops(monkeypatch):
     path = shared_file("jakarta_osm_2012/jakarta_roads_osm_2012.gpkg")
     total = ogr_count(path, "roads", "1 = 1")
     before = _road_indexes()
-    assert len(before) >= 10  # primary key, unique (source, source_id), GiST and B-tree indexes (Django's migrations)
+    assert len(before) >= 12  # primary key, unique (source, source_id), GiST and B-tree indexes, FOREIGN KEYs (Django's migrations)
+    assert sum("FOREIGN KEY" in definition for _, definition in before) == 2  # kecamatan, kelurahan
     phases = []
     with pytest.raises(service.ImportCancelled):
         import_layer(path, "roads", source="bulk", progress=False, on_progress=lambda p, f: phases.append((p, f)),
@@ -109,6 +113,9 @@ def test_bulk_load_rebuilds_the_indexes_it_drops(monkeypatch):
         cur.execute("SET LOCAL enable_seqscan = on; SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off")
         cur.execute("SELECT count(*) FROM layers_roadsegment WHERE source = 'bulk' AND ST_Intersects(geom, ST_MakeEnvelope(106.7, -6.3, 106.9, -6.1, 4326))")
         assert by_index >= cur.fetchone()[0] > 0
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cur:  # the keys hold again
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cur.execute("UPDATE layers_roadsegment SET kelurahan_id = -1 WHERE source = 'bulk'")
 
 
 def test_kediri_pju_inventory_codes_mapped(tmp_path):

@@ -75,6 +75,7 @@ def test_import_killed_midway_leaves_no_rows(cluster, tmp_path):
     assert writing is not None and proc.poll() is None, "the import finished or never started writing"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    proc.stdout.close()
     assert proc.returncode == -signal.SIGKILL
     # The server notices the dead client and rolls its transaction back.
     gone = wait_until(lambda: cluster.psql(
