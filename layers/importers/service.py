@@ -541,7 +541,7 @@ def _common_geometries(geoms: np.ndarray, want: str) -> np.ndarray:
     return out
 
 
-def _digests(batch) -> list[tuple]:
+def _digests(batch) -> list[int]:
     """Per row, a 128-bit digest of the raw geometry and every attribute (two
     64-bit pandas hashes), for 'identical duplicate row'."""
     frame = batch.attrs.copy()
@@ -551,7 +551,8 @@ def _digests(batch) -> list[tuple]:
     except TypeError:  # values pandas cannot hash (lists or dicts of a JSON property): by their text
         frame = frame.astype(str)
         first = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    return list(zip(first, pd.util.hash_pandas_object(frame, index=False, hash_key="import.digest.02").to_numpy()))
+    second = pd.util.hash_pandas_object(frame, index=False, hash_key="import.digest.02").to_numpy()
+    return [(a << 64) | b for a, b in zip(first.tolist(), second.tolist())]  # one int: a third of a tuple's memory
 
 
 def _validate_into_stage(layer, batches, total, mp, ctx, is_osm, default_level, stage_cols,
@@ -562,7 +563,7 @@ def _validate_into_stage(layer, batches, total, mp, ctx, is_osm, default_level, 
     or repair) and for the duplicate checks (two set look-ups)."""
     staged = 0
     seen: set[str] = set()
-    digests: set[tuple] = set()
+    digests: set[int] = set()
     area_codes: set[str] = set()
     cols = None
     source = ctx["source"]
@@ -594,22 +595,21 @@ def _validate_into_stage(layer, batches, total, mp, ctx, is_osm, default_level, 
         later = error == None  # noqa: E711
         error[later] = map_error[later]
         keep = np.zeros(n, dtype=bool)
-        sids = batch.source_ids
-        row_digests = _digests(batch)
-        for i in range(n):
-            exc = error[i]
+        sids = batch.source_ids.tolist()  # Python lists: a set look-up per row, no NumPy scalar in between
+        area_code = values["code"].tolist() if layer == "areas" else None
+        for i, (exc, digest) in enumerate(zip(error.tolist(), _digests(batch))):
             if exc is None:
-                if row_digests[i] in digests:
+                if digest in digests:
                     exc = SkipRow("identical duplicate row")
                 elif sids[i] in seen:
                     exc = m.RowError("duplicate id with different content", sids[i])
-                elif layer == "areas" and values["code"][i] in area_codes:
-                    exc = m.RowError("duplicate area code", values["code"][i])
+                elif area_code is not None and area_code[i] in area_codes:
+                    exc = m.RowError("duplicate area code", area_code[i])
                 else:
-                    if layer == "areas":
-                        area_codes.add(values["code"][i])
+                    if area_code is not None:
+                        area_codes.add(area_code[i])
                     seen.add(sids[i])
-                    digests.add(row_digests[i])
+                    digests.add(digest)
                     keep[i] = True
                     continue
             if isinstance(exc, SkipRow):
@@ -621,7 +621,7 @@ def _validate_into_stage(layer, batches, total, mp, ctx, is_osm, default_level, 
                 rejects.append((sids[i], str(exc)))
         if keep.any():
             frame = pd.DataFrame({c: values[c][keep] for c in COLUMNS[layer]})
-            frame.insert(0, "source_id", sids[keep])
+            frame.insert(0, "source_id", batch.source_ids[keep])
             frame.insert(0, "source", source)
             frame["geom"] = shapely.to_wkb(shapely.set_srid(geoms[keep], STORAGE_SRID), hex=True, include_srid=True)
             _copy_frame(layer, stage_cols, frame)
