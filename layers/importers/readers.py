@@ -216,8 +216,8 @@ def per_distinct(values: pd.Series, fn) -> np.ndarray:
     in a million rows), spread back to every row as an object array."""
     try:
         codes_, uniques = pd.factorize(values, use_na_sentinel=False)
-    except TypeError:  # unhashable values (lists or dicts of a JSON property)
-        return np.array([fn(v) for v in values], dtype=object)
+    except TypeError:  # unhashable values (lists or dicts of a JSON property): each row's own
+        codes_, uniques = np.arange(len(values)), values.to_numpy(dtype=object, copy=True)
     uniques = np.asarray(uniques, dtype=object)
     na = pd.isna(uniques)
     if na.any():  # factorize turns None into NaN: give fn the missing value as the file had it
