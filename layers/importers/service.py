@@ -353,7 +353,7 @@ def _upsert(layer: str, source: str, staged: int) -> tuple[int, int, int, int]:
                             ON t.source = s.source AND t.source_id = s.source_id AND t.source_id <> ''
                             WHERE t.{keep[1]} = 'field' AND t.{keep[0]} IS DISTINCT FROM s.{keep[0]}""")
             kept = cur.fetchone()[0]
-        restore = _drop_for_bulk(table) if staged >= BULK_ROWS and staged > _row_count(table) else []
+        restore = _drop_for_bulk(table) if staged >= BULK_ROWS and _holds_fewer(table, staged) else []
         cur.execute(sql, [layer, json.dumps({"source": source})])
         created, written = cur.fetchone()
         _restore_after_bulk(restore)
@@ -374,10 +374,11 @@ BULK_ROWS = 20_000
 BULK_LOCK_TIMEOUT = "2s"
 
 
-def _row_count(table: str) -> int:
+def _holds_fewer(table: str, rows: int) -> bool:
+    """Whether `table` holds fewer than `rows` rows (counts no further)."""
     with connection.cursor() as cur:
-        cur.execute(f"SELECT count(*) FROM {table}")
-        return cur.fetchone()[0]
+        cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT %s) AS head", [rows])
+        return cur.fetchone()[0] < rows
 
 
 def _drop_for_bulk(table: str) -> list[str]:
