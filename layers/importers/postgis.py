@@ -76,7 +76,7 @@ def _membership_sql(source: str, *, points: bool, where: str = "") -> str:
 
 
 def assign_areas_in_table(table: str, *, points: bool, where: str = "", params: list | None = None,
-                          pieces: bool = False) -> int:
+                          pieces: bool = False, into: str | None = None) -> int:
     """Area membership for the rows of `table` (an asset table or an import's
     staging table with id, geom, kecamatan_id, kelurahan_id), in one statement.
 
@@ -84,20 +84,34 @@ def assign_areas_in_table(table: str, *, points: bool, where: str = "", params: 
     (ST_Subdivide, GiST-indexed); a line meeting one area of a level belongs
     to it with no intersection at all, and the share of a line meeting
     several is summed over the small pieces it crosses (same result, a
-    fraction of the work on large kelurahan polygons)."""
+    fraction of the work on large kelurahan polygons).
+
+    `into` (an import's staging table): the rows are not updated; a new
+    temporary table of that name gets (id, kec, kel) for the rows that have
+    an area, for the upsert to join (no second version of every staged row)."""
     params = params or []
     if pieces and not points:
-        return _assign_lines_by_pieces(table, where, params)
-    sql = _membership_sql(table, points=points, where=where) + f"""
+        return _assign_lines_by_pieces(table, where, params, into)
+    with connection.cursor() as cur:
+        cur.execute(_membership_sql(table, points=points, where=where) + _apply_pick(table, where, into),
+                    params + ([] if into else params))
+        return cur.rowcount
+
+
+def _apply_pick(table: str, where: str, into: str | None) -> str:
+    """The statement ending a membership query (CTEs up to `pick`); `into`
+    is created here when missing (an import fills it a chunk at a time)."""
+    if into:
+        with connection.cursor() as cur:
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {into} (id bigint, kec bigint, kel bigint) ON COMMIT DROP")
+        return f" INSERT INTO {into} SELECT id, kec, kel FROM pick"
+    return f"""
         UPDATE {table} AS t SET kecamatan_id = pick.kec, kelurahan_id = pick.kel
         FROM (SELECT t.id FROM {table} t WHERE true{where}) AS todo
         LEFT JOIN pick ON pick.id = todo.id
         WHERE t.id = todo.id
           AND (t.kecamatan_id IS DISTINCT FROM pick.kec OR t.kelurahan_id IS DISTINCT FROM pick.kel)
     """
-    with connection.cursor() as cur:
-        cur.execute(sql, params + params)
-        return cur.rowcount
 
 
 def areas_at(point) -> tuple[int | None, int | None]:
@@ -113,15 +127,18 @@ def areas_at(point) -> tuple[int | None, int | None]:
 PIECE_VERTICES = 128
 
 
-def _assign_lines_by_pieces(table: str, where: str, params: list) -> int:
+def _assign_lines_by_pieces(table: str, where: str, params: list, into: str | None) -> int:
     area_table = Area._meta.db_table
     with connection.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS import_area_pieces")
-        cur.execute(f"""CREATE TEMP TABLE import_area_pieces ON COMMIT DROP AS
-                        SELECT row_number() OVER () AS pid, id AS area_id, level, ST_Subdivide(geom, {PIECE_VERTICES}) AS geom
-                        FROM {area_table} WHERE level IN ('kecamatan', 'kelurahan')""")
-        cur.execute("CREATE INDEX ON import_area_pieces USING gist (geom)")
-        cur.execute("ANALYZE import_area_pieces")
+        cur.execute("SELECT to_regclass('pg_temp.import_area_pieces') IS NOT NULL")
+        if not cur.fetchone()[0]:  # cut once per import (drop_area_pieces), used by each chunk
+            # One id per piece (row_number over the subdivided rows, not over the areas).
+            cur.execute(f"""CREATE TEMP TABLE import_area_pieces ON COMMIT DROP AS
+                            SELECT row_number() OVER () AS pid, area_id, level, geom FROM (
+                                SELECT id AS area_id, level, ST_Subdivide(geom, {PIECE_VERTICES}) AS geom
+                                FROM {area_table} WHERE level IN ('kecamatan', 'kelurahan')) AS cut""")
+            cur.execute("CREATE INDEX ON import_area_pieces USING gist (geom)")
+            cur.execute("ANALYZE import_area_pieces")
         # Narrow rows through the sorts (ids, not geometries); the intersection
         # only for lines meeting several areas of a level, piece by piece.
         cur.execute(f"""
@@ -144,16 +161,14 @@ def _assign_lines_by_pieces(table: str, where: str, params: list) -> int:
                 SELECT id, max(area_id) FILTER (WHERE level = 'kecamatan') AS kec,
                            max(area_id) FILTER (WHERE level = 'kelurahan') AS kel
                 FROM best GROUP BY id
-            )
-            UPDATE {table} AS t SET kecamatan_id = pick.kec, kelurahan_id = pick.kel
-            FROM (SELECT t.id FROM {table} t WHERE true{where}) AS todo
-            LEFT JOIN pick ON pick.id = todo.id
-            WHERE t.id = todo.id
-              AND (t.kecamatan_id IS DISTINCT FROM pick.kec OR t.kelurahan_id IS DISTINCT FROM pick.kel)
-        """, params + params)
-        n = cur.rowcount
-        cur.execute("DROP TABLE import_area_pieces")
-        return n
+            ){_apply_pick(table, where, into)}""", params + ([] if into else params))
+        return cur.rowcount
+
+
+def drop_area_pieces() -> None:
+    """Drop the area pieces an import's membership cut (areas may change next)."""
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS import_area_pieces")
 
 
 def assign_area_parents(ids: Iterable[int] | None = None) -> int:

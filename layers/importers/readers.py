@@ -33,6 +33,53 @@ class RawRow:
     skip: str | None = None  # set when the row is deliberately not imported
 
 
+@dataclass
+class Batch:
+    """A batch of rows as columns: source ids, shapely geometries in
+    STORAGE_SRID (None when missing), the attributes as a DataFrame, and per
+    row (or None for none) a problem, a skip reason and the approximate flag."""
+    source_ids: np.ndarray
+    geoms: np.ndarray
+    attrs: pd.DataFrame
+    problem: np.ndarray | None = None
+    skip: np.ndarray | None = None
+    approximate: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.source_ids)
+
+
+def batches_of(rows, size: int):
+    """RawRows grouped into Batches of `size` rows (table and OSM readers)."""
+    chunk: list[RawRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield _batch(chunk)
+            chunk = []
+    if chunk:
+        yield _batch(chunk)
+
+
+def _batch(rows: list[RawRow]) -> Batch:
+    def column(values):
+        out = np.empty(len(rows), dtype=object)
+        out[:] = values
+        return out
+
+    return Batch(
+        source_ids=column([r.source_id for r in rows]),
+        geoms=column([r.geom for r in rows]),
+        # Object columns, None where a row lacks the key (OSM tags vary per element), values as read.
+        attrs=pd.DataFrame({k: pd.Series(column([r.attrs.get(k) for r in rows]), dtype=object)
+                            for k in dict.fromkeys(k for r in rows for k in r.attrs)},
+                           index=range(len(rows))),
+        problem=column([r.problem for r in rows]),
+        skip=column([r.skip for r in rows]),
+        approximate=np.array([r.approximate for r in rows], dtype=bool),
+    )
+
+
 class FileError(ValueError):
     """The file as a whole cannot be read (format, CRS, layer)."""
 
@@ -51,14 +98,13 @@ def detect_kind(path: Path) -> str:
     raise FileError(f"unsupported file type '{path.suffix}' (GeoPackage, Shapefile/.zip, GeoJSON, KML, CSV, XLSX or .osm.pbf)")
 
 
-def read_rows(path: Path, layer: str, mapping: dict, id_field: str | None) -> tuple[int, Iterator[RawRow]]:
-    """(feature count, row iterator)."""
+def read_batches(path: Path, layer: str, mapping: dict, id_field: str | None) -> tuple[int, Iterator[Batch]]:
+    """(feature count, iterator of Batches of at most READ_BATCH rows)."""
     kind = detect_kind(path)
-    if kind == "osm":
-        return read_osm(path, layer)
-    if kind == "table":
-        return read_table(path, layer, mapping, id_field)
-    return read_vector(path, layer, id_field)
+    if kind == "vector":
+        return read_vector(path, layer, id_field)
+    total, rows = read_osm(path, layer) if kind == "osm" else read_table(path, layer, mapping, id_field)
+    return total, batches_of(rows, READ_BATCH)
 
 
 def _to_storage_crs(gdf, path: Path):
@@ -146,18 +192,39 @@ def read_vector(path: Path, layer: str, id_field: str | None):
                 return
             gdf = _to_storage_crs(gdf, path)
 
-    def rows():
-        i = 0
+    def columns():
+        done = 0
         for gdf in batches():
-            columns = [c for c in gdf.columns if c != gdf.geometry.name]
-            records = gdf[columns].to_dict("records")
-            for fid, geom, attrs in zip(gdf.index.to_numpy(), gdf.geometry.values, records):
-                i += 1
-                sid = attrs.get(id_field) if id_field else fid
-                sid = str(i) if blank(sid) else _id_text(sid)
-                yield RawRow(sid, geom, attrs)
+            ids = gdf[id_field] if id_field else pd.Series(gdf.index.to_numpy(), dtype=object)
+            if pd.api.types.is_string_dtype(ids) and ids.dtype != object:  # text ids as they are, blank ones None
+                sids = ids.to_numpy(dtype=object)
+                sids[(ids.isna() | (ids.str.strip() == "")).to_numpy()] = None
+            else:
+                sids = per_distinct(pd.Series(ids.to_numpy(dtype=object)), lambda v: None if blank(v) else _id_text(v))
+            blank_ids = pd.isna(sids)
+            if blank_ids.any():  # rows without an id are numbered by their place in the file
+                sids[blank_ids] = (np.flatnonzero(blank_ids) + done + 1).astype(str)
+            done += len(gdf)
+            attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).reset_index(drop=True)
+            yield Batch(sids, np.asarray(gdf.geometry.values, dtype=object), attrs)
 
-    return max(total, len(first)), rows()
+    return max(total, len(first)), columns()
+
+
+def per_distinct(values: pd.Series, fn) -> np.ndarray:
+    """fn applied once to each distinct value of `values` (a few hundred codes
+    in a million rows), spread back to every row as an object array."""
+    try:
+        codes_, uniques = pd.factorize(values, use_na_sentinel=False)
+    except TypeError:  # unhashable values (lists or dicts of a JSON property): each row's own
+        codes_, uniques = np.arange(len(values)), values.to_numpy(dtype=object, copy=True)
+    uniques = np.asarray(uniques, dtype=object)
+    na = pd.isna(uniques)
+    if na.any():  # factorize turns None into NaN: give fn the missing value as the file had it
+        uniques[na] = values[values.isna()].iloc[0]
+    mapped = np.empty(len(uniques), dtype=object)
+    mapped[:] = [fn(v) for v in uniques]
+    return mapped[codes_]
 
 
 def _id_text(value) -> str:

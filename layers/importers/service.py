@@ -3,7 +3,6 @@ one transaction. Every feature of the file ends up counted exactly once as
 created, updated, skipped or rejected; rejected rows go to a CSV with reasons."""
 import csv
 import datetime
-import hashlib
 import io
 import json
 import math
@@ -12,17 +11,18 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import shapely
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, OperationalError, ProgrammingError, connection, transaction
 from tqdm import tqdm
 
 from geo_platform import codes
 from geo_platform.ranges import RANGES  # issue 12: one range table
 from geo_platform.srid import STORAGE_SRID
 from layers.importers import mapping as m
-from layers.importers.postgis import assign_area_parents, assign_areas, assign_areas_in_table
-from layers.importers.readers import FileError, RawRow, read_rows
+from layers.importers.postgis import assign_area_parents, assign_areas, assign_areas_in_table, drop_area_pieces
+from layers.importers.readers import FileError, per_distinct, read_batches
 from layers.models import Area, Panel, RoadSegment, StreetLight
 
 LAYERS = {"pju": StreetLight, "roads": RoadSegment, "areas": Area, "panels": Panel}
@@ -93,120 +93,136 @@ def _clean_geometry(geom, layer: str):
     return geom
 
 
-class _Memo:
-    """The mapping functions are pure: each distinct raw value of a column is
-    mapped once per import (a million rows hold a few hundred distinct codes),
-    errors included."""
+def _per_value(column, fn, n: int):
+    """fn applied once to each distinct raw value of a column (None: the file
+    lacks the column, every row is blank) → (values, errors) per row; an
+    error is the RowError or SkipRow fn raised for that value."""
+    def safe(value):
+        try:
+            return fn(value), None
+        except (m.RowError, SkipRow) as exc:
+            return None, exc
 
-    def __init__(self, m_module):
-        self.cache: dict = {}
-        self.m = m_module
-        for name in ("as_code", "as_float", "as_date", "as_ownership", "as_legal"):
-            setattr(self, name, self._wrap(getattr(m_module, name)))
-
-    def __getattr__(self, name):  # RowError, blank, …
-        return getattr(self.m, name)
-
-    def _wrap(self, fn):
-        cache = self.cache
-
-        def call(value, *args, **kw):
-            try:
-                key = (fn, type(value), value, args[:1], tuple(kw.items()))
-                hit = cache.get(key, cache)
-            except TypeError:  # unhashable value
-                return fn(value, *args, **kw)
-            if hit is cache:
-                try:
-                    hit = fn(value, *args, **kw)
-                except self.m.RowError as exc:
-                    hit = exc
-                if len(cache) < 200_000:
-                    cache[key] = hit
-            if isinstance(hit, self.m.RowError):
-                raise self.m.RowError(hit.reason, hit.detail)
-            return hit
-
-        return call
+    if isinstance(fn, _Text) and column is not None and pd.api.types.is_string_dtype(column) and column.dtype != object:
+        return fn.column(column), np.full(n, None, dtype=object)  # never an error
+    if column is None:
+        value, error = safe(None)
+        values, errors = np.empty(n, dtype=object), np.empty(n, dtype=object)
+        values[:], errors[:] = [value] * n, [error] * n
+        return values, errors
+    pairs = per_distinct(column, safe)
+    values, errors = np.empty(n, dtype=object), np.empty(n, dtype=object)
+    values[:] = [p[0] for p in pairs]
+    errors[:] = [p[1] for p in pairs]
+    return values, errors
 
 
-def _map_row(layer: str, attrs: dict, cols: dict, mp: dict, row: RawRow, ctx: dict) -> dict:
-    m = ctx.get("memo") or _M  # noqa: F811 — memoised mapping functions
+class _Text:
+    """A free-text field: '' when blank, else the text (stripped) cut to
+    `limit`; a column of strings is done by pandas' vectorised string methods."""
+
+    def __init__(self, limit: int, strip: bool = False):
+        self.limit, self.strip = limit, strip
+
+    def __call__(self, v):
+        return "" if m.blank(v) else (str(v).strip() if self.strip else str(v))[:self.limit]
+
+    def column(self, column: pd.Series) -> np.ndarray:
+        text = column.fillna("")
+        stripped = text.str.strip()
+        out = (stripped if self.strip else text).str.slice(0, self.limit).to_numpy(dtype=object)
+        out[(stripped == "").to_numpy()] = ""
+        return out
+
+
+_text = _Text
+
+
+def _map_batch(layer: str, batch, cols: dict, mp: dict, ctx: dict) -> tuple[dict, np.ndarray]:
+    """The layer's columns for a batch, each raw value of a column mapped once
+    (codes, numbers, dates; SPEC §3), and per row the first error in the
+    order the fields are read (None: the row maps cleanly)."""
+    n = len(batch)
+    attrs = batch.attrs
 
     def get(name):
         col = cols.get(name)
-        return attrs.get(col) if col else None
+        return attrs[col] if col is not None and col in attrs.columns else None
 
+    fields: list[tuple[str, object]] = []  # (field, fn of the raw value), in the order errors are raised
     if layer == "pju":
-        return {
-            "code": "" if m.blank(get("code")) else str(get("code"))[:100],
-            "status": m.as_code(get("status"), "status", mp),
-            "lamp_type": m.as_code(get("lamp_type"), "lamp_type", mp),
-            "wattage_w": m.as_float(get("wattage_w"), "wattage_w", *RANGES["wattage_w"]),
-            "pole_height_m": m.as_float(get("pole_height_m"), "pole_height_m", *RANGES["pole_height_m"]),
-            "ownership": m.as_ownership(get("ownership")),
-            "legal": m.as_legal(get("legal")),
-            "power_source": "" if m.blank(get("power_source")) else str(get("power_source"))[:60],
-            "pln_customer_id": "" if m.blank(get("pln_customer_id")) else str(get("pln_customer_id"))[:60],
-            "installed_on": m.as_date(get("installed_on"), "installed_on"),
-            "panel_id": ctx["panels"].get(str(get("panel"))) if not m.blank(get("panel")) else None,
-            "controller_id": "" if m.blank(get("controller_id")) else str(get("controller_id")).strip()[:64],  # issue 16
-        }
-    if layer == "panels":
-        return {
-            "code": "" if m.blank(get("code")) else str(get("code"))[:100],
-            "pln_customer_id": "" if m.blank(get("pln_customer_id")) else str(get("pln_customer_id"))[:60],
-            "meter": "" if m.blank(get("meter")) else str(get("meter"))[:60],
-        }
-    if layer == "roads":
-        raw_class = get("road_class")
+        panels = ctx["panels"]
+        fields = [
+            ("code", _text(100)),
+            ("status", lambda v: m.as_code(v, "status", mp)),
+            ("lamp_type", lambda v: m.as_code(v, "lamp_type", mp)),
+            ("wattage_w", lambda v: m.as_float(v, "wattage_w", *RANGES["wattage_w"])),
+            ("pole_height_m", lambda v: m.as_float(v, "pole_height_m", *RANGES["pole_height_m"])),
+            ("ownership", m.as_ownership),
+            ("legal", m.as_legal),
+            ("power_source", _text(60)),
+            ("pln_customer_id", _text(60)),
+            ("installed_on", lambda v: m.as_date(v, "installed_on")),
+            ("panel_id", lambda v: None if m.blank(v) else panels.get(str(v)), "panel"),
+            ("controller_id", _text(64, strip=True)),  # issue 16
+        ]
+    elif layer == "panels":
+        fields = [("code", _text(100)), ("pln_customer_id", _text(60)), ("meter", _text(60))]
+    elif layer == "roads":
         if ctx["osm"] or cols.get("road_class", "").lower() == "highway":
-            road_class = codes.OSM_HIGHWAY_CLASS.get(str(raw_class))
-            if road_class is None:
-                raise SkipRow(f"highway={raw_class} is not a mapped road class")
+            def road_class(raw):
+                mapped = codes.OSM_HIGHWAY_CLASS.get(str(raw))
+                if mapped is None:
+                    raise SkipRow(f"highway={raw} is not a mapped road class")
+                return mapped
         else:
-            road_class = m.as_code(raw_class, "road_class", mp, default="local")
-        surface = get("surface")
-        lanes = m.as_float(get("lanes"), "lanes", *RANGES["lanes"])
-        width = m.as_float(get("width_m"), "width_m", *RANGES["width_m"])
-        return {
-            "name": "" if m.blank(get("name")) else str(get("name")).strip()[:300],
-            "section_code": "" if m.blank(get("section_code")) else str(get("section_code"))[:60],
-            "road_class": road_class,
-            "authority": m.as_code(get("authority"), "authority", mp),
-            "surface": codes.osm_surface(surface) if ctx["osm"] else m.as_code(surface, "surface", mp),
-            "width_m": width,
-            "lanes": int(lanes) if lanes else None,
-            "condition": m.as_code(get("condition"), "condition", mp),
-            "sdi": m.as_float(get("sdi"), "sdi", *RANGES["sdi"]),
-            "iri": m.as_float(get("iri"), "iri", *RANGES["iri"]),
-            "surveyed_on": m.as_date(get("surveyed_on"), "surveyed_on"),
-            "approximate": row.approximate,
-        }
-    # areas
-    level = get("level")
-    level = m.as_code(level, "level", mp, default="") if not m.blank(level) else ctx["default_level"]
-    if level not in codes.AREA_LEVEL_RANK:
-        raise m.RowError("level: cannot tell the administrative level", get("level"))
-    name = get("name")
-    if m.blank(name):
-        raise m.RowError("name: empty")
-    code = get("code")
-    code = f"{ctx['source']}-{row.source_id}" if m.blank(code) else str(code).strip()
-    return {"level": level, "code": code[:40], "name": str(name).strip()[:200]}
+            def road_class(raw):
+                return m.as_code(raw, "road_class", mp, default="local")
+        fields = [
+            ("road_class", road_class),
+            ("lanes", lambda v: (lambda f: int(f) if f else None)(m.as_float(v, "lanes", *RANGES["lanes"]))),
+            ("width_m", lambda v: m.as_float(v, "width_m", *RANGES["width_m"])),
+            ("name", _text(300, strip=True)),
+            ("section_code", _text(60)),
+            ("authority", lambda v: m.as_code(v, "authority", mp)),
+            ("surface", codes.osm_surface if ctx["osm"] else (lambda v: m.as_code(v, "surface", mp))),
+            ("condition", lambda v: m.as_code(v, "condition", mp)),
+            ("sdi", lambda v: m.as_float(v, "sdi", *RANGES["sdi"])),
+            ("iri", lambda v: m.as_float(v, "iri", *RANGES["iri"])),
+            ("surveyed_on", lambda v: m.as_date(v, "surveyed_on")),
+        ]
+    else:  # areas
+        def level(raw):
+            value = m.as_code(raw, "level", mp, default="") if not m.blank(raw) else ctx["default_level"]
+            if value not in codes.AREA_LEVEL_RANK:
+                raise m.RowError("level: cannot tell the administrative level", raw)
+            return value
+
+        def name(raw):
+            if m.blank(raw):
+                raise m.RowError("name: empty")
+            return str(raw).strip()[:200]
+
+        fields = [("level", level), ("name", name), ("code", lambda v: None if m.blank(v) else str(v).strip()[:40])]
+    values: dict = {}
+    error = np.full(n, None, dtype=object)
+    for field, fn, *column in fields:
+        values[field], errors = _per_value(get(column[0] if column else field), fn, n)
+        first = (error == None) & (errors != None)  # noqa: E711 — element-wise on object arrays
+        error[first] = errors[first]
+    if layer == "roads":
+        values["approximate"] = batch.approximate if batch.approximate is not None else np.zeros(n, dtype=bool)
+    if layer == "areas":  # an area without a code is named after its source id
+        missing = values["code"] == None  # noqa: E711
+        values["code"][missing] = [f"{ctx['source']}-{sid}"[:40] for sid in batch.source_ids[missing]]
+    return values, error
 
 
 class SkipRow(Exception):
     pass
 
 
-_M = m
-
-
 MEASURE = {"roads": ("length_m", "ST_Length(s.geom::geography)"), "areas": ("area_m2", "ST_Area(s.geom::geography)")}
-
-
-STAGE_BATCH = 10_000  # validated rows sent to the staging table per COPY
 
 
 def _create_stage(layer: str) -> list[str]:
@@ -216,48 +232,64 @@ def _create_stage(layer: str) -> list[str]:
     with connection.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS import_stage")
         cur.execute(f"CREATE TEMP TABLE import_stage ON COMMIT DROP AS SELECT {', '.join(cols)} FROM {table} WITH NO DATA")
-        cur.execute("ALTER TABLE import_stage ADD COLUMN id bigserial, ADD COLUMN kecamatan_id bigint, ADD COLUMN kelurahan_id bigint")
+        cur.execute("ALTER TABLE import_stage ADD COLUMN id bigserial")
     return cols
 
 
-def _copy_value(value) -> str:
-    """One value in PostgreSQL's COPY text format."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, bytes):  # geometry: hex EWKB, which PostGIS reads as input
-        return value.hex()
-    text = str(value)
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return text
+def _text_columns(layer: str) -> list[str]:
+    model = LAYERS[layer]
+    return [c for c in COLUMNS[layer] if model._meta.get_field(c).get_internal_type() in ("CharField", "TextField")]
 
 
-def _copy_batch(cols: list[str], rows: list[tuple]) -> None:
-    """COPY validated rows into the staging table (streamed: one batch in memory)."""
-    if not rows:
+def _copy_frame(layer: str, cols: list[str], frame: pd.DataFrame) -> None:
+    """COPY a batch of validated rows (a DataFrame of `cols`, geometry as hex
+    EWKB) into the staging table as CSV written by pandas: no per-row Python.
+    An empty field is NULL, except in text columns (FORCE_NOT_NULL: '')."""
+    if not len(frame):
         return
     buf = io.StringIO()
-    buf.writelines("\t".join(map(_copy_value, row)) + "\n" for row in rows)
+    frame.to_csv(buf, header=False, index=False, columns=cols, lineterminator="\n")
     buf.seek(0)
+    text_cols = ", ".join(["source", "source_id", *_text_columns(layer)])
     with connection.cursor() as cur:
-        cur.copy_expert(f"COPY import_stage ({', '.join(cols)}) FROM STDIN", buf)
+        cur.copy_expert(f"COPY import_stage ({', '.join(cols)}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({text_cols}))", buf)
 
 
-def _finish_stage(layer: str) -> None:
-    """Compute, in the staging table, what the asset table stores besides the
-    file's values (area membership): the upsert then writes each row once."""
-    if layer != "areas":
-        with connection.cursor() as cur:
-            cur.execute("CREATE INDEX ON import_stage USING gist (geom)")
-            cur.execute("ANALYZE import_stage")
-        assign_areas_in_table("import_stage", points=layer in ("pju", "panels"), pieces=True)
+MEMBERSHIP_CHUNK = 100_000  # staged rows given their areas at a time (sorts and hashes stay in memory)
 
 
-def _upsert(layer: str, source: str, staged: int) -> tuple[list[int], int, int, int, int]:
+def _finish_stage(layer: str, on_progress, cancelled) -> None:
+    """Compute, beside the staging table, what the asset table stores besides
+    the file's values — area membership, into temporary table
+    import_membership (id, kec, kel), a chunk of staged rows at a time (each
+    chunk GiST-indexed on its own: the areas' pieces drive the join) — so the
+    upsert writes each row once."""
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE import_stage")
+        if layer == "areas":
+            return
+        cur.execute("DROP TABLE IF EXISTS import_membership")
+        cur.execute("SELECT min(id), max(id) FROM import_stage")
+        first, last = cur.fetchone()
+        for start in range(first, last + 1, MEMBERSHIP_CHUNK):
+            cur.execute("DROP TABLE IF EXISTS import_chunk")
+            cur.execute("CREATE TEMP TABLE import_chunk ON COMMIT DROP AS SELECT id, geom FROM import_stage WHERE id >= %s AND id < %s",
+                        [start, start + MEMBERSHIP_CHUNK])
+            cur.execute("CREATE INDEX ON import_chunk USING gist (geom)")
+            cur.execute("ANALYZE import_chunk")
+            assign_areas_in_table("import_chunk", points=layer in ("pju", "panels"), pieces=True, into="import_membership")
+            if cancelled():
+                raise ImportCancelled
+            on_progress("membership", min(1.0, (start + MEMBERSHIP_CHUNK - first) / (last + 1 - first)))
+        cur.execute("DROP TABLE import_chunk")
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS import_membership (id bigint, kec bigint, kel bigint) ON COMMIT DROP")
+        cur.execute("ANALYZE import_membership")
+    drop_area_pieces()
+
+
+def _upsert(layer: str, source: str, staged: int) -> tuple[int, int, int, int]:
     """INSERT … SELECT … FROM import_stage ON CONFLICT (source, source_id) DO UPDATE.
-    Returns (ids created or changed, created, updated, unchanged, kept)."""
+    Returns (created, updated, unchanged, kept)."""
     table = LAYERS[layer]._meta.db_table
     cols = COLUMNS[layer]
     keep = KEPT.get(layer)
@@ -283,46 +315,116 @@ def _upsert(layer: str, source: str, staged: int) -> tuple[list[int], int, int, 
         derived.append(MEASURE[layer][0])
     if layer != "areas":
         insert_cols += ["kecamatan_id", "kelurahan_id"]
-        select += ["s.kecamatan_id", "s.kelurahan_id"]
+        select += ["mb.kec", "mb.kel"]
         derived += ["kecamatan_id", "kelurahan_id"]
     sets += [f"{c} = EXCLUDED.{c}" for c in derived]
     conflict = "(code)" if layer == "areas" else "(source, source_id) WHERE source_id <> ''"
+    membership = "" if layer == "areas" else "LEFT JOIN import_membership mb ON mb.id = s.id"
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE source = %s AND source_id <> '')", [source])
+        known = cur.fetchone()[0]
+    # A first import of a source meets none of its rows: a plain INSERT (areas
+    # are matched by code, whatever their source).
+    on_conflict = f"""ON CONFLICT {conflict} DO UPDATE SET {', '.join(sets)},
+                source = EXCLUDED.source, source_id = EXCLUDED.source_id,
+                updated_at = now(), version = t.version + 1
+            WHERE {changed}""" if known or layer == "areas" else ""
+    # One statement: the upsert, and the history (channel "import") of each
+    # created or changed feature from its RETURNING rows. Unchanged rows are
+    # not rewritten (no dead row versions, no history entry).
     sql = f"""
-        INSERT INTO {table} AS t ({', '.join(insert_cols)})
-        SELECT {', '.join(select)} FROM import_stage s ORDER BY s.id
-        ON CONFLICT {conflict} DO UPDATE SET {', '.join(sets)},
-            source = EXCLUDED.source, source_id = EXCLUDED.source_id,
-            updated_at = now(), version = t.version + 1
-        WHERE {changed}
-        RETURNING id, (xmax = 0) AS inserted
+        WITH written AS (
+            INSERT INTO {table} AS t ({', '.join(insert_cols)})
+            SELECT {', '.join(select)} FROM import_stage s {membership}
+            {on_conflict}
+            RETURNING id, (xmax = 0) AS inserted
+        ), history AS (
+            INSERT INTO layers_auditlog (layer, object_id, action, at, changes, before, channel)
+            SELECT %s, id, CASE WHEN inserted THEN 'create' ELSE 'update' END, now(), %s::jsonb, '{{}}'::jsonb, 'import'
+            FROM written
+        )
+        SELECT count(*) FILTER (WHERE inserted), count(*) FROM written
     """
     with connection.cursor() as cur:
         kept = 0
-        cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE source = %s AND source_id <> '')", [source])
-        if keep and cur.fetchone()[0]:  # a first import of this source keeps nothing: no join over the staged rows
+        if keep and known:  # a first import of this source keeps nothing: no join over the staged rows
             # Rows where this file would have overwritten a value set in the field.
             cur.execute(f"""SELECT count(*) FROM import_stage s JOIN {table} t
                             ON t.source = s.source AND t.source_id = s.source_id AND t.source_id <> ''
                             WHERE t.{keep[1]} = 'field' AND t.{keep[0]} IS DISTINCT FROM s.{keep[0]}""")
             kept = cur.fetchone()[0]
-        # Unchanged rows are not rewritten (no dead row versions, no audit entry, no RETURNING row).
-        cur.execute(sql)
-        result = cur.fetchall()
+        restore = _drop_for_bulk(table) if staged >= BULK_ROWS and _holds_fewer(table, staged) else []
+        cur.execute(sql, [layer, json.dumps({"source": source})])
+        created, written = cur.fetchone()
+        _restore_after_bulk(restore)
         cur.execute("DROP TABLE import_stage")
-        # History (channel "import"): one entry per created or changed feature, set-based.
-        audited = [(r[0], "create" if r[1] else "update") for r in result]
-        if audited:
-            cur.execute(
-                "INSERT INTO layers_auditlog (layer, object_id, action, at, changes, before, channel) "
-                "SELECT %s, a.id, a.action, now(), %s::jsonb, '{}'::jsonb, 'import' "
-                "FROM unnest(%s::bigint[], %s::text[]) AS a(id, action)",
-                [layer, json.dumps({"source": source}), [a[0] for a in audited], [a[1] for a in audited]],
-            )
-    ids = [r[0] for r in result]  # created or changed
-    created = sum(1 for r in result if r[1])
-    updated = len(result) - created
-    unchanged = staged - len(result)
-    return ids, created, updated, unchanged, kept
+        cur.execute("DROP TABLE IF EXISTS import_membership")
+    return created, written - created, staged - written, kept
+
+
+# A bulk load — at least BULK_ROWS rows and more than the table holds — drops
+# the table's plain (non-unique) indexes and its foreign keys, and restores
+# them after the upsert, in the same transaction: one sorted build per index
+# instead of a million insertions (two of them GiST), and one set-based check
+# per foreign key instead of one query per row and key. The price: the
+# layer's table is locked (ACCESS EXCLUSIVE) until the import commits. When
+# the lock cannot be had within BULK_LOCK_TIMEOUT (readers busy), the indexes
+# and keys are maintained row by row as usual.
+BULK_ROWS = 20_000
+BULK_LOCK_TIMEOUT = "2s"
+
+
+def _holds_fewer(table: str, rows: int) -> bool:
+    """Whether `table` holds fewer than `rows` rows (counts no further)."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT %s) AS head", [rows])
+        return cur.fetchone()[0] < rows
+
+
+def _drop_for_bulk(table: str) -> list[str]:
+    """Drop `table`'s non-unique indexes and foreign keys; the statements
+    restoring them, or [] when the lock was refused (nothing dropped)."""
+    with connection.cursor() as cur:
+        cur.execute("""SELECT quote_ident(c.relname), pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                       WHERE i.indrelid = %s::regclass AND NOT i.indisunique AND NOT i.indisprimary""", [table])
+        indexes = cur.fetchall()
+        cur.execute("SELECT quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'f'",
+                    [table])
+        keys = cur.fetchall()
+        try:
+            with transaction.atomic():  # a savepoint: a refused lock leaves the import going
+                cur.execute(f"SET LOCAL lock_timeout = '{BULK_LOCK_TIMEOUT}'")
+                cur.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+                if keys:  # checks still pending from earlier in the transaction run now (ALTER TABLE refuses them)
+                    cur.execute(f"SET CONSTRAINTS {', '.join(name for name, _ in keys)} IMMEDIATE")
+                    cur.execute(f"ALTER TABLE {table} " + ", ".join(f"DROP CONSTRAINT {name}" for name, _ in keys))
+                for name, _ in indexes:
+                    cur.execute(f"DROP INDEX {name}")
+        except OperationalError:
+            return []
+        finally:
+            cur.execute("SET LOCAL lock_timeout = 0")
+    return [definition for _, definition in indexes] + [f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"
+                                                        for name, definition in keys]
+
+
+def _restore_after_bulk(statements: list[str]) -> None:
+    with connection.cursor() as cur:
+        cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for statement in statements:
+            cur.execute(statement)
+
+
+def _more_temp_buffers() -> None:
+    """The staging tables are temporary: give them more than PostgreSQL's 8 MB
+    of local buffers. Only possible before the session's first temporary
+    table (a worker's later imports keep what the first one got)."""
+    with connection.cursor() as cur:
+        try:
+            with transaction.atomic():
+                cur.execute("SET LOCAL temp_buffers = '256MB'")
+        except (OperationalError, ProgrammingError, DatabaseError):
+            pass
 
 
 class ImportCancelled(Exception):
@@ -358,11 +460,11 @@ def import_layer(path, layer: str, *, source: str | None = None, id_field: str |
     except m.RowError as exc:
         raise FileError(str(exc)) from exc
     on_progress("read", 0.0)
-    total, rows = read_rows(path, layer, mp, id_field)
+    total, batches = read_batches(path, layer, mp, id_field)
     on_progress("read", 1.0)
     is_osm = path.name.lower().endswith(".pbf")
     source = source or ("osm" if is_osm else path.name.split(".")[0])
-    ctx = {"osm": is_osm, "source": source, "default_level": default_level, "panels": {}, "memo": _Memo(m)}
+    ctx = {"osm": is_osm, "source": source, "default_level": default_level, "panels": {}}
     if layer == "pju":
         # A lamp names its panel by the panel's code or source id (e.g. Kediri's box_key).
         panels = Panel.objects.filter(deleted_at__isnull=True)
@@ -378,20 +480,21 @@ def import_layer(path, layer: str, *, source: str | None = None, id_field: str |
             with connection.cursor() as cur:
                 # Bulk statements: JIT compilation costs seconds and buys nothing here; sorts stay in memory.
                 cur.execute("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'")
+            _more_temp_buffers()
             stage_cols = _create_stage(layer)
-            staged = _validate_into_stage(layer, rows, total, mp, ctx, is_osm, default_level, stage_cols,
+            staged = _validate_into_stage(layer, batches, total, mp, ctx, is_osm, default_level, stage_cols,
                                           report, reasons, rejects, progress, on_progress, cancelled)
             if cancelled():
                 raise ImportCancelled
             on_progress("validate", 1.0)
             if staged:
                 on_progress("membership", 0.0)
-                _finish_stage(layer)
+                _finish_stage(layer, on_progress, cancelled)
                 on_progress("membership", 1.0)
                 if cancelled():
                     raise ImportCancelled
                 on_progress("write", 0.0)
-                ids, created, updated, unchanged, kept = _upsert(layer, source, staged)
+                created, updated, unchanged, kept = _upsert(layer, source, staged)
                 report.update(created=created, updated=updated)
                 report["skipped"] += unchanged
                 if unchanged:
@@ -417,102 +520,120 @@ def import_layer(path, layer: str, *, source: str | None = None, id_field: str |
     return report
 
 
-PREVALIDATE_CHUNK = 5000
-
-
-def _prevalidated(rows, layer: str):
-    """(row, EWKB or None) for each row. The common case — a point or line
+def _common_geometries(geoms: np.ndarray, want: str) -> np.ndarray:
+    """The cleaned geometry of each row in the common case — a point or line
     of the layer's type with finite lon/lat in range (and, for a line, two
-    distinct points) — is checked on whole chunks with shapely's vectorised
-    functions, by the same rules as _clean_geometry; any other row gets None
-    and goes through _clean_geometry alone (its exact reason, or a repair)."""
-    chunk = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= PREVALIDATE_CHUNK:
-            yield from _prevalidate_chunk(chunk, EXPECTED_GEOM[layer])
-            chunk = []
-    yield from _prevalidate_chunk(chunk, EXPECTED_GEOM[layer])
+    distinct points) — checked on the whole batch with shapely's vectorised
+    functions by the same rules as _clean_geometry; None for any other row,
+    which then goes through _clean_geometry alone (its exact reason, or a repair)."""
+    out = np.full(len(geoms), None, dtype=object)
+    if not len(geoms) or want not in ("Point", "LineString"):
+        return out
+    ok = (shapely.get_type_id(geoms) == (0 if want == "Point" else 1)) & ~shapely.is_empty(geoms)
+    if ok.any():
+        g = shapely.force_2d(geoms[ok])
+        coords, index = shapely.get_coordinates(g, return_index=True)
+        bad = ~np.isfinite(coords).all(axis=1) | (np.abs(coords[:, 0]) > 180) | (np.abs(coords[:, 1]) > 90)
+        good = np.bincount(index[bad], minlength=len(g)) == 0
+        if want == "LineString":
+            g = shapely.remove_repeated_points(g)
+            good &= (shapely.get_num_coordinates(g) >= 2) & (shapely.length(g) > 0)
+        out[np.flatnonzero(ok)[good]] = g[good]
+    return out
 
 
-def _prevalidate_chunk(chunk: list, want: str):
-    out = np.full(len(chunk), None, dtype=object)
-    if chunk and want in ("Point", "LineString"):
-        geoms = np.array([r.geom if isinstance(r.geom, shapely.Geometry) else None for r in chunk], dtype=object)
-        ok = (shapely.get_type_id(geoms) == (0 if want == "Point" else 1)) & ~shapely.is_empty(geoms)
-        if ok.any():
-            g = shapely.force_2d(geoms[ok])
-            coords, index = shapely.get_coordinates(g, return_index=True)
-            bad = ~np.isfinite(coords).all(axis=1) | (np.abs(coords[:, 0]) > 180) | (np.abs(coords[:, 1]) > 90)
-            good = np.bincount(index[bad], minlength=len(g)) == 0
-            if want == "LineString":
-                g = shapely.remove_repeated_points(g)
-                good &= (shapely.get_num_coordinates(g) >= 2) & (shapely.length(g) > 0)
-            if good.any():
-                out[np.flatnonzero(ok)[good]] = shapely.to_wkb(shapely.set_srid(g[good], STORAGE_SRID), hex=False, include_srid=True)
-    yield from zip(chunk, out)
+def _digests(batch) -> list[int]:
+    """Per row, a 128-bit digest of the raw geometry and every attribute (two
+    64-bit pandas hashes), for 'identical duplicate row'."""
+    frame = batch.attrs.copy()
+    frame["__wkb"] = shapely.to_wkb(batch.geoms)
+    try:
+        first = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    except TypeError:  # values pandas cannot hash (lists or dicts of a JSON property): by their text
+        frame = frame.astype(str)
+        first = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    second = pd.util.hash_pandas_object(frame, index=False, hash_key="import.digest.02").to_numpy()
+    return [(a << 64) | b for a, b in zip(first.tolist(), second.tolist())]  # one int: a third of a tuple's memory
 
 
-def _validate_into_stage(layer, rows, total, mp, ctx, is_osm, default_level, stage_cols,
+def _validate_into_stage(layer, batches, total, mp, ctx, is_osm, default_level, stage_cols,
                          report, reasons, rejects, progress, on_progress, cancelled) -> int:
-    """Validate and map each row; COPY the good ones to the staging table in
-    batches. Returns the number of rows staged."""
-    batch: list[tuple] = []
+    """Validate and map each batch of rows column-wise; COPY the good ones to
+    the staging table a batch at a time. Returns the number of rows staged.
+    Python touches a row alone only for the rare odd geometry (exact reason
+    or repair) and for the duplicate checks (two set look-ups)."""
     staged = 0
     seen: set[str] = set()
-    digests: set[bytes] = set()
+    digests: set[int] = set()
     area_codes: set[str] = set()
     cols = None
     source = ctx["source"]
-    step = max(1, min(STAGE_BATCH, total // 50 or 1))
+    done = 0
     on_progress("validate", 0.0)
-    rows = _prevalidated(rows, layer)
-    for i, (row, ewkb) in enumerate(tqdm(rows, total=total, desc=f"import {layer}", unit="feat", disable=not progress, file=sys.stderr), 1):
+    bar = tqdm(total=total, desc=f"import {layer}", unit="feat", disable=not progress, file=sys.stderr)
+    for batch in batches:
+        n = len(batch)
         if cols is None:
             # OSM tags vary per element: SPEC §3 names the tags read.
-            cols = OSM_TAGS if is_osm else m.resolve_columns(mp, list(row.attrs.keys()))
+            cols = OSM_TAGS if is_osm else m.resolve_columns(mp, list(batch.attrs.columns))
             if layer == "areas" and "level" not in cols and not default_level:
-                lower = {k.lower() for k in row.attrs}
+                lower = {str(k).lower() for k in batch.attrs.columns}
                 ctx["default_level"] = next((lvl for col, lvl in m.AREA_LEVEL_BY_COLUMN if col in lower), None)
-        try:
-            if row.skip:
-                raise SkipRow(row.skip)
-            if row.problem:
-                raise m.RowError(row.problem)
-            if ewkb is None:  # not the common case: checked (and repaired) one by one, for the exact reason
-                geom = _clean_geometry(row.geom, layer)
-                ewkb = shapely.to_wkb(shapely.set_srid(geom, STORAGE_SRID), hex=False, include_srid=True)
-            values = _map_row(layer, row.attrs, cols, mp, row, ctx)
-            # One EWKB serves both the duplicate check and the COPY.
-            digest = hashlib.sha1(ewkb + repr(sorted(row.attrs.items(), key=str)).encode()).digest()
-            if digest in digests:
-                raise SkipRow("identical duplicate row")
-            if row.source_id in seen:
-                raise m.RowError("duplicate id with different content", row.source_id)
-            if layer == "areas":
-                if values["code"] in area_codes:
-                    raise m.RowError("duplicate area code", values["code"])
-                area_codes.add(values["code"])
-            seen.add(row.source_id)
-            digests.add(digest)
-            batch.append((source, row.source_id, *[values[c] for c in COLUMNS[layer]], ewkb))
-        except SkipRow as exc:
-            report["skipped"] += 1
-            reasons[f"skipped: {exc}"] += 1
-        except m.RowError as exc:
-            report["rejected"] += 1
-            reasons[f"rejected: {exc.reason}"] += 1
-            rejects.append((row.source_id, str(exc)))
-        if len(batch) >= STAGE_BATCH:
-            _copy_batch(stage_cols, batch)
-            staged += len(batch)
-            batch = []
-        if i % step == 0:
-            if cancelled():
-                raise ImportCancelled
-            on_progress("validate", min(1.0, i / total) if total else 0.0)
-    _copy_batch(stage_cols, batch)
-    return staged + len(batch)
+        error = np.full(n, None, dtype=object)
+        if batch.skip is not None:
+            for i in np.flatnonzero(batch.skip != None):  # noqa: E711
+                error[i] = SkipRow(batch.skip[i])
+        if batch.problem is not None:
+            for i in np.flatnonzero((batch.problem != None) & (error == None)):  # noqa: E711
+                error[i] = m.RowError(batch.problem[i])
+        geoms = _common_geometries(batch.geoms, EXPECTED_GEOM[layer])
+        for i in np.flatnonzero((geoms == None) & (error == None)):  # noqa: E711 — the rare odd geometry
+            try:
+                geoms[i] = _clean_geometry(batch.geoms[i], layer)
+            except m.RowError as exc:
+                error[i] = exc
+        values, map_error = _map_batch(layer, batch, cols, mp, ctx)
+        later = error == None  # noqa: E711
+        error[later] = map_error[later]
+        keep = np.zeros(n, dtype=bool)
+        sids = batch.source_ids.tolist()  # Python lists: a set look-up per row, no NumPy scalar in between
+        area_code = values["code"].tolist() if layer == "areas" else None
+        for i, (exc, digest) in enumerate(zip(error.tolist(), _digests(batch))):
+            if exc is None:
+                if digest in digests:
+                    exc = SkipRow("identical duplicate row")
+                elif sids[i] in seen:
+                    exc = m.RowError("duplicate id with different content", sids[i])
+                elif area_code is not None and area_code[i] in area_codes:
+                    exc = m.RowError("duplicate area code", area_code[i])
+                else:
+                    if area_code is not None:
+                        area_codes.add(area_code[i])
+                    seen.add(sids[i])
+                    digests.add(digest)
+                    keep[i] = True
+                    continue
+            if isinstance(exc, SkipRow):
+                report["skipped"] += 1
+                reasons[f"skipped: {exc}"] += 1
+            else:
+                report["rejected"] += 1
+                reasons[f"rejected: {exc.reason}"] += 1
+                rejects.append((sids[i], str(exc)))
+        if keep.any():
+            frame = pd.DataFrame({c: values[c][keep] for c in COLUMNS[layer]})
+            frame.insert(0, "source_id", batch.source_ids[keep])
+            frame.insert(0, "source", source)
+            frame["geom"] = shapely.to_wkb(shapely.set_srid(geoms[keep], STORAGE_SRID), hex=True, include_srid=True)
+            _copy_frame(layer, stage_cols, frame)
+            staged += int(keep.sum())
+        done += n
+        bar.update(n)
+        if cancelled():
+            raise ImportCancelled
+        on_progress("validate", min(1.0, done / total) if total else 0.0)
+    bar.close()
+    return staged
 
 
 def _write_rejects(path: Path, layer: str, rejects: list[tuple], rejects_dir: Path | None) -> Path:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from pyproj import Geod
 
 from layers.importers.readers import FileError
@@ -67,6 +67,55 @@ def test_jakarta_roads_every_feature_accounted_and_lengths_geodesic(tmp_path):
     assert (again["created"], again["updated"], again["rejected"]) == (0, 0, 0)
     assert again["skipped"] == total
     assert RoadSegment.objects.filter(source="jkt").count() == total - unmapped - dups
+
+
+def _road_indexes():
+    """The road table's indexes and constraints (name, definition)."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'layers_roadsegment' "
+                    "UNION ALL SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = 'layers_roadsegment'::regclass ORDER BY 1, 2")
+        return cur.fetchall()
+
+
+def _plain_index_oids():
+    with connection.cursor() as cur:
+        cur.execute("SELECT indexrelid FROM pg_index WHERE indrelid = 'layers_roadsegment'::regclass AND NOT indisunique")
+        return {r[0] for r in cur.fetchall()}
+
+
+def test_bulk_load_rebuilds_the_indexes_and_keys_it_drops(monkeypatch):
+    """A bulk load drops the table's plain indexes and foreign keys and builds them again: a
+    cancel after the write leaves the table and its indexes as they were; a
+    finished import leaves every index in place and the rows findable through them."""
+    import layers.importers.service as service
+
+    monkeypatch.setattr(service, "BULK_ROWS", 1)  # any load larger than the table is a bulk load here
+    path = shared_file("jakarta_osm_2012/jakarta_roads_osm_2012.gpkg")
+    total = ogr_count(path, "roads", "1 = 1")
+    before = _road_indexes()
+    assert len(before) >= 12  # primary key, unique (source, source_id), GiST and B-tree indexes, FOREIGN KEYs (Django's migrations)
+    assert sum("FOREIGN KEY" in definition for _, definition in before) == 2  # kecamatan, kelurahan
+    phases = []
+    with pytest.raises(service.ImportCancelled):
+        import_layer(path, "roads", source="bulk", progress=False, on_progress=lambda p, f: phases.append((p, f)),
+                     cancelled=lambda: ("write", 1.0) in phases)
+    assert RoadSegment.objects.filter(source="bulk").count() == 0 and _road_indexes() == before
+    oids = _plain_index_oids()
+    report = run(path, "roads", source="bulk")
+    assert _road_indexes() == before
+    assert not oids & _plain_index_oids()  # built anew, not maintained
+    assert report["created"] == RoadSegment.objects.filter(source="bulk").count() > total // 2
+    with connection.cursor() as cur:  # the rebuilt GiST index answers a bbox query like a scan does
+        cur.execute("SET LOCAL enable_seqscan = off")
+        cur.execute("SELECT count(*) FROM layers_roadsegment WHERE source = 'bulk' AND geom && ST_MakeEnvelope(106.7, -6.3, 106.9, -6.1, 4326)")
+        by_index = cur.fetchone()[0]
+        cur.execute("SET LOCAL enable_seqscan = on; SET LOCAL enable_indexscan = off; SET LOCAL enable_bitmapscan = off")
+        cur.execute("SELECT count(*) FROM layers_roadsegment WHERE source = 'bulk' AND ST_Intersects(geom, ST_MakeEnvelope(106.7, -6.3, 106.9, -6.1, 4326))")
+        assert by_index >= cur.fetchone()[0] > 0
+    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cur:  # the keys hold again
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cur.execute("UPDATE layers_roadsegment SET kelurahan_id = -1 WHERE source = 'bulk'")
 
 
 def test_kediri_pju_inventory_codes_mapped(tmp_path):

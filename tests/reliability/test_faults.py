@@ -60,12 +60,14 @@ def test_import_killed_midway_leaves_no_rows(cluster, tmp_path):
         [str(ROOT / ".venv/bin/python"), "manage.py", "import_layer", str(path), "--layer", "pju", "--json"],
         cwd=ROOT, env=_env(cluster), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )
-    # "Mid-way" = the import's transaction is running an INSERT (staging rows or the upsert into the table).
+    # "Mid-way" = the import's transaction is writing: the COPY of staging rows, the area membership
+    # (INSERT INTO import_membership) or the upsert into the table (WITH written AS (INSERT …)).
     caught = {}
 
     def inserting():
-        q = cluster.psql("fault", "select left(query, 40) from pg_stat_activity where datname = 'fault' and state = 'active' "
-                                  "and backend_xid is not null and query ilike 'insert into%' and pid <> pg_backend_pid() limit 1")
+        q = cluster.psql("fault", "select left(regexp_replace(query, '\\s+', ' ', 'g'), 40) from pg_stat_activity "
+                                  "where datname = 'fault' and state = 'active' and backend_xid is not null "
+                                  "and (query ilike '%insert into%' or query ilike 'copy %') and pid <> pg_backend_pid() limit 1")
         caught["query"] = q
         return bool(q)
 
@@ -73,6 +75,7 @@ def test_import_killed_midway_leaves_no_rows(cluster, tmp_path):
     assert writing is not None and proc.poll() is None, "the import finished or never started writing"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    proc.stdout.close()
     assert proc.returncode == -signal.SIGKILL
     # The server notices the dead client and rolls its transaction back.
     gone = wait_until(lambda: cluster.psql(
