@@ -10,4 +10,10 @@ class ImportsConfig(AppConfig):
         from imports.jobs import queue_needs
         from needs import signals
 
-        signals.register_queue(queue_needs)  # needs refreshes after bulk edits run as background jobs (issue 18)
+        def job_json(request, job):
+            from imports.apis import background_json
+
+            return background_json(request, job)
+
+        # needs refreshes after bulk edits and POST /api/needs/compute/ run as background jobs (issue 18)
+        signals.register_queue(queue_needs, job_json)

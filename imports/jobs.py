@@ -149,7 +149,11 @@ def queue_needs(*, created_by=None, roads=None, pju=None) -> BackgroundJob:
     """A needs job (full recomputation, or the roads near the given ids)."""
     params = {k: sorted(set(v)) for k, v in (("roads", roads), ("pju", pju)) if v}
     job = BackgroundJob.objects.create(kind="needs", created_by=created_by, params=params)
-    queue(job)
+    try:
+        queue(job)  # outside a transaction the task is sent here: a broker that is down raises here
+    except Exception:
+        BackgroundJob.objects.filter(pk=job.pk).delete()  # no job left waiting forever: the caller does the work now
+        raise
     return job
 
 

@@ -20,7 +20,7 @@ from geo_platform import access, errors
 from layers import exports as layer_exports
 from geo_platform.geojson import collection_response, geojson_response, parse_paging
 from layers.apis import GeoJSONRenderer
-from needs import exports, filters, selectors, services, work_orders
+from needs import exports, filters, selectors, services, signals, work_orders
 from needs.serializers import (
     WorkOrderAssignSerializer,
     WorkOrderCloseSerializer,
@@ -134,14 +134,24 @@ class ComputeView(APIView):
 
     @extend_schema(
         request={"application/json": {"type": "object", "properties": {"roads": {"type": "array", "items": {"type": "integer"}}}}},
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiResponse(ERROR_SCHEMA)},
-        summary="Recompute lighting gaps and proposed PJU (all roads, or `roads`)",
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description=f"`roads` (at most {services.COMPUTE_SYNC_MAX_ROADS:,}) "
+                                 "recomputed in the request: the run's report"),
+            202: OpenApiResponse(OpenApiTypes.OBJECT, description="all roads, or more roads than that: a background needs "
+                                 "job (as GET /api/jobs/{id}/; Location header) to poll until `done`"),
+            400: OpenApiResponse(ERROR_SCHEMA), 401: OpenApiResponse(ERROR_SCHEMA), 403: OpenApiResponse(ERROR_SCHEMA),
+        },
+        summary="Recompute lighting gaps and proposed PJU: all roads (a background job), or `roads`",
     )
     def post(self, request):
         roads = request.data.get("roads") if isinstance(request.data, dict) else None
         if roads is not None and (not isinstance(roads, list) or not all(isinstance(r, int) and not isinstance(r, bool) for r in roads)):
             raise ValidationError({"roads": ["roads must be a list of road ids (integers)"]})
-        return Response(services.lighting_needs_compute(road_ids=roads))
+        report, job = services.lighting_needs_compute_request(road_ids=roads, user=request.user)
+        if job is None:
+            return Response(report)
+        body = signals.job_json(request, job)
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
 
 
 class ExportView(APIView):

@@ -5,6 +5,7 @@ is one query plan per step, never a Python loop over roads or lamps."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,7 +18,11 @@ from needs import rule as rules
 from needs.costs import lamp_spec, unit_costs
 from needs.models import Facility, LampMatch, LightingGap, NeedsRun, ProposedPJU
 
+# POST /api/needs/compute/: a full recomputation, or more roads than this, runs as a background job
+# (202); up to this many roads are recomputed in the request (the planner's refresh after an edit).
+COMPUTE_SYNC_MAX_ROADS = 2000
 RUN_LOCK = 0x6E656564  # "need": advisory lock key of the runs
+log = logging.getLogger(__name__)
 NEAR_BOX_M = 60.0  # index prefilter around a moved/edited PJU; the exact test is W/2 + 10 m
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 TABLES = {
@@ -238,6 +243,26 @@ def pju_near_roads(road_ids: Iterable[int]) -> list[int]:
             {"ids": ids, "reach": reach},
         )
         return [r[0] for r in cur.fetchall()]
+
+
+def lighting_needs_compute_request(*, road_ids: Iterable[int] | None = None, user=None):
+    """POST /api/needs/compute/: (report, None) when recomputed here — up to
+    COMPUTE_SYNC_MAX_ROADS roads — or (None, job) when queued as a background
+    needs job (all roads, or more roads than that). When no job queue is
+    registered or the broker is down, everything is recomputed here, as before."""
+    from needs import signals
+
+    ids = None if road_ids is None else sorted({int(i) for i in road_ids})
+    if signals.can_queue() and (ids is None or len(ids) > COMPUTE_SYNC_MAX_ROADS):
+        try:
+            job = signals.queue_job(created_by=user, roads=ids)
+        except Exception:  # no broker: recompute in the request, as before
+            log.exception("could not queue the needs recomputation (%s roads); computing now",
+                          "all" if ids is None else len(ids))
+        else:
+            job.refresh_from_db()  # an eager queue has already run it
+            return None, job
+    return lighting_needs_compute(road_ids=ids), None
 
 
 def lighting_needs_refresh(*, pju_ids: Iterable[int] = (), road_ids: Iterable[int] = ()) -> dict:

@@ -11,13 +11,29 @@ from layers.services import layer_changed, layer_imported
 
 log = logging.getLogger(__name__)
 # issue 15: the app that queues background refreshes (imports) registers its function here
-# (needs never imports the apps above it): queue(pju=[...]) or queue(roads=[...]).
+# (needs never imports the apps above it): queue(pju=[...]) or queue(roads=[...]) (no ids: a full
+# recomputation), with created_by=user; it returns the job, which job_json(request, job) describes
+# (the body of GET /api/jobs/{id}/).
 _queue = None
+_job_json = None
 
 
-def register_queue(queue) -> None:
-    global _queue
-    _queue = queue
+def register_queue(queue, job_json=None) -> None:
+    global _queue, _job_json
+    _queue, _job_json = queue, job_json
+
+
+def can_queue() -> bool:
+    return _queue is not None and _job_json is not None
+
+
+def queue_job(**params):
+    """Queue a needs job (raises when the broker is down: the caller does the work itself)."""
+    return _queue(**params)
+
+
+def job_json(request, job) -> dict:
+    return _job_json(request, job)
 
 
 @receiver(layer_changed, dispatch_uid="needs_refresh_on_layer_change")

@@ -168,3 +168,73 @@ def test_jobs_check_input_and_access(api, client, django_user_model, celery_work
     assert client.get(f"/api/jobs/{theirs['id']}/").status_code == 404
     assert client.get(f"/api/jobs/{mine.json()['id']}/").status_code == 200
     finished(api, theirs["id"])
+
+
+# --- POST /api/needs/compute/ off the request path: all roads, or more than COMPUTE_SYNC_MAX_ROADS, as a job ---
+
+def _arterial_expectations():
+    L = geodesic_length(road_coords(JAKARTA_ARTERIAL))  # 296.69 m, no PJU: under-lit over its whole length
+    return L, math.ceil(L / 35)  # arterial spacing 35 m (SPEC §5): 9 poles
+
+
+def _compute_job_done(api, response, road, L, poles):
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["kind"] == "needs" and body["status"] in ("queued", "running", "done")
+    assert response["Location"].endswith(f"/api/jobs/{body['id']}/") and response["Location"] == body["url"]
+    state = finished(api, response["Location"])
+    assert state["status"] == "done" and state["progress"] == 1.0, state
+    assert LightingGap.objects.filter(road=road).count() == 1
+    assert sum(LightingGap.objects.filter(road=road).values_list("length_m", flat=True)) == pytest.approx(L, abs=0.5)
+    assert ProposedPJU.objects.filter(road=road).count() == poles
+    assert BackgroundJob.objects.get(pk=body["id"]).created_by.username == "planner18"
+    return state
+
+
+def test_full_compute_api_is_a_background_job(api, celery_worker):
+    road = make_road(JAKARTA_ARTERIAL, "arterial")
+    L, poles = _arterial_expectations()
+    state = _compute_job_done(api, api.post("/api/needs/compute/", {}, format="json"), road, L, poles)
+    assert state["result"]["full"] is True and state["result"]["gaps"] == 1 and state["result"]["proposed"] == poles
+
+
+def test_compute_api_over_the_bound_is_a_job_a_small_list_stays_in_the_request(api, celery_worker):
+    from needs.services import COMPUTE_SYNC_MAX_ROADS
+
+    road = make_road(JAKARTA_ARTERIAL, "arterial")
+    L, poles = _arterial_expectations()
+    small = api.post("/api/needs/compute/", {"roads": [road.pk]}, format="json")
+    assert small.status_code == 200, small.content
+    assert small.json()["roads"] == 1 and small.json()["gaps"] == 1 and small.json()["proposed"] == poles
+    assert small.json()["underlit_m"] == pytest.approx(L, abs=0.5)
+    assert not BackgroundJob.objects.exists()  # the planner's refresh after an edit is not queued
+    LightingGap.objects.all().delete()
+    ProposedPJU.objects.all().delete()
+    many = list(range(road.pk, road.pk + COMPUTE_SYNC_MAX_ROADS + 1))  # the road and ids of no road
+    _compute_job_done(api, api.post("/api/needs/compute/", {"roads": many}, format="json"), road, L, poles)
+
+
+@pytest.fixture
+def broker_down():
+    """The Celery app sends to a Redis port nothing listens on (a real, unreachable broker)."""
+    from geo_platform.celery import app
+
+    before = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.update(broker_url="redis://127.0.0.1:1/0", task_always_eager=False)
+    app._pool = None
+    app.amqp._producer_pool = None
+    yield
+    app.conf.update(broker_url=before[0], task_always_eager=before[1])
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+def test_full_compute_api_runs_in_the_request_when_the_broker_is_down(api, broker_down):
+    road = make_road(JAKARTA_ARTERIAL, "arterial")
+    L, poles = _arterial_expectations()
+    r = api.post("/api/needs/compute/", {}, format="json")
+    assert r.status_code == 200, r.content
+    assert r.json()["full"] is True and r.json()["gaps"] == 1 and r.json()["proposed"] == poles
+    assert r.json()["underlit_m"] == pytest.approx(L, abs=0.5)
+    assert LightingGap.objects.filter(road=road).count() == 1
+    assert not BackgroundJob.objects.exists()  # no job left waiting for a queue that is down
