@@ -24,6 +24,7 @@ from django.utils.text import get_valid_filename
 from rest_framework.exceptions import ValidationError
 
 from imports.models import BackgroundJob, Upload
+from imports.queueing import send_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +142,7 @@ def queue(job: BackgroundJob) -> None:
     """Needs jobs go to the `imports.compute_needs` task, the others to `imports.run_background_job`."""
     from imports.tasks import compute_needs, run_background_job
 
-    task = compute_needs if job.kind == "needs" else run_background_job
-    transaction.on_commit(lambda: task.delay(str(job.id)))
+    send_after_commit(compute_needs if job.kind == "needs" else run_background_job, job)
 
 
 def queue_needs(*, created_by=None, roads=None, pju=None) -> BackgroundJob:

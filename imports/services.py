@@ -23,6 +23,7 @@ from django.utils.text import get_valid_filename
 
 from geo_platform import access
 from imports.models import ImportJob, Upload
+from imports.queueing import send_after_commit
 from layers.importers.readers import FileError
 from layers.importers.service import LAYERS, ImportCancelled, import_layer
 
@@ -79,7 +80,7 @@ def create_job(user, *, layer: str, source: str = "", level: str = "", mapping=N
     job.save()
     from imports.tasks import run_import
 
-    transaction.on_commit(lambda: run_import.delay(str(job.id)))
+    send_after_commit(run_import, job)
     return job
 
 

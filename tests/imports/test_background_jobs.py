@@ -240,3 +240,26 @@ def test_full_compute_api_runs_in_the_request_when_the_broker_is_down(api, broke
     assert r.json()["underlit_m"] == pytest.approx(L, abs=0.5)
     assert LightingGap.objects.filter(road=road).count() == 1
     assert not BackgroundJob.objects.exists()  # no job left waiting for a queue that is down
+
+
+def test_a_job_or_import_with_the_broker_down_is_a_503_and_fails_with_the_reason(api, broker_down, tmp_path):
+    """Nothing waits `queued` for a worker that will never get it, and the client gets a 503 naming the queue
+    (in Bahasa Indonesia by default, English with ?lang=en), not a 500."""
+    from imports.models import ImportJob
+
+    r = api.post("/api/jobs/", {"kind": "musrenbang_export", "format": "csv"}, format="json")
+    assert r.status_code == 503, r.content
+    assert set(r.json()) >= {"detail", "errors"} and "queue" in r.json()["errors"]
+    job = BackgroundJob.objects.get()
+    assert job.status == "failed" and "queue" in job.error and job.finished_at is not None
+
+    path = tmp_path / "one_point.geojson"
+    path.write_text('{"type":"FeatureCollection","features":[{"type":"Feature","properties":{},'
+                    '"geometry":{"type":"Point","coordinates":[106.8,-6.2]}}]}')
+    with open(path, "rb") as fh:
+        r = api.post("/api/imports/?lang=en", {"file": fh, "layer": "pju", "source": "down"}, format="multipart")
+    assert r.status_code == 503, r.content
+    assert "background queue" in r.json()["detail"]
+    imp = ImportJob.objects.get()
+    assert imp.status == "failed" and "queue" in imp.error
+    assert not StreetLight.objects.filter(source="down").exists()
