@@ -6,14 +6,17 @@ Accept-Language or ?lang=en) on a sample, and work orders refused to anonymous u
 door that serves them (API, vector tiles, TileJSON; OGC does not list them)."""
 from __future__ import annotations
 
+import io
 import json
 
 import mercantile
 import pytest
 from django.contrib.gis.geos import Point
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
+from PIL import Image
 
-from layers.models import StreetLight
+from layers.models import Photo, StreetLight
 from needs.models import WorkOrder
 from tests.reliability.support import client_for, make_city, user_in
 
@@ -144,6 +147,11 @@ def test_a_body_over_the_limit_is_413(world):
     ("/ogc/collections/pju/items?f=fgb", "Exports (f=fgb) need login or an API token.",
      "Ekspor (f=fgb) memerlukan login atau token API."),
     ("/media/photos/none.jpg", "no such file: /media/photos/none.jpg", "berkas tidak ada: /media/photos/none.jpg"),
+    # ogc/core.py's own refusals, translated at the view (the core imports no framework)
+    ("/ogc/collections/pju/items?sortby=x", "sortby: unknown query parameter", "sortby: parameter kueri tidak dikenal"),
+    ("/ogc/collections/pju/items?crs=EPSG:3857",
+     "crs: only http://www.opengis.net/def/crs/OGC/1.3/CRS84 is supported",
+     "crs: hanya http://www.opengis.net/def/crs/OGC/1.3/CRS84 yang didukung"),
 ])
 def test_messages_follow_the_request_language(world, url, english, indonesian):
     client = client_for(None)
@@ -180,3 +188,44 @@ def test_work_orders_are_refused_to_anonymous_users_on_every_door(world, setting
     collections = json.loads(planner.get("/ogc/collections").content)["collections"]
     assert "work_orders" not in {c["id"] for c in collections}
     assert_spec_shape(anonymous.get("/ogc/collections/work_orders"), 404 if public_read else 401)
+
+
+def _png(size, mode="RGB") -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, size).save(buf, "PNG")
+    return buf.getvalue()
+
+
+# A photo refused by geo_platform/uploads.py, on the field officers' door: (file bytes, English, Indonesian)
+PHOTO_CASES = [
+    (b'<svg xmlns="http://www.w3.org/2000/svg"></svg>',
+     "image: the file is not a JPEG, PNG or WebP image (SVG, HTML and other types are refused)",
+     "image: berkas bukan gambar JPEG, PNG atau WebP (SVG, HTML dan jenis lain ditolak)"),
+    (_png((10_000, 6_000), mode="1"),  # 60,000,000 pixels declared; PHOTO_MAX_PIXELS is 50,000,000
+     "image: the image declares 10000×6000 pixels, more than the 50,000,000 allowed",
+     "image: gambar menyatakan 10000×6000 piksel, lebih dari 50.000.000 yang diizinkan"),
+    (_png((20_000, 20_000), mode="1"),  # 400,000,000: Pillow itself refuses to open it (a decompression bomb)
+     "image: the image is too large to decode safely (",
+     "image: gambar terlalu besar untuk dibuka dengan aman ("),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40,  # a PNG signature and nothing readable after it
+     "image: the image cannot be read (",
+     "image: gambar tidak dapat dibaca ("),
+]
+
+
+@pytest.mark.parametrize("data, english, indonesian", PHOTO_CASES, ids=["svg", "too many pixels", "bomb", "unreadable"])
+def test_a_refused_photo_says_why_in_the_request_language(world, settings, tmp_path, data, english, indonesian):
+    settings.MEDIA_ROOT, settings.PHOTO_MAX_PIXELS = tmp_path / "media", 50_000_000
+    client = client_for(world["users"]["officer"])
+
+    def refusal(url, **headers):
+        response = client.post(url, {"image": SimpleUploadedFile("p.png", data, content_type="image/png")},
+                               format="multipart", **headers)
+        return assert_spec_shape(response, 400, "image")["detail"]
+
+    url = f"/api/pju/{world['pju']}/photos/"
+    assert refusal(url).startswith(indonesian)  # Bahasa Indonesia by default
+    assert refusal(url, HTTP_ACCEPT_LANGUAGE="en").startswith(english)
+    assert refusal(f"{url}?lang=en").startswith(english)
+    assert refusal(f"{url}?lang=id", HTTP_ACCEPT_LANGUAGE="en").startswith(indonesian)
+    assert not Photo.objects.exists()
