@@ -147,6 +147,9 @@ def test_a_body_over_the_limit_is_413(world):
     ("/ogc/collections/pju/items?f=fgb", "Exports (f=fgb) need login or an API token.",
      "Ekspor (f=fgb) memerlukan login atau token API."),
     ("/media/photos/none.jpg", "no such file: /media/photos/none.jpg", "berkas tidak ada: /media/photos/none.jpg"),
+    ("/api/pju/?area=NOPE", "area: no area with code 'NOPE'", "area: tidak ada area dengan kode 'NOPE'"),
+    ("/api/pju/?format=shp", "format: unknown format; one of geojson, json, csv, gpkg, kml, fgb",
+     "format: format tidak dikenal; pilih salah satu dari geojson, json, csv, gpkg, kml, fgb"),
     # ogc/core.py's own refusals, translated at the view (the core imports no framework)
     ("/ogc/collections/pju/items?sortby=x", "sortby: unknown query parameter", "sortby: parameter kueri tidak dikenal"),
     ("/ogc/collections/pju/items?crs=EPSG:3857",
@@ -229,3 +232,41 @@ def test_a_refused_photo_says_why_in_the_request_language(world, settings, tmp_p
     assert refusal(f"{url}?lang=en").startswith(english)
     assert refusal(f"{url}?lang=id", HTTP_ACCEPT_LANGUAGE="en").startswith(indonesian)
     assert not Photo.objects.exists()
+
+
+POINT_200 = {"type": "Point", "coordinates": [200, -6.2]}
+# Refused writes of layers/ in both languages: (user, method, path, body, English, Indonesian)
+WRITE_CASES = [
+    ("planner", "post", "/api/pju/", {"type": "Feature", "geometry": POINT_200, "properties": {}},
+     "geom: longitude out of range -180..180 (got 200.0..200.0); GeoJSON order is [lon, lat]",
+     "geom: bujur di luar rentang -180..180 (diterima 200.0..200.0); urutan GeoJSON adalah [lon, lat]"),
+    ("planner", "post", "/api/pju/", {"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.6, -95]}, "properties": {}},
+     "geom: latitude out of range ±85.0511 (got -95.0..-95.0); GeoJSON order is [lon, lat]",
+     "geom: lintang di luar rentang ±85.0511 (diterima -95.0..-95.0); urutan GeoJSON adalah [lon, lat]"),
+    ("admin", "post", "/api/areas/", {"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.6, -6.2]},
+                                      "properties": {"name": "x", "level": "kelurahan", "code": "X1"}},
+     "geom: layer areas takes Polygon or MultiPolygon, got Point",
+     "geom: layer areas menerima Polygon atau MultiPolygon, diterima Point"),
+    ("planner", "post", "/api/roads/", {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[106.6, -6.2], [106.6, -6.2]]},
+                                        "properties": {"road_class": "local"}},
+     "geom: line has zero length (all points equal)", "geom: panjang garis nol (semua titiknya sama)"),
+    ("planner", "post", "/api/pju/", {"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.6, -6.2]},
+                                      "properties": {"drop table": 1}},
+     "drop table: unknown property for layer pju", "drop table: properti tidak dikenal untuk layer pju"),
+    ("planner", "post", "/api/pju/", {"type": "Feature", "geometry": None, "properties": {}},
+     "geometry: geometry is required", "geometry: geometry wajib diisi"),
+    ("planner", "post", "/api/pju/", {"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.6, -6.2]}, "properties": [1]},
+     "properties: properties must be an object", "properties: properties harus berupa objek"),
+    ("planner", "patch", "/api/pju/{pju}/", {"properties": {"version": "satu"}},
+     "version: version must be an integer", "version: version harus bilangan bulat"),
+]
+
+
+@pytest.mark.parametrize("who, method, path, body, english, indonesian", WRITE_CASES, ids=[c[4][:40] for c in WRITE_CASES])
+def test_write_refusals_follow_the_request_language(world, who, method, path, body, english, indonesian):
+    client = client_for(world["users"][who])
+    url = path.format(**world)
+    send = getattr(client, method)
+    assert assert_spec_shape(send(url, body, format="json"), 400)["detail"] == indonesian  # the default
+    assert assert_spec_shape(send(f"{url}?lang=en", body, format="json"), 400)["detail"] == english
+    assert assert_spec_shape(send(url, body, format="json", HTTP_ACCEPT_LANGUAGE="en"), 400)["detail"] == english
