@@ -150,6 +150,8 @@ def test_a_body_over_the_limit_is_413(world):
     ("/api/pju/?area=NOPE", "area: no area with code 'NOPE'", "area: tidak ada area dengan kode 'NOPE'"),
     ("/api/pju/?format=shp", "format: unknown format; one of geojson, json, csv, gpkg, kml, fgb",
      "format: format tidak dikenal; pilih salah satu dari geojson, json, csv, gpkg, kml, fgb"),
+    ("/api/needs/summary/?level=provinsi", "level: level must be kecamatan or kelurahan, not 'provinsi'",
+     "level: level harus kecamatan atau kelurahan, bukan 'provinsi'"),
     # ogc/core.py's own refusals, translated at the view (the core imports no framework)
     ("/ogc/collections/pju/items?sortby=x", "sortby: unknown query parameter", "sortby: parameter kueri tidak dikenal"),
     ("/ogc/collections/pju/items?crs=EPSG:3857",
@@ -235,7 +237,7 @@ def test_a_refused_photo_says_why_in_the_request_language(world, settings, tmp_p
 
 
 POINT_200 = {"type": "Point", "coordinates": [200, -6.2]}
-# Refused writes of layers/ in both languages: (user, method, path, body, English, Indonesian)
+# Refused writes of layers/, needs/ and estimates/ in both languages: (user, method, path, body, English, Indonesian)
 WRITE_CASES = [
     ("planner", "post", "/api/pju/", {"type": "Feature", "geometry": POINT_200, "properties": {}},
      "geom: longitude out of range -180..180 (got 200.0..200.0); GeoJSON order is [lon, lat]",
@@ -259,6 +261,25 @@ WRITE_CASES = [
      "properties: properties must be an object", "properties: properties harus berupa objek"),
     ("planner", "patch", "/api/pju/{pju}/", {"properties": {"version": "satu"}},
      "version: version must be an integer", "version: version harus bilangan bulat"),
+    # needs/
+    ("planner", "post", "/api/needs/compute/", {"roads": "semua"},
+     "roads: roads must be a list of road ids (integers)", "roads: roads harus berupa daftar id jalan (bilangan bulat)"),
+    ("planner", "post", "/api/work-orders/", {"kind": "broken_pju", "target": 99999999},
+     "target: no PJU with id 99999999", "target: tidak ada PJU dengan id 99999999"),
+    # estimates/
+    ("anonymous", "post", "/api/estimates/", {"geometry": {"type": "Point", "coordinates": [106.6, -6.2]}, "width_m": 7, "template": "FFF1"},
+     "geometry: geometry must be a GeoJSON LineString, Polygon or MultiPolygon",
+     "geometry: geometry harus berupa GeoJSON LineString, Polygon atau MultiPolygon"),
+    ("anonymous", "post", "/api/estimates/", {"geometry": {"type": "LineString", "coordinates": [[680000, 9316000], [681000, 9316000]]},
+                                              "width_m": 7, "template": "FFF1"},
+     "geometry: coordinates must be lon/lat in WGS 84 (RFC 7946)", "geometry: koordinat harus lon/lat dalam WGS 84 (RFC 7946)"),
+    ("anonymous", "post", "/api/estimates/", {"geometry": {"type": "LineString", "coordinates": [[106.6, -6.2], [106.61, -6.2]]},
+                                              "width_m": 0, "template": "FFF1"},
+     "width_m: width_m must be a positive number of metres", "width_m: width_m harus berupa angka positif dalam meter"),
+    ("anonymous", "post", "/api/estimates/", {"road_ids": [1], "geometry": {"type": "LineString", "coordinates": [[106.6, -6.2], [106.61, -6.2]]},
+                                              "width_m": 7, "template": "FFF1"},
+     "geometry: give either geometry (+ width_m for a LineString) or road_ids",
+     "geometry: berikan salah satu: geometry (+ width_m untuk LineString) atau road_ids"),
 ]
 
 
