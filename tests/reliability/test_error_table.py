@@ -291,3 +291,20 @@ def test_write_refusals_follow_the_request_language(world, who, method, path, bo
     assert assert_spec_shape(send(url, body, format="json"), 400)["detail"] == indonesian  # the default
     assert assert_spec_shape(send(f"{url}?lang=en", body, format="json"), 400)["detail"] == english
     assert assert_spec_shape(send(url, body, format="json", HTTP_ACCEPT_LANGUAGE="en"), 400)["detail"] == english
+
+
+# Work-order refusals (needs/work_orders: texts put into words in the request's language): (user, English, Indonesian)
+TRANSITION_CASES = [
+    ("officer", 409, "status", "work order {done_order} is done: cannot start it (allowed now: none (final state))",
+     "perintah kerja {done_order} berstatus done: aksi start tidak dapat dilakukan (yang diizinkan sekarang: tidak ada (status akhir))"),
+    ("analyst", 403, "user", "only the assigned officer starts work order {done_order}",
+     "hanya petugas yang ditugaskan yang dapat memulai perintah kerja {done_order}"),
+]
+
+
+@pytest.mark.parametrize("who, status, key, english, indonesian", TRANSITION_CASES, ids=["409", "403"])
+def test_work_order_refusals_follow_the_request_language(world, who, status, key, english, indonesian):
+    client = client_for(world["users"][who])
+    url = f"/api/work-orders/{world['done_order']}/start/"
+    assert assert_spec_shape(client.post(url, {}, format="json"), status, key)["detail"] == indonesian.format(**world)
+    assert assert_spec_shape(client.post(f"{url}?lang=en", {}, format="json"), status, key)["detail"] == english.format(**world)
