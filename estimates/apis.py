@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -68,7 +70,7 @@ def _geojson_geometry(data):
     if isinstance(data, dict) and data.get("type") == "Feature":
         data = data.get("geometry")
     if not isinstance(data, dict) or data.get("type") not in ("LineString", "Polygon", "MultiPolygon"):
-        raise EstimateInputError("geometry must be a GeoJSON LineString, Polygon or MultiPolygon", "geometry")
+        raise EstimateInputError(_("geometry must be a GeoJSON LineString, Polygon or MultiPolygon"), "geometry")
     coords = data.get("coordinates")
 
     def positions(c):
@@ -78,27 +80,28 @@ def _geojson_geometry(data):
             for x in c:
                 yield from positions(x)
         else:
-            raise EstimateInputError("geometry has invalid coordinates", "geometry")
+            raise EstimateInputError(_("geometry has invalid coordinates"), "geometry")
 
     pts = []
     for p in positions(coords):
         pts.append(p)
         if len(pts) > MAX_VERTICES:  # issue 12: bounded work per request
-            raise EstimateInputError(f"geometry has more than {MAX_VERTICES:,} vertices; simplify it", "geometry")
+            raise EstimateInputError(_("geometry has more than %(max)s vertices; simplify it")
+                                     % {"max": number_format(MAX_VERTICES, force_grouping=True)}, "geometry")
     if not pts:
-        raise EstimateInputError("geometry is empty", "geometry")
+        raise EstimateInputError(_("geometry is empty"), "geometry")
     for p in pts:
         if len(p) < 2 or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in p[:2]) \
                 or not (-180 <= p[0] <= 180 and -90 <= p[1] <= 90):
-            raise EstimateInputError("coordinates must be lon/lat in WGS 84 (RFC 7946)", "geometry")
+            raise EstimateInputError(_("coordinates must be lon/lat in WGS 84 (RFC 7946)"), "geometry")
     if data["type"] == "LineString" and len(pts) < 2:
-        raise EstimateInputError("a LineString needs at least two positions", "geometry")
+        raise EstimateInputError(_("a LineString needs at least two positions"), "geometry")
     if data["type"] != "LineString":
         rings = [coords] if data["type"] == "Polygon" else coords
         for poly in rings:
             for ring in poly:
                 if len(ring) < 4 or list(ring[0][:2]) != list(ring[-1][:2]):
-                    raise EstimateInputError("each polygon ring needs at least four positions, first = last", "geometry")
+                    raise EstimateInputError(_("each polygon ring needs at least four positions, first = last"), "geometry")
     return {"type": data["type"], "coordinates": coords}
 
 
@@ -151,14 +154,14 @@ class EstimateApi(APIView):
 
         def validate_width_m(self, value):
             if not math.isfinite(value) or value <= 0:
-                raise serializers.ValidationError("width_m must be a positive number of metres")
+                raise serializers.ValidationError(_("width_m must be a positive number of metres"))
             if value > 200:
-                raise serializers.ValidationError("width_m must be at most 200 m")
+                raise serializers.ValidationError(_("width_m must be at most 200 m"))
             return value
 
         def validate(self, attrs):
             if ("geometry" in attrs) == ("road_ids" in attrs):
-                raise serializers.ValidationError({"geometry": ["give either geometry (+ width_m for a LineString) or road_ids"]})
+                raise serializers.ValidationError({"geometry": [_("give either geometry (+ width_m for a LineString) or road_ids")]})
             return attrs
 
     @extend_schema(
@@ -220,7 +223,7 @@ class EarthworkApi(APIView):
 
         def validate_width_m(self, value):
             if not math.isfinite(value) or value <= 0 or value > 200:
-                raise serializers.ValidationError("width_m must be a positive number of metres (at most 200)")
+                raise serializers.ValidationError(_("width_m must be a positive number of metres (at most 200)"))
             return value
 
         def validate_design(self, value):
@@ -233,7 +236,7 @@ class EarthworkApi(APIView):
             if isinstance(value, dict) and value.get("type") == "Feature":
                 value = value.get("geometry")
             if not isinstance(value, dict) or value.get("type") != "LineString":
-                raise serializers.ValidationError("alignment must be a GeoJSON LineString")
+                raise serializers.ValidationError(_("alignment must be a GeoJSON LineString"))
             try:
                 geom = _geojson_geometry(value)
             except EstimateInputError as exc:

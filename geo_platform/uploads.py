@@ -16,6 +16,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 # Pillow format → (stored extension, content type). Only these are accepted.
 IMAGE_TYPES = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png"), "WEBP": ("webp", "image/webp")}
@@ -55,7 +57,7 @@ def reencode_image(upload, *, max_side: int | None = None, jpeg: bool = False) -
     upload.seek(0)
     fmt = sniff_image(head)
     if fmt is None:
-        raise ImageRejected("the file is not a JPEG, PNG or WebP image (SVG, HTML and other types are refused)")
+        raise ImageRejected(_("the file is not a JPEG, PNG or WebP image (SVG, HTML and other types are refused)"))
     limit = max_pixels()
     try:
         with warnings.catch_warnings():
@@ -63,7 +65,8 @@ def reencode_image(upload, *, max_side: int | None = None, jpeg: bool = False) -
             with Image.open(upload, formats=[fmt]) as img:
                 width, height = img.size
                 if width * height > limit:
-                    raise ImageRejected(f"the image declares {width}×{height} pixels, more than the {limit:,} allowed")
+                    raise ImageRejected(_("the image declares %(width)s×%(height)s pixels, more than the %(limit)s allowed") % {
+                        "width": width, "height": height, "limit": number_format(limit, force_grouping=True)})
                 img = ImageOps.exif_transpose(img)  # also loads the pixels
                 if max_side:
                     img.thumbnail((max_side, max_side))
@@ -81,9 +84,9 @@ def reencode_image(upload, *, max_side: int | None = None, jpeg: bool = False) -
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRejected(f"the image is too large to decode safely ({exc})") from None
+        raise ImageRejected(_("the image is too large to decode safely (%(reason)s)") % {"reason": exc}) from None
     except (UnidentifiedImageError, SyntaxError, OSError, ValueError, EOFError) as exc:
-        raise ImageRejected(f"the image cannot be read ({exc})") from None
+        raise ImageRejected(_("the image cannot be read (%(reason)s)") % {"reason": exc}) from None
     content = ContentFile(out.getvalue(), name=server_name(getattr(upload, "name", "") or "", ext))
     content.image_size = size
     return content

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -97,7 +98,7 @@ class LayerView(APIView):
             return super().perform_content_negotiation(request, force)
         except Http404:  # DRF's answer to an unknown ?format=
             formats = [r.format for r in self.get_renderers()]
-            raise ValidationError({"format": [f"unknown format; one of {', '.join(formats)}"]}) from None
+            raise ValidationError({"format": [_("unknown format; one of %(formats)s") % {"formats": ", ".join(formats)}]}) from None
 
     def get_feature_or_404(self, pk: int, *, include_deleted: bool = False) -> str:
         text = selectors.feature_text(self.spec, pk, include_deleted=include_deleted)
@@ -138,7 +139,7 @@ class LayerListView(LayerView):
             return flatgeobuf_response(data, self.spec.slug, next_url=keyset_url(request, last_id, limit) if n == limit else None)
         if fmt in exports.FORMATS:
             limit, offset = parse_paging(query, default_limit=exports.MAX_FEATURES, max_limit=exports.MAX_FEATURES)
-            body, _ = selectors.feature_collection_body(self.spec, qs, limit=limit, offset=offset, after=after, properties=fields)
+            body, _count = selectors.feature_collection_body(self.spec, qs, limit=limit, offset=offset, after=after, properties=fields)
             return exports.export_response(self.spec, body, fmt)
         limit, offset = parse_paging(query)
         page = selectors.feature_page(self.spec, qs, limit=limit, offset=offset, after=after,
@@ -175,12 +176,12 @@ class LayerDetailView(LayerView):
         self.get_feature_or_404(pk)
         body = request.data
         if not isinstance(body, dict):
-            raise ValidationError({"type": ["body must be a GeoJSON Feature"]})
+            raise ValidationError({"type": [_("body must be a GeoJSON Feature")]})
         body = {"type": "Feature", **body}
         props = body.get("properties") or {}
         version = props.get("version") if isinstance(props, dict) else None
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-            raise ValidationError({"version": ["version must be an integer"]})
+            raise ValidationError({"version": [_("version must be an integer")]})
         data = self.validated(body, partial=True)
         data.pop("client_id", None)
         services.feature_update(spec=self.spec, pk=pk, data=data, version=version, user=request.user)
@@ -273,7 +274,7 @@ class RoadSurveyInputSerializer(serializers.Serializer):
         from django.utils import timezone
 
         if value > timezone.localdate():
-            raise serializers.ValidationError("surveyed_on is in the future")
+            raise serializers.ValidationError(_("surveyed_on is in the future"))
         return value
 
 

@@ -64,7 +64,7 @@ class AreaCodeFilter(django_filters.CharFilter):
             return qs
         area = Area.objects.filter(code=value).only("id", "level").first()
         if area is None:
-            raise ValidationError({"area": [f"no area with code {value!r}"]})
+            raise ValidationError({"area": [_("no area with code %(code)r") % {"code": value}]})
         model = qs.model
         if model is Area:
             return qs.filter(Q(pk=area.pk) | Q(parent_id=area.pk) | Q(parent__parent_id=area.pk))
@@ -157,8 +157,8 @@ def parse_properties(spec: LayerSpec, query, param: str) -> tuple[str, ...] | No
     known = output_properties(spec)
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise ValidationError({param: [f"unknown propert{'ies' if len(unknown) > 1 else 'y'} {', '.join(unknown)}; "
-                                       f"known: {', '.join(known)}"]})
+        text = _("unknown properties %(names)s; known: %(known)s") if len(unknown) > 1 else _("unknown property %(names)s; known: %(known)s")
+        raise ValidationError({param: [text % {"names": ", ".join(unknown), "known": ", ".join(known)}]})
     return names
 
 

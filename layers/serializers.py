@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
@@ -24,25 +25,27 @@ READ_ONLY = {
 def validate_geometry(spec: LayerSpec, geom: GEOSGeometry) -> GEOSGeometry:
     """Type, coordinate range and validity of an incoming geometry."""
     if geom.srid not in (None, STORAGE_SRID):
-        raise serializers.ValidationError(f"geometry must be GeoJSON lon/lat (EPSG:{STORAGE_SRID}), got SRID {geom.srid}")
+        raise serializers.ValidationError(_("geometry must be GeoJSON lon/lat (EPSG:%(srid)s), got SRID %(got)s")
+                                          % {"srid": STORAGE_SRID, "got": geom.srid})
     geom.srid = STORAGE_SRID
     if geom.geom_type not in spec.geometry_types:
-        raise serializers.ValidationError(
-            f"layer {spec.slug} takes {' or '.join(spec.geometry_types)}, got {geom.geom_type}"
-        )
+        raise serializers.ValidationError(_("layer %(layer)s takes %(types)s, got %(got)s") % {
+            "layer": spec.slug, "types": _(" or ").join(spec.geometry_types), "got": geom.geom_type})
     if geom.empty:
-        raise serializers.ValidationError("geometry is empty")
+        raise serializers.ValidationError(_("geometry is empty"))
     minx, miny, maxx, maxy = geom.extent
     if not (-180 <= minx and maxx <= 180):
-        raise serializers.ValidationError(f"longitude out of range -180..180 (got {minx}..{maxx}); GeoJSON order is [lon, lat]")
+        raise serializers.ValidationError(_("longitude out of range -180..180 (got %(min)s..%(max)s); GeoJSON order is [lon, lat]")
+                                          % {"min": minx, "max": maxx})
     if not (-MAX_LAT <= miny and maxy <= MAX_LAT):
-        raise serializers.ValidationError(f"latitude out of range ±{MAX_LAT:.4f} (got {miny}..{maxy}); GeoJSON order is [lon, lat]")
+        raise serializers.ValidationError(_("latitude out of range ±%(limit)s (got %(min)s..%(max)s); GeoJSON order is [lon, lat]")
+                                          % {"limit": f"{MAX_LAT:.4f}", "min": miny, "max": maxy})
     if geom.hasz:
         geom = GEOSGeometry(memoryview(_force_2d(geom)), srid=STORAGE_SRID)  # 2D columns
     if geom.geom_type == "LineString" and geom.length == 0:
-        raise serializers.ValidationError("line has zero length (all points equal)")
+        raise serializers.ValidationError(_("line has zero length (all points equal)"))
     if not geom.valid:
-        raise serializers.ValidationError(f"geometry is not valid: {geom.valid_reason}")
+        raise serializers.ValidationError(_("geometry is not valid: %(reason)s") % {"reason": geom.valid_reason})
     if geom.geom_type == "Polygon":
         geom = MultiPolygon(geom, srid=STORAGE_SRID)
     return geom
@@ -86,19 +89,19 @@ def write_serializer_for(spec: LayerSpec) -> type[GeoFeatureModelSerializer]:
 
     def to_internal_value(self, data):
         if not isinstance(data, dict) or data.get("type") != "Feature":
-            raise serializers.ValidationError({"type": ['body must be a GeoJSON Feature: {"type": "Feature", "geometry": ..., "properties": {...}}']})
+            raise serializers.ValidationError({"type": [_('body must be a GeoJSON Feature: {"type": "Feature", "geometry": ..., "properties": {...}}')]})
         props = data.get("properties") or {}
         if not isinstance(props, dict):
-            raise serializers.ValidationError({"properties": ["properties must be an object"]})
+            raise serializers.ValidationError({"properties": [_("properties must be an object")]})
         unknown = sorted(set(props) - set(model_fields) - {"version"} - READ_ONLY)
         if unknown:
-            raise serializers.ValidationError({k: [f"unknown property for layer {spec.slug}"] for k in unknown})
+            raise serializers.ValidationError({k: [_("unknown property for layer %(layer)s") % {"layer": spec.slug}] for k in unknown})
         if "geometry" in data and data["geometry"] is None:
-            raise serializers.ValidationError({"geometry": ["geometry is required"]})
+            raise serializers.ValidationError({"geometry": [_("geometry is required")]})
         crs = [g.get("crs") for g in (data, data.get("geometry")) if isinstance(g, dict) and g.get("crs") is not None]
         if crs and not all(_is_lonlat_crs(c) for c in crs):
             raise serializers.ValidationError({"geometry": [
-                f"unsupported crs {json.dumps(crs[0])[:200]}: GeoJSON geometry is lon/lat WGS 84 (RFC 7946, no crs member)"]})
+                _("unsupported crs %(crs)s: GeoJSON geometry is lon/lat WGS 84 (RFC 7946, no crs member)") % {"crs": json.dumps(crs[0])[:200]}]})
         data = {**data, "properties": {k: v for k, v in props.items() if k in model_fields}}
         return GeoFeatureModelSerializer.to_internal_value(self, data)
 
@@ -150,7 +153,8 @@ class PhotoInputSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if (attrs.get("lon") is None) != (attrs.get("lat") is None):
-            raise serializers.ValidationError({"lon": ["lon and lat come together"], "lat": ["lon and lat come together"]})
+            message = _("lon and lat come together")
+            raise serializers.ValidationError({"lon": [message], "lat": [message]})
         return attrs
 
     def photo_values(self) -> dict:

@@ -7,6 +7,7 @@ import json
 from types import SimpleNamespace
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -53,7 +54,7 @@ def _ordering(query, slug: str) -> str:
     value = query.get("ordering") or "id"
     allowed = ("id", "-priority") if slug in STORED else ("id",)
     if value not in allowed:
-        raise ValidationError({"ordering": [f"ordering must be one of {', '.join(allowed)}"]})
+        raise ValidationError({"ordering": [_("ordering must be one of %(allowed)s") % {"allowed": ", ".join(allowed)}]})
     return value
 
 
@@ -78,7 +79,7 @@ class NeedLayerView(APIView):
         fmt = request.accepted_renderer.format
         if fmt in layer_exports.FORMATS:  # the layers' GDAL exports of the same PostGIS-built Features
             limit, offset = parse_paging(request.query_params, default_limit=layer_exports.MAX_FEATURES, max_limit=layer_exports.MAX_FEATURES)
-            body, _ = selectors.geojson_page(layer, qs, limit=limit, offset=offset, order=order)
+            body, _count = selectors.geojson_page(layer, qs, limit=limit, offset=offset, order=order)
             return layer_exports.export_response(SimpleNamespace(slug=self.slug.replace("-", "_")), body, fmt)
         limit, offset = parse_paging(request.query_params)
         page = selectors.need_feature_page(layer, qs, limit=limit, offset=offset, order=order)
@@ -122,7 +123,7 @@ class SummaryView(APIView):
     def get(self, request):
         level = request.query_params.get("level") or "kecamatan"
         if level not in ("kecamatan", "kelurahan"):
-            raise ValidationError({"level": [f"level must be kecamatan or kelurahan, not {level!r}"]})
+            raise ValidationError({"level": [_("level must be kecamatan or kelurahan, not %(level)r") % {"level": level}]})
         summary = selectors.strip_raw(selectors.area_summary(level=level))
         summary["computed_at"] = selectors.last_run_at(full=True)
         summary["refreshed_at"] = selectors.last_run_at(full=False)
@@ -146,7 +147,7 @@ class ComputeView(APIView):
     def post(self, request):
         roads = request.data.get("roads") if isinstance(request.data, dict) else None
         if roads is not None and (not isinstance(roads, list) or not all(isinstance(r, int) and not isinstance(r, bool) for r in roads)):
-            raise ValidationError({"roads": ["roads must be a list of road ids (integers)"]})
+            raise ValidationError({"roads": [_("roads must be a list of road ids (integers)")]})
         report, job = services.lighting_needs_compute_request(road_ids=roads, user=request.user)
         if job is None:
             return Response(report)
@@ -175,7 +176,7 @@ class ExportView(APIView):
     def get(self, request):
         fmt = request.query_params.get("format") or "xlsx"
         if fmt not in ("xlsx", "csv"):
-            raise ValidationError({"format": ["format must be xlsx or csv"]})
+            raise ValidationError({"format": [_("format must be xlsx or csv")]})
         query = request.query_params.copy()
         query.pop("format", None)
         gaps = filters.apply_filters(filters.GapFilterSet, selectors.lighting_gap_list(), query)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -18,9 +19,9 @@ def parse_near(value: str | None) -> tuple[float, float] | None:
     try:
         lon, lat = (float(p) for p in parts)
     except ValueError:
-        raise ValidationError({"near": ["near must be lon,lat (two numbers, WGS 84)"]}) from None
+        raise ValidationError({"near": [_("near must be lon,lat (two numbers, WGS 84)")]}) from None
     if not (-180 <= lon <= 180 and -MAX_LAT <= lat <= MAX_LAT):
-        raise ValidationError({"near": ["near is outside lon -180..180 / lat -85..85 (order: lon,lat)"]})
+        raise ValidationError({"near": [_("near is outside lon -180..180 / lat -85..85 (order: lon,lat)")]})
     return lon, lat
 
 
@@ -33,7 +34,7 @@ class OfficerField(serializers.Field):
     def to_internal_value(self, data):
         users = get_user_model().objects
         if isinstance(data, bool):
-            raise ValidationError("give a user id or a username")
+            raise ValidationError(_("give a user id or a username"))
         text = str(data)
         if isinstance(data, int) or (text.isascii() and text.isdigit()):  # issue 12: "²".isdigit() is True too
             user = users.filter(pk=int(text)).first() if len(text.lstrip("-")) <= 18 else None
@@ -42,7 +43,7 @@ class OfficerField(serializers.Field):
         else:
             user = None
         if user is None:
-            raise ValidationError(f"no user {data!r}")
+            raise ValidationError(_("no user %(user)r") % {"user": data})
         return user
 
     def to_representation(self, value):

@@ -36,12 +36,25 @@ JSON_SCHEMA = "https://json-schema.org/draft/2019-09/schema"
 BASE_PARAMS = frozenset({"bbox", "limit", "offset", "f", "datetime", "bbox-crs", "crs", "after", "properties", "lang"})
 
 
-class OgcError(ValueError):
-    """A request OGC API – Features refuses: `errors` maps parameter → messages."""
+# The refusals' texts: English, and the stable key (gettext msgid) the views translate them by
+# (`OgcError.translated`); `%(name)s` values come from the error's `params`.
+UNKNOWN_PARAMETER = "unknown query parameter"
+ONLY_CRS = "only %(crs)s is supported"
 
-    def __init__(self, errors: dict[str, list[str]]):
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
-        self.errors = errors
+
+class OgcError(ValueError):
+    """A request OGC API – Features refuses: `errors` maps parameter → messages
+    (the message texts above, filled in from `params`)."""
+
+    def __init__(self, errors: dict[str, list[str]], params: Mapping[str, object] | None = None):
+        self.texts = errors
+        self.params = dict(params or {})
+        self.errors = {k: [text % self.params for text in v] for k, v in errors.items()}
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in self.errors.items()))
+
+    def translated(self, gettext) -> OgcError:
+        """The same refusal with its texts through `gettext` (the caller's language)."""
+        return OgcError({k: [gettext(text) for text in v] for k, v in self.texts.items()}, self.params)
 
 
 @dataclass(frozen=True)
@@ -172,10 +185,10 @@ def check_items_query(query: Mapping[str, str], c: Collection) -> None:
     allowed = BASE_PARAMS | set(c.filters) | {p.name for p in c.extra_filters}
     unknown = sorted(set(query) - allowed)
     if unknown:
-        raise OgcError({k: ["unknown query parameter"] for k in unknown})
+        raise OgcError({k: [UNKNOWN_PARAMETER] for k in unknown})
     for name in ("bbox-crs", "crs"):
         if query.get(name) not in (None, "", CRS84):
-            raise OgcError({name: [f"only {CRS84} is supported"]})
+            raise OgcError({name: [ONLY_CRS]}, {"crs": CRS84})
 
 
 def page_limit(value: str | None) -> str | None:

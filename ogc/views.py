@@ -189,7 +189,10 @@ class ItemsView(OgcView):
     def get(self, request, collection):
         c = self.collection(collection)
         query = request.query_params
-        core.check_items_query(query, c)
+        try:
+            core.check_items_query(query, c)
+        except core.OgcError as exc:
+            raise exc.translated(_) from None
         if self.output_format(("json", "fgb")) == "fgb":  # an export: the whole filtered collection (SPEC §4: login)
             if not OGC_POLICY.export.allows(request.user, request, self):
                 raise NotAuthenticated(_("Exports (f=fgb) need login or an API token."))

@@ -5,6 +5,8 @@ assigned officer (group `field_officer`) starts and closes; the assigned
 officer may also reject."""
 from __future__ import annotations
 
+from django.utils.translation import gettext_noop
+
 from needs.work_orders.errors import NotAllowed
 
 
@@ -24,14 +26,14 @@ def _is_assignee(user, order) -> bool:
     return order is not None and order.assigned_to_id is not None and order.assigned_to_id == getattr(user, "pk", None)
 
 
-# action → (who may, the refusal)
+# action → (who may, the refusal: an English msgid, translated when NotAllowed is put into words)
 RULES = {
-    "create": (lambda user, order: is_planner(user), "only planners (group planner) or admins create work orders"),
-    "assign": (lambda user, order: is_planner(user), "only planners (group planner) or admins assign work orders"),
-    "start": (_is_assignee, "only the assigned officer starts work order {pk}"),
-    "close": (_is_assignee, "only the assigned officer closes work order {pk}"),
+    "create": (lambda user, order: is_planner(user), gettext_noop("only planners (group planner) or admins create work orders")),
+    "assign": (lambda user, order: is_planner(user), gettext_noop("only planners (group planner) or admins assign work orders")),
+    "start": (_is_assignee, gettext_noop("only the assigned officer starts work order {pk}")),
+    "close": (_is_assignee, gettext_noop("only the assigned officer closes work order {pk}")),
     "reject": (lambda user, order: is_planner(user) or _is_assignee(user, order),
-               "only planners, admins or the assigned officer reject a work order"),
+               gettext_noop("only planners, admins or the assigned officer reject a work order")),
 }
 
 
@@ -43,4 +45,4 @@ def check(user, action: str, order=None) -> None:
     """NotAllowed unless `user` may do `action` (to `order`)."""
     allowed, message = RULES[action]
     if not allowed(user, order):
-        raise NotAllowed(message.format(pk=getattr(order, "pk", "")))
+        raise NotAllowed(message, pk=getattr(order, "pk", ""))

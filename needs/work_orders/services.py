@@ -23,6 +23,7 @@ from django.contrib.gis.geos import Point
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
 from geo_platform.srid import STORAGE_SRID
@@ -62,9 +63,9 @@ def _resolve_need(kind: str, target: int) -> dict:
     if kind == "broken_pju":
         pju = StreetLight.objects.filter(pk=target, deleted_at__isnull=True).first()
         if pju is None:
-            raise ValidationError({"target": [f"no PJU with id {target}"]})
+            raise ValidationError({"target": [_("no PJU with id %(id)s") % {"id": target}]})
         if pju.status not in need_selectors.BROKEN_STATUSES:
-            raise ValidationError({"target": [f"PJU {target} is {pju.status}: only off or damaged PJU need repair"]})
+            raise ValidationError({"target": [_("PJU %(id)s is %(status)s: only off or damaged PJU need repair") % {"id": target, "status": pju.status}]})
         props = _need_properties(need_selectors.BROKEN_PJU, need_selectors.broken_pju_list().filter(pk=target))
         return {"pju": pju, "road_id": props.get("road"), "geom": pju.geom, "kecamatan_id": pju.kecamatan_id,
                 "kelurahan_id": pju.kelurahan_id, "priority": props.get("priority") or 0, "need_ref": props,
@@ -73,7 +74,8 @@ def _resolve_need(kind: str, target: int) -> dict:
         road = need_selectors.damaged_road_list().filter(pk=target).annotate(mid=LineInterpolatePoint("geom", 0.5)).first()
         if road is None:
             exists = RoadSegment.objects.filter(pk=target, deleted_at__isnull=True).exists()
-            raise ValidationError({"target": [f"road {target} is not damaged (condition, SDI and IRI within limits)" if exists else f"no road with id {target}"]})
+            text = _("road %(id)s is not damaged (condition, SDI and IRI within limits)") if exists else _("no road with id %(id)s")
+            raise ValidationError({"target": [text % {"id": target}]})
         props = _need_properties(need_selectors.DAMAGED_ROADS, need_selectors.damaged_road_list().filter(pk=target))
         return {"road": road, "geom": road.mid, "kecamatan_id": road.kecamatan_id, "kelurahan_id": road.kelurahan_id,
                 "priority": props.get("priority") or 0, "need_ref": props,
@@ -81,7 +83,7 @@ def _resolve_need(kind: str, target: int) -> dict:
     if kind == "proposed_pju":
         pole = ProposedPJU.objects.filter(pk=target).select_related("road").first()
         if pole is None:
-            raise ValidationError({"target": [f"no proposed PJU with id {target} (proposals are renewed by each computation)"]})
+            raise ValidationError({"target": [_("no proposed PJU with id %(id)s (proposals are renewed by each computation)") % {"id": target}]})
         props = _need_properties(need_selectors.PROPOSED_PJU, need_selectors.proposed_pju_list().filter(pk=target))
         return {"road_id": pole.road_id, "geom": pole.geom, "kecamatan_id": pole.kecamatan_id,
                 "kelurahan_id": pole.kelurahan_id, "priority": pole.priority, "need_ref": {"proposed_pju": target, **props},
@@ -89,12 +91,12 @@ def _resolve_need(kind: str, target: int) -> dict:
     if kind == "lighting_gap":
         gap = LightingGap.objects.filter(pk=target).select_related("road").annotate(mid=LineInterpolatePoint("geom", 0.5)).first()
         if gap is None:
-            raise ValidationError({"target": [f"no lighting gap with id {target} (gaps are renewed by each computation)"]})
+            raise ValidationError({"target": [_("no lighting gap with id %(id)s (gaps are renewed by each computation)") % {"id": target}]})
         props = _need_properties(need_selectors.LIGHTING_GAPS, need_selectors.lighting_gap_list().filter(pk=target))
         return {"road_id": gap.road_id, "geom": gap.mid, "kecamatan_id": gap.kecamatan_id, "kelurahan_id": gap.kelurahan_id,
                 "priority": gap.priority, "need_ref": {"lighting_gap": target, **props},
                 "title": f"Penerangan {gap.road.name or 'jalan ' + str(gap.road_id)} {gap.start_m:.0f}–{gap.end_m:.0f} m"}
-    raise ValidationError({"kind": [f"unknown kind {kind!r}"]})
+    raise ValidationError({"kind": [_("unknown kind %(kind)r") % {"kind": kind}]})
 
 
 def _alarm_values(pju: StreetLight, reason: str) -> dict:
@@ -105,7 +107,7 @@ def _alarm_values(pju: StreetLight, reason: str) -> dict:
 
 def _check_officer(officer) -> None:
     if not permissions.is_officer(officer):
-        raise ValidationError({"officer": [f"user {officer.username} is not a field officer (group field_officer)"]})
+        raise ValidationError({"officer": [_("user %(user)s is not a field officer (group field_officer)") % {"user": officer.username}]})
 
 
 @transaction.atomic
@@ -164,7 +166,7 @@ def work_order_open_or_join(*, kind: str, target: int, user=None, join: bool = T
 
 def work_order_create(*, user, kind: str, target: int, assigned_to=None, title: str = "", notes: str = "") -> WorkOrder:
     """A planner's order on a need; DuplicateOrder when one is active."""
-    order, _ = work_order_open_or_join(kind=kind, target=target, user=user, join=False, assigned_to=assigned_to,
+    order, _created = work_order_open_or_join(kind=kind, target=target, user=user, join=False, assigned_to=assigned_to,
                                        title=title, notes=notes)
     return order
 
@@ -223,7 +225,8 @@ def _close(order, user, *, photo, lon: float, lat: float, accuracy_m: float | No
     radius = close_radius_m()
     if distance > radius:
         raise ValidationError({
-            "position": [f"the GPS position is {distance:.0f} m from the asset; closing needs a position within {radius:.0f} m"]
+            "position": [_("the GPS position is %(distance).0f m from the asset; closing needs a position within %(radius).0f m")
+                         % {"distance": distance, "radius": radius}]
         })
     position = Point(lon, lat, srid=STORAGE_SRID)
     photo_on = None

@@ -36,9 +36,9 @@ def geodesic_line(lon, lat, length_m, azimuth=90.0, n=2):
 
 
 def estimate(client, **body):
-    fmt = body.pop("format", None)
+    fmt, headers = body.pop("format", None), body.pop("headers", {})
     url = "/api/estimates/" + (f"?format={fmt}" if fmt else "")
-    return client.post(url, body, content_type="application/json")
+    return client.post(url, body, content_type="application/json", **headers)
 
 
 def templates(client):
@@ -323,7 +323,7 @@ def test_bad_input_gets_a_clear_4xx_and_writes_nothing(client):
         ({"geometry": line, "width_m": 7, "template": "FFF1", "region": "Atlantis"}, "price_list", "no price list"),
     ]
     for body, field, words in cases:
-        r = estimate(client, **body)
+        r = estimate(client, **body, headers={"HTTP_ACCEPT_LANGUAGE": "en"})  # the words are the English texts
         assert r.status_code == 400, (body, r.content)
         data = r.json()
         assert field in data["errors"], (field, data)

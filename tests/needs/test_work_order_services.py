@@ -3,6 +3,7 @@ states, the one permission table, the one open-or-join service shared by
 planners, sensor alarms and citizens' reports, and the collection envelope
 (`previous` on work orders too)."""
 import pytest
+from django.utils import translation
 
 from needs import work_orders
 from needs.models import WorkOrder
@@ -35,7 +36,8 @@ def test_the_transition_table_is_the_spec_state_machine(people, scene):
                     "close": {"photo": None, "lon": 0.0, "lat": 0.0}}[action]
             with pytest.raises(work_orders.IllegalTransition) as caught:
                 work_orders.work_order_transition(order=order, user=user, action=action, **data)
-            assert caught.value.current == state and f"cannot {action}" in str(caught.value)
+            with translation.override("en"):  # the English text (Bahasa Indonesia by default)
+                assert caught.value.current == state and f"cannot {action}" in str(caught.value)
             after = WorkOrder.objects.get(pk=order.pk)
             assert (after.status, after.version) == (state, order.version)  # nothing written
     # done → verified only through telemetry, from done only
@@ -64,7 +66,7 @@ def test_the_permission_table(people, scene):
     }
     for user, allowed in expected.items():
         assert {a for a in work_orders.permissions.RULES if may(user, a, order)} == allowed, user.username
-    with pytest.raises(work_orders.NotAllowed, match=f"work order {order.pk}"):
+    with translation.override("en"), pytest.raises(work_orders.NotAllowed, match=f"work order {order.pk}"):
         work_orders.work_order_start(order=order, user=other)
 
 

@@ -143,7 +143,7 @@ def test_properties_on_ogc_and_fields_on_api_select_properties(client, city):
     ("/api/pju/?fields=geom_3857", "fields"),
 ])
 def test_unknown_property_is_a_400(client, city, url, param):
-    doc = get_json(client, url, status=400)
+    doc = get_json(client, url + "&lang=en", status=400)  # "known:" is the English text (Bahasa Indonesia by default)
     assert param in doc["errors"] and "known:" in doc["errors"][param][0]
 
 

@@ -94,7 +94,8 @@ def test_bad_feature_bodies_are_4xx_and_write_nothing(city, planner, admin, name
     layer, body, content_type, expected, word = API_BODIES[name]
     client = admin if layer == "areas" else planner
     before = db_fingerprint()
-    response = client.generic("POST", f"/api/{layer}/", body, content_type=content_type)
+    # the words are the English texts (Bahasa Indonesia is the default: test_error_table checks both)
+    response = client.generic("POST", f"/api/{layer}/", body, content_type=content_type, HTTP_ACCEPT_LANGUAGE="en")
     assert_clear_4xx(response, expected, word)
     assert db_fingerprint() == before
     OUTCOMES[f"POST /api/{layer}/ {name}"] = response.status_code

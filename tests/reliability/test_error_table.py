@@ -6,14 +6,17 @@ Accept-Language or ?lang=en) on a sample, and work orders refused to anonymous u
 door that serves them (API, vector tiles, TileJSON; OGC does not list them)."""
 from __future__ import annotations
 
+import io
 import json
 
 import mercantile
 import pytest
 from django.contrib.gis.geos import Point
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
+from PIL import Image
 
-from layers.models import StreetLight
+from layers.models import Photo, StreetLight
 from needs.models import WorkOrder
 from tests.reliability.support import client_for, make_city, user_in
 
@@ -144,6 +147,16 @@ def test_a_body_over_the_limit_is_413(world):
     ("/ogc/collections/pju/items?f=fgb", "Exports (f=fgb) need login or an API token.",
      "Ekspor (f=fgb) memerlukan login atau token API."),
     ("/media/photos/none.jpg", "no such file: /media/photos/none.jpg", "berkas tidak ada: /media/photos/none.jpg"),
+    ("/api/pju/?area=NOPE", "area: no area with code 'NOPE'", "area: tidak ada area dengan kode 'NOPE'"),
+    ("/api/pju/?format=shp", "format: unknown format; one of geojson, json, csv, gpkg, kml, fgb",
+     "format: format tidak dikenal; pilih salah satu dari geojson, json, csv, gpkg, kml, fgb"),
+    ("/api/needs/summary/?level=provinsi", "level: level must be kecamatan or kelurahan, not 'provinsi'",
+     "level: level harus kecamatan atau kelurahan, bukan 'provinsi'"),
+    # ogc/core.py's own refusals, translated at the view (the core imports no framework)
+    ("/ogc/collections/pju/items?sortby=x", "sortby: unknown query parameter", "sortby: parameter kueri tidak dikenal"),
+    ("/ogc/collections/pju/items?crs=EPSG:3857",
+     "crs: only http://www.opengis.net/def/crs/OGC/1.3/CRS84 is supported",
+     "crs: hanya http://www.opengis.net/def/crs/OGC/1.3/CRS84 yang didukung"),
 ])
 def test_messages_follow_the_request_language(world, url, english, indonesian):
     client = client_for(None)
@@ -180,3 +193,118 @@ def test_work_orders_are_refused_to_anonymous_users_on_every_door(world, setting
     collections = json.loads(planner.get("/ogc/collections").content)["collections"]
     assert "work_orders" not in {c["id"] for c in collections}
     assert_spec_shape(anonymous.get("/ogc/collections/work_orders"), 404 if public_read else 401)
+
+
+def _png(size, mode="RGB") -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, size).save(buf, "PNG")
+    return buf.getvalue()
+
+
+# A photo refused by geo_platform/uploads.py, on the field officers' door: (file bytes, English, Indonesian)
+PHOTO_CASES = [
+    (b'<svg xmlns="http://www.w3.org/2000/svg"></svg>',
+     "image: the file is not a JPEG, PNG or WebP image (SVG, HTML and other types are refused)",
+     "image: berkas bukan gambar JPEG, PNG atau WebP (SVG, HTML dan jenis lain ditolak)"),
+    (_png((10_000, 6_000), mode="1"),  # 60,000,000 pixels declared; PHOTO_MAX_PIXELS is 50,000,000
+     "image: the image declares 10000×6000 pixels, more than the 50,000,000 allowed",
+     "image: gambar menyatakan 10000×6000 piksel, lebih dari 50.000.000 yang diizinkan"),
+    (_png((20_000, 20_000), mode="1"),  # 400,000,000: Pillow itself refuses to open it (a decompression bomb)
+     "image: the image is too large to decode safely (",
+     "image: gambar terlalu besar untuk dibuka dengan aman ("),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40,  # a PNG signature and nothing readable after it
+     "image: the image cannot be read (",
+     "image: gambar tidak dapat dibaca ("),
+]
+
+
+@pytest.mark.parametrize("data, english, indonesian", PHOTO_CASES, ids=["svg", "too many pixels", "bomb", "unreadable"])
+def test_a_refused_photo_says_why_in_the_request_language(world, settings, tmp_path, data, english, indonesian):
+    settings.MEDIA_ROOT, settings.PHOTO_MAX_PIXELS = tmp_path / "media", 50_000_000
+    client = client_for(world["users"]["officer"])
+
+    def refusal(url, **headers):
+        response = client.post(url, {"image": SimpleUploadedFile("p.png", data, content_type="image/png")},
+                               format="multipart", **headers)
+        return assert_spec_shape(response, 400, "image")["detail"]
+
+    url = f"/api/pju/{world['pju']}/photos/"
+    assert refusal(url).startswith(indonesian)  # Bahasa Indonesia by default
+    assert refusal(url, HTTP_ACCEPT_LANGUAGE="en").startswith(english)
+    assert refusal(f"{url}?lang=en").startswith(english)
+    assert refusal(f"{url}?lang=id", HTTP_ACCEPT_LANGUAGE="en").startswith(indonesian)
+    assert not Photo.objects.exists()
+
+
+POINT_200 = {"type": "Point", "coordinates": [200, -6.2]}
+# Refused writes of layers/, needs/ and estimates/ in both languages: (user, method, path, body, English, Indonesian)
+WRITE_CASES = [
+    ("planner", "post", "/api/pju/", {"type": "Feature", "geometry": POINT_200, "properties": {}},
+     "geom: longitude out of range -180..180 (got 200.0..200.0); GeoJSON order is [lon, lat]",
+     "geom: bujur di luar rentang -180..180 (diterima 200.0..200.0); urutan GeoJSON adalah [lon, lat]"),
+    ("planner", "post", "/api/pju/", {"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.6, -95]}, "properties": {}},
+     "geom: latitude out of range ±85.0511 (got -95.0..-95.0); GeoJSON order is [lon, lat]",
+     "geom: lintang di luar rentang ±85.0511 (diterima -95.0..-95.0); urutan GeoJSON adalah [lon, lat]"),
+    ("admin", "post", "/api/areas/", {"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.6, -6.2]},
+                                      "properties": {"name": "x", "level": "kelurahan", "code": "X1"}},
+     "geom: layer areas takes Polygon or MultiPolygon, got Point",
+     "geom: layer areas menerima Polygon atau MultiPolygon, diterima Point"),
+    ("planner", "post", "/api/roads/", {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[106.6, -6.2], [106.6, -6.2]]},
+                                        "properties": {"road_class": "local"}},
+     "geom: line has zero length (all points equal)", "geom: panjang garis nol (semua titiknya sama)"),
+    ("planner", "post", "/api/pju/", {"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.6, -6.2]},
+                                      "properties": {"drop table": 1}},
+     "drop table: unknown property for layer pju", "drop table: properti tidak dikenal untuk layer pju"),
+    ("planner", "post", "/api/pju/", {"type": "Feature", "geometry": None, "properties": {}},
+     "geometry: geometry is required", "geometry: geometry wajib diisi"),
+    ("planner", "post", "/api/pju/", {"type": "Feature", "geometry": {"type": "Point", "coordinates": [106.6, -6.2]}, "properties": [1]},
+     "properties: properties must be an object", "properties: properties harus berupa objek"),
+    ("planner", "patch", "/api/pju/{pju}/", {"properties": {"version": "satu"}},
+     "version: version must be an integer", "version: version harus bilangan bulat"),
+    # needs/
+    ("planner", "post", "/api/needs/compute/", {"roads": "semua"},
+     "roads: roads must be a list of road ids (integers)", "roads: roads harus berupa daftar id jalan (bilangan bulat)"),
+    ("planner", "post", "/api/work-orders/", {"kind": "broken_pju", "target": 99999999},
+     "target: no PJU with id 99999999", "target: tidak ada PJU dengan id 99999999"),
+    # estimates/
+    ("anonymous", "post", "/api/estimates/", {"geometry": {"type": "Point", "coordinates": [106.6, -6.2]}, "width_m": 7, "template": "FFF1"},
+     "geometry: geometry must be a GeoJSON LineString, Polygon or MultiPolygon",
+     "geometry: geometry harus berupa GeoJSON LineString, Polygon atau MultiPolygon"),
+    ("anonymous", "post", "/api/estimates/", {"geometry": {"type": "LineString", "coordinates": [[680000, 9316000], [681000, 9316000]]},
+                                              "width_m": 7, "template": "FFF1"},
+     "geometry: coordinates must be lon/lat in WGS 84 (RFC 7946)", "geometry: koordinat harus lon/lat dalam WGS 84 (RFC 7946)"),
+    ("anonymous", "post", "/api/estimates/", {"geometry": {"type": "LineString", "coordinates": [[106.6, -6.2], [106.61, -6.2]]},
+                                              "width_m": 0, "template": "FFF1"},
+     "width_m: width_m must be a positive number of metres", "width_m: width_m harus berupa angka positif dalam meter"),
+    ("anonymous", "post", "/api/estimates/", {"road_ids": [1], "geometry": {"type": "LineString", "coordinates": [[106.6, -6.2], [106.61, -6.2]]},
+                                              "width_m": 7, "template": "FFF1"},
+     "geometry: give either geometry (+ width_m for a LineString) or road_ids",
+     "geometry: berikan salah satu: geometry (+ width_m untuk LineString) atau road_ids"),
+]
+
+
+@pytest.mark.parametrize("who, method, path, body, english, indonesian", WRITE_CASES, ids=[c[4][:40] for c in WRITE_CASES])
+def test_write_refusals_follow_the_request_language(world, who, method, path, body, english, indonesian):
+    client = client_for(world["users"][who])
+    url = path.format(**world)
+    send = getattr(client, method)
+    assert assert_spec_shape(send(url, body, format="json"), 400)["detail"] == indonesian  # the default
+    assert assert_spec_shape(send(f"{url}?lang=en", body, format="json"), 400)["detail"] == english
+    assert assert_spec_shape(send(url, body, format="json", HTTP_ACCEPT_LANGUAGE="en"), 400)["detail"] == english
+
+
+# Work-order refusals (needs/work_orders: texts put into words in the request's language): (user, English, Indonesian)
+TRANSITION_CASES = [
+    ("officer", 409, "status", "work order {done_order} is done: cannot start it (allowed now: none (final state))",
+     "perintah kerja {done_order} berstatus done: aksi start tidak dapat dilakukan (yang diizinkan sekarang: tidak ada (status akhir))"),
+    ("analyst", 403, "user", "only the assigned officer starts work order {done_order}",
+     "hanya petugas yang ditugaskan yang dapat memulai perintah kerja {done_order}"),
+]
+
+
+@pytest.mark.parametrize("who, status, key, english, indonesian", TRANSITION_CASES, ids=["409", "403"])
+def test_work_order_refusals_follow_the_request_language(world, who, status, key, english, indonesian):
+    client = client_for(world["users"][who])
+    url = f"/api/work-orders/{world['done_order']}/start/"
+    assert assert_spec_shape(client.post(url, {}, format="json"), status, key)["detail"] == indonesian.format(**world)
+    assert assert_spec_shape(client.post(f"{url}?lang=en", {}, format="json"), status, key)["detail"] == english.format(**world)

@@ -270,7 +270,7 @@ def test_only_the_assigned_officer_closes_an_order(world):
     mine = client_for(User.objects.get(username="field_officer_r"))
     path = f"/api/work-orders/{world['order_started']}/close/"
     body = {"photo": png(), "lon": 106.62, "lat": -6.2, "accuracy_m": 5}
-    refused = other.post(path, body, format="multipart")
+    refused = other.post(f"{path}?lang=en", body, format="multipart")  # the English text (Bahasa Indonesia by default)
     assert refused.status_code == 403 and "assigned officer" in refused.json()["detail"]
     assert WorkOrder.objects.get(pk=world["order_started"]).status == "in_progress"
     ok = mine.post(path, {"photo": png(), "lon": 106.62, "lat": -6.2, "accuracy_m": 5}, format="multipart")

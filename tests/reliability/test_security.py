@@ -280,7 +280,8 @@ def test_profile_zonal_and_estimate_sizes_are_bounded(dem, settings):
     r = Client().post(f"/api/imagery/{dem.pk}/zonal/", {"geometry": square}, content_type="application/json")
     assert r.status_code == 400 and "geometry" in errors_shape(r)["errors"]
     many = {"type": "LineString", "coordinates": [[106.6 + i * 1e-7, -6.2] for i in range(50_001)]}
-    r = Client().post("/api/estimates/", {"geometry": many, "width_m": 6, "template": "FFF1"}, content_type="application/json")
+    r = Client().post("/api/estimates/", {"geometry": many, "width_m": 6, "template": "FFF1"}, content_type="application/json",
+                      HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code == 400 and "vertices" in r.json()["detail"]
 
 

@@ -289,3 +289,20 @@ def test_control_characters_are_dropped_not_a_5xx(client, scene, api_key):
     bad_key = client.post("/open311/v2/requests.json", json.dumps({**body, "api_key": "x\u0000"}), content_type="application/json")
     assert bad_key.status_code == 403
     assert ET.fromstring(client.get(f"/open311/v2/requests/{rid}.xml").content).find("request/description").text == "mati total"
+
+
+def test_a_citizens_refused_photo_says_why_in_the_request_language(client, scene, api_key):
+    """geo_platform/uploads.py's reason reaches the citizen in Bahasa Indonesia (English on request)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def send(url, **headers):
+        svg = SimpleUploadedFile("a.jpg", b'<svg xmlns="http://www.w3.org/2000/svg"></svg>', content_type="image/jpeg")
+        data = {"api_key": api_key, "service_code": "pju_mati", "lat": "-6.2", "long": "106.6", "media": svg}
+        return _refusal(client.post(url, data, **headers), 400)
+
+    url = "/open311/v2/requests.json"
+    assert send(url) == "media: berkas bukan gambar JPEG, PNG atau WebP (SVG, HTML dan jenis lain ditolak)"
+    english = "media: the file is not a JPEG, PNG or WebP image (SVG, HTML and other types are refused)"
+    assert send(f"{url}?lang=en") == english
+    assert send(url, HTTP_ACCEPT_LANGUAGE="en") == english
+    assert Report.objects.count() == 0
