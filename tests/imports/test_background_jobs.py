@@ -250,6 +250,7 @@ def test_a_job_or_import_with_the_broker_down_is_a_503_and_fails_with_the_reason
     r = api.post("/api/jobs/", {"kind": "musrenbang_export", "format": "csv"}, format="json")
     assert r.status_code == 503, r.content
     assert set(r.json()) >= {"detail", "errors"} and "queue" in r.json()["errors"]
+    assert "Antrean latar belakang tidak dapat dihubungi" in r.json()["detail"]  # Bahasa Indonesia by default
     job = BackgroundJob.objects.get()
     assert job.status == "failed" and "queue" in job.error and job.finished_at is not None
 

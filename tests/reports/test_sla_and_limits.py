@@ -104,7 +104,7 @@ def test_photos_are_reencoded_without_exif(client, scene, api_key):
 def test_only_images_up_to_10_mb(client, scene, api_key):
     text = SimpleUploadedFile("x.jpg", b"#!/bin/sh\necho not a photo\n", content_type="image/jpeg")
     r = post_report(client, api_key, "pju_mati", at(scene), media=text)
-    assert r.status_code == 400 and "image" in r.json()[0]["description"]
+    assert r.status_code == 400 and "bukan gambar" in r.json()[0]["description"]  # Bahasa Indonesia by default
     svg = SimpleUploadedFile("x.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>', content_type="image/svg+xml")
     assert post_report(client, api_key, "pju_mati", at(scene), media=svg).status_code == 400
     # a real PNG just over 10 MB (10 × 1024 × 1024 bytes): random pixels do not compress
