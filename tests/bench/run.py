@@ -59,9 +59,28 @@ def render_section(name: str, rows: list[dict], secs: float, when: datetime.date
     return lines
 
 
+def notes_after_footer(lines: list[str]) -> list[str]:
+    """The hand-written notes a section carries after its table's `_… s; …_`
+    footer line (they give their own dates); kept when the table is rerun."""
+    i = next((k for k, line in enumerate(lines) if line.startswith("|")), None)
+    if i is None:
+        return []
+    while i < len(lines) and lines[i].startswith("|"):
+        i += 1
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    if i >= len(lines) or not (lines[i].startswith("_") and lines[i].rstrip().endswith("_")):
+        return []
+    notes = lines[i + 1:]
+    while notes and not notes[0].strip():
+        notes = notes[1:]
+    return notes
+
+
 def merge(old_text: str, new: dict[str, list[str]]) -> str:
     """Replace the sections named in `new` (keeping their place), append the
-    ones the file does not have yet, keep every other section untouched."""
+    ones the file does not have yet, keep every other section untouched. A
+    replaced section keeps the notes written after its old table's footer."""
     head, sections = split_sections(old_text)
     out = [TITLE, "", INTRO, ""]
     for line in head:  # notes written by hand above the sections stay; the old one-line header becomes a note
@@ -73,7 +92,12 @@ def merge(old_text: str, new: dict[str, list[str]]) -> str:
     seen = set()
     for name, lines in sections:
         if name in new:
-            lines = new[name]
+            notes = notes_after_footer(lines)
+            lines = list(new[name])
+            while lines and lines[-1] == "":
+                lines.pop()
+            if notes:
+                lines += [""] + notes
             seen.add(name)
         body = list(lines)
         while body and body[-1] == "":
@@ -111,8 +135,8 @@ def main() -> int:
         rows = importlib.import_module(f"tests.bench.{mod}").run()
         name = mod.removeprefix("bench_")
         new[name] = render_section(name, rows, time.perf_counter() - t0, when, load)
-    OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(merge(OUT.read_text() if OUT.exists() else "", new))
+        OUT.parent.mkdir(exist_ok=True)  # written after each module: a run stopped half-way keeps what it measured
+        OUT.write_text(merge(OUT.read_text() if OUT.exists() else "", {name: new[name]}))
     print(OUT.read_text())
     return 0
 

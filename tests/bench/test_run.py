@@ -74,3 +74,18 @@ def test_a_first_run_writes_a_whole_file():
     text = merge("", {"client": render_section("client", [], 0.5, WHEN, "0.1")})
     assert text.startswith("# Benchmarks\n\n" + INTRO)
     assert [name for name, _ in split_sections(text)[1]] == ["client"]
+
+
+def test_notes_written_after_a_sections_footer_survive_a_rerun_of_its_table():
+    old = OLD.replace("_211.1 s_\n", "_211.1 s_\n\nWhere the time goes (by hand, 2026-12-01): the upsert.\n\n- a second note line\n")
+    new = {"needs": render_section("needs", [{"name": "fresh row", "ours": "4 s", "floor": "2 s", "ratio": 2.0}], 5.0, WHEN, "1.5")}
+    once = merge(old, new)
+    needs = section_of(once, "needs")
+    text = "\n".join(needs)
+    assert "| fresh row |" in text and "needs row" not in text
+    assert "Measured by hand" not in text  # prose above the old table goes with it
+    # the notes come after the new footer, in order
+    footer = next(k for k, l in enumerate(needs) if l.startswith("_5.0 s;"))
+    assert needs.index("Where the time goes (by hand, 2026-12-01): the upsert.") > footer
+    assert needs.index("- a second note line") > needs.index("Where the time goes (by hand, 2026-12-01): the upsert.")
+    assert merge(once, new) == once  # rerunning again changes nothing
