@@ -136,7 +136,8 @@ class _Handler:
         return data
 
 
-def _estimate_rows(cur) -> list[dict]:
+def _estimate_rows() -> list[dict]:
+    from django.db import connection
     from pyproj import Geod
 
     lon2, lat2, _ = Geod(ellps="WGS84").fwd(106.63, -6.18, 90, 1000)
@@ -144,6 +145,7 @@ def _estimate_rows(cur) -> list[dict]:
     body = {"geometry": geometry, "width_m": 7, "template": "FFF1"}
     h = _Handler()
     h.post("/api/estimates/", body)  # warm up
+    cur = connection.cursor()  # after the request: the handler closes the connection it finishes with
     floor = _med(lambda: (cur.execute("SELECT ST_Length(ST_SetSRID(ST_GeomFromGeoJSON(%s), 4326)::geography)", [json.dumps(geometry)]),
                           cur.fetchone()), 15)
     rows = []
@@ -202,7 +204,6 @@ def run() -> list[dict]:
             cur.execute("ANALYZE layers_roadsegment")
             rows += _programme_rows(cur)
         transaction.set_rollback(True)
-    with connection.cursor() as cur:  # the WSGI handler closes connections left in a transaction: run it outside
-        rows += _estimate_rows(cur)
+    rows += _estimate_rows()  # outside the transaction: the WSGI handler closes the connection after each request
     rows += _earthwork_rows()
     return rows
