@@ -56,7 +56,7 @@ def run() -> list[dict]:
 
     port = _free_port()
     env = {**os.environ, "BASEMAP_URL": "", "DJANGO_DEBUG": "1", "LOG_LEVEL": "ERROR"}
-    server = subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--nothreading"],
+    server = subprocess.Popen([sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     rows = []
