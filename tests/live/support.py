@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -104,6 +105,16 @@ def start_worker_process(root: str, client_id: str, processes: int = 1) -> subpr
         [sys.executable, "manage.py", "pju_ingest", "--root", root, "--client-id", client_id, "--processes", str(processes)],
         cwd=ROOT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
+
+
+def stop_worker_process(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM the worker started by `start_worker_process`, wait up to `timeout` (then SIGKILL), close its stderr."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except Exception:
+        proc.kill()
+    proc.stderr.close()
 
 
 def count(sql: str, params=()) -> int:

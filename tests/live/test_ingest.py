@@ -12,7 +12,7 @@ from django.db import connection
 from layers.models import AuditLog
 from live.models import DeadLetter, LiveEvent, LiveState, TelemetryHourly
 from tests.live.support import (
-    TANGERANG, UTC, Publisher, ThreadWorker, count, make_pju, start_worker_process, unique_root, wait_for, yesterday,
+    TANGERANG, UTC, Publisher, ThreadWorker, count, make_pju, start_worker_process, stop_worker_process, unique_root, wait_for, yesterday,
 )
 
 pytestmark = pytest.mark.usefixtures("live_db")
@@ -173,12 +173,7 @@ def test_sigkill_during_a_qos1_burst_loses_and_doubles_nothing():
         wait_for(lambda: sum(TelemetryHourly.objects.filter(pju__in=pjus.values()).values_list("messages", flat=True)) == len(messages),
                  what="the hourly rollups of all 600 messages")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except Exception:
-            proc.kill()
-        proc.stderr.close()
+        stop_worker_process(proc, 20)
         pub.close()
 
 

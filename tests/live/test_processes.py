@@ -13,7 +13,7 @@ from live import ingest
 from live.ingest import Raw, ingest_batch
 from live.models import DeadLetter, LiveState, TelemetryHourly
 from tests.live.support import (
-    TANGERANG, UTC, Publisher, ThreadWorker, child_pids, count, make_pju, start_worker_process, unique_root, wait_for,
+    TANGERANG, UTC, Publisher, ThreadWorker, child_pids, count, make_pju, start_worker_process, stop_worker_process, unique_root, wait_for,
     yesterday,
 )
 
@@ -132,13 +132,8 @@ def test_sigkill_of_one_of_two_processes_loses_and_doubles_nothing():
                  what="the hourly rollups of all 600 messages")
         kids = child_pids(proc.pid)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except Exception:
-            proc.kill()
+        stop_worker_process(proc, 30)
         pub.close()
-        proc.stderr.close()
     assert proc.returncode == 0
     assert not any(os.path.exists(f"/proc/{k}") for k in kids)  # the supervisor stopped and reaped its children
 
