@@ -48,7 +48,10 @@ class Area(models.Model):
 class Asset(models.Model):
     """Fields every mapped asset shares: provenance, versioning, soft delete, areas."""
 
-    source = models.CharField(max_length=100, default="manual", db_index=True)
+    # Plain B-tree indexes (Meta.indexes of each table), not db_index: Django adds a second,
+    # varchar_pattern_ops index per CharField for LIKE 'x%' queries nobody makes, which every
+    # insert and every bulk import's index rebuild paid for (issue 18).
+    source = models.CharField(max_length=100, default="manual")
     source_id = models.CharField(max_length=200, blank=True, default="")
     client_id = models.UUIDField(null=True, blank=True, unique=True, default=None)
     version = models.PositiveIntegerField(default=1)
@@ -65,12 +68,12 @@ class Asset(models.Model):
 class RoadSegment(Asset):
     name = models.CharField("nama", max_length=300, blank=True, default="")
     section_code = models.CharField("nomor ruas", max_length=60, blank=True, default="")
-    road_class = models.CharField("kelas", max_length=20, choices=codes.ROAD_CLASSES, db_index=True)
+    road_class = models.CharField("kelas", max_length=20, choices=codes.ROAD_CLASSES)
     authority = models.CharField("status jalan", max_length=20, choices=codes.ROAD_AUTHORITIES, default="unknown")
     surface = models.CharField("perkerasan", max_length=20, choices=codes.ROAD_SURFACES, default="unknown")
     width_m = models.FloatField("lebar (m)", null=True, blank=True)
     lanes = models.PositiveSmallIntegerField("lajur", null=True, blank=True)
-    condition = models.CharField("kondisi", max_length=20, choices=codes.ROAD_CONDITIONS, default="unknown", db_index=True)
+    condition = models.CharField("kondisi", max_length=20, choices=codes.ROAD_CONDITIONS, default="unknown")
     condition_origin = models.CharField(max_length=20, choices=codes.VALUE_ORIGINS, default="import")
     sdi = models.FloatField(null=True, blank=True)
     iri = models.FloatField(null=True, blank=True)
@@ -87,6 +90,8 @@ class RoadSegment(Asset):
         verbose_name = "ruas jalan"
         verbose_name_plural = "ruas jalan"
         constraints = [models.UniqueConstraint(fields=["source", "source_id"], condition=~models.Q(source_id=""), name="road_source_uniq")]
+        indexes = [models.Index(fields=["source"], name="road_source"), models.Index(fields=["road_class"], name="road_class"),
+                   models.Index(fields=["condition"], name="road_condition")]
 
     def __str__(self):
         return self.name or f"Jalan #{self.pk}"
@@ -103,14 +108,15 @@ class Panel(Asset):
         verbose_name = "panel PJU"
         verbose_name_plural = "panel PJU"
         constraints = [models.UniqueConstraint(fields=["source", "source_id"], condition=~models.Q(source_id=""), name="panel_source_uniq")]
+        indexes = [models.Index(fields=["source"], name="panel_source")]
 
     def __str__(self):
         return self.code or f"Panel #{self.pk}"
 
 
 class StreetLight(Asset):
-    code = models.CharField("kode PJU", max_length=100, blank=True, default="", db_index=True)
-    status = models.CharField(max_length=20, choices=codes.PJU_STATUSES, default="unknown", db_index=True)
+    code = models.CharField("kode PJU", max_length=100, blank=True, default="")
+    status = models.CharField(max_length=20, choices=codes.PJU_STATUSES, default="unknown")
     status_origin = models.CharField(max_length=20, choices=codes.VALUE_ORIGINS, default="import")
     lamp_type = models.CharField("jenis lampu", max_length=20, choices=codes.LAMP_TYPES, default="unknown")
     wattage_w = models.FloatField("daya (W)", null=True, blank=True)
@@ -133,6 +139,8 @@ class StreetLight(Asset):
             models.UniqueConstraint(fields=["source", "source_id"], condition=~models.Q(source_id=""), name="pju_source_uniq"),
             models.UniqueConstraint(fields=["controller_id"], condition=~models.Q(controller_id=""), name="pju_controller_uniq"),  # issue 16
         ]
+        indexes = [models.Index(fields=["source"], name="pju_source"), models.Index(fields=["code"], name="pju_code"),
+                   models.Index(fields=["status"], name="pju_status")]
 
     def __str__(self):
         return self.code or f"PJU #{self.pk}"
@@ -167,19 +175,22 @@ class AuditLog(models.Model):
 
     ACTIONS = [("create", "Dibuat"), ("update", "Diubah"), ("delete", "Dihapus"), ("restore", "Dipulihkan"), ("photo", "Foto")]
     CHANNELS = [("api", "API"), ("admin", "Admin"), ("import", "Impor"), ("sensor", "Sensor")]  # sensor: issue 16
-    layer = models.CharField(max_length=20, db_index=True)  # API slug (pju, roads, areas, panels) or "imagery"
-    object_id = models.BigIntegerField(db_index=True)
+    layer = models.CharField(max_length=20)  # API slug (pju, roads, areas, panels) or "imagery"
+    object_id = models.BigIntegerField()
     action = models.CharField(max_length=10, choices=ACTIONS)
     user = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
     changes = models.JSONField(default=dict, blank=True)  # values after the change
     before = models.JSONField(default=dict, blank=True)  # the same fields' values before it
-    channel = models.CharField(max_length=10, choices=CHANNELS, default="api", db_index=True)
+    channel = models.CharField(max_length=10, choices=CHANNELS, default="api")
 
     class Meta:
         verbose_name = "log audit"
         verbose_name_plural = "log audit"
         ordering = ["-at", "-id"]
+        # A feature's history is read by (layer, object_id); one index for it, not three (layer,
+        # its LIKE twin, object_id) plus two for channel: an import writes a row per feature (issue 18).
+        indexes = [models.Index(fields=["layer", "object_id"], name="auditlog_layer_object")]
 
 
 class LayerRevision(models.Model):

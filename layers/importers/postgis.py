@@ -76,42 +76,40 @@ def _membership_sql(source: str, *, points: bool, where: str = "") -> str:
 
 
 def assign_areas_in_table(table: str, *, points: bool, where: str = "", params: list | None = None,
-                          pieces: bool = False, into: str | None = None) -> int:
+                          pieces: bool = False, into: str | None = None, on_step=None) -> int:
     """Area membership for the rows of `table` (an asset table or an import's
     staging table with id, geom, kecamatan_id, kelurahan_id), in one statement.
 
-    `pieces` (bulk loads of lines): the areas are first cut into small pieces
+    `into` (an import's staging table, GiST-indexed on geom): the rows are
+    not updated; a new table of that name (in the import's private schema,
+    see layers.importers.service) gets (id, kec, kel) for the rows that have
+    an area, for the upsert to join (no second version of every staged row).
+    Each step is a CREATE TABLE … AS, which PostgreSQL may run with parallel
+    workers (an INSERT … SELECT it runs on one core).
+
+    `pieces` (with `into`, lines): the areas are first cut into small pieces
     (ST_Subdivide, GiST-indexed); a line meeting one area of a level belongs
     to it with no intersection at all, and the share of a line meeting
     several is summed over the small pieces it crosses (same result, a
-    fraction of the work on large kelurahan polygons).
-
-    `into` (an import's staging table): the rows are not updated; a new
-    temporary table of that name gets (id, kec, kel) for the rows that have
-    an area, for the upsert to join (no second version of every staged row)."""
+    fraction of the work on large kelurahan polygons). `on_step(fraction)`
+    is called after each step."""
     params = params or []
-    if pieces and not points:
-        return _assign_lines_by_pieces(table, where, params, into)
-    with connection.cursor() as cur:
-        cur.execute(_membership_sql(table, points=points, where=where) + _apply_pick(table, where, into),
-                    params + ([] if into else params))
-        return cur.rowcount
-
-
-def _apply_pick(table: str, where: str, into: str | None) -> str:
-    """The statement ending a membership query (CTEs up to `pick`); `into`
-    is created here when missing (an import fills it a chunk at a time)."""
     if into:
+        if pieces and not points:
+            return _lines_by_pieces_into(table, into, on_step or (lambda f: None))
         with connection.cursor() as cur:
-            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {into} (id bigint, kec bigint, kel bigint) ON COMMIT DROP")
-        return f" INSERT INTO {into} SELECT id, kec, kel FROM pick"
-    return f"""
-        UPDATE {table} AS t SET kecamatan_id = pick.kec, kelurahan_id = pick.kel
-        FROM (SELECT t.id FROM {table} t WHERE true{where}) AS todo
-        LEFT JOIN pick ON pick.id = todo.id
-        WHERE t.id = todo.id
-          AND (t.kecamatan_id IS DISTINCT FROM pick.kec OR t.kelurahan_id IS DISTINCT FROM pick.kel)
-    """
+            cur.execute(f"CREATE UNLOGGED TABLE {into} AS " + _membership_sql(table, points=points, where=where)
+                        + " SELECT id, kec, kel FROM pick", params)
+            return cur.rowcount
+    with connection.cursor() as cur:
+        cur.execute(_membership_sql(table, points=points, where=where) + f"""
+            UPDATE {table} AS t SET kecamatan_id = pick.kec, kelurahan_id = pick.kel
+            FROM (SELECT t.id FROM {table} t WHERE true{where}) AS todo
+            LEFT JOIN pick ON pick.id = todo.id
+            WHERE t.id = todo.id
+              AND (t.kecamatan_id IS DISTINCT FROM pick.kec OR t.kelurahan_id IS DISTINCT FROM pick.kel)
+        """, params + params)
+        return cur.rowcount
 
 
 def areas_at(point) -> tuple[int | None, int | None]:
@@ -124,51 +122,52 @@ def areas_at(point) -> tuple[int | None, int | None]:
     return (row[0], row[1]) if row else (None, None)
 
 
-PIECE_VERTICES = 128
+PIECE_VERTICES = 64
 
 
-def _assign_lines_by_pieces(table: str, where: str, params: list, into: str | None) -> int:
+def _lines_by_pieces_into(table: str, into: str, on_step) -> int:
+    """The lines' membership as table `into` (id, kec, kel), in four
+    set-based steps over narrow rows (ids, no geometry carried through a
+    sort): which area pieces each line meets (the pieces drive the join, so
+    each piece's prepared geometry serves every line it meets); per line and
+    level, whether it meets one area or several; the length inside each area
+    for the lines meeting several (the only intersections computed); and the
+    best area per level (largest share, then the smallest id)."""
     area_table = Area._meta.db_table
-    with connection.cursor() as cur:
-        cur.execute("SELECT to_regclass('pg_temp.import_area_pieces') IS NOT NULL")
-        if not cur.fetchone()[0]:  # cut once per import (drop_area_pieces), used by each chunk
-            # One id per piece (row_number over the subdivided rows, not over the areas).
-            cur.execute(f"""CREATE TEMP TABLE import_area_pieces ON COMMIT DROP AS
-                            SELECT row_number() OVER () AS pid, area_id, level, geom FROM (
-                                SELECT id AS area_id, level, ST_Subdivide(geom, {PIECE_VERTICES}) AS geom
-                                FROM {area_table} WHERE level IN ('kecamatan', 'kelurahan')) AS cut""")
-            cur.execute("CREATE INDEX ON import_area_pieces USING gist (geom)")
-            cur.execute("ANALYZE import_area_pieces")
-        # Narrow rows through the sorts (ids, not geometries); the intersection
-        # only for lines meeting several areas of a level, piece by piece.
-        cur.execute(f"""
-            WITH hit AS MATERIALIZED (
-                SELECT t.id, p.level, p.area_id, p.pid
-                FROM import_area_pieces p JOIN {table} t ON ST_Intersects(p.geom, t.geom)
-                WHERE true{where}
-            ), flag AS (
-                SELECT id, level, area_id, pid, min(area_id) OVER w <> max(area_id) OVER w AS several
-                FROM hit WINDOW w AS (PARTITION BY id, level)
-            ), cand AS (
-                SELECT f.id, f.level, f.area_id, sum(ST_Length(ST_Intersection(p.geom, t.geom))) AS share
-                FROM flag f JOIN import_area_pieces p ON p.pid = f.pid JOIN {table} t ON t.id = f.id
-                WHERE f.several GROUP BY f.id, f.level, f.area_id
+    steps = [
+        # One id per piece (row_number over the subdivided rows, not over the areas).
+        f"""CREATE UNLOGGED TABLE import_area_pieces AS
+            SELECT row_number() OVER () AS pid, area_id, level = 'kelurahan' AS kel, geom FROM (
+                SELECT id AS area_id, level, ST_Subdivide(geom, {PIECE_VERTICES}) AS geom
+                FROM {area_table} WHERE level IN ('kecamatan', 'kelurahan')) AS cut""",
+        "CREATE INDEX ON import_area_pieces USING gist (geom)",
+        "ANALYZE import_area_pieces",
+        f"""CREATE UNLOGGED TABLE import_hit AS
+            SELECT t.id, p.kel, p.area_id, p.pid FROM import_area_pieces p JOIN {table} t ON ST_Intersects(p.geom, t.geom)""",
+        "ANALYZE import_hit",
+        """CREATE UNLOGGED TABLE import_hit_group AS
+           SELECT id, kel, min(area_id) AS lo, max(area_id) AS hi FROM import_hit GROUP BY id, kel""",
+        "ANALYZE import_hit_group",
+        f"""CREATE UNLOGGED TABLE import_share AS
+            SELECT h.id, h.kel, h.area_id, sum(ST_Length(ST_Intersection(p.geom, t.geom))) AS share
+            FROM import_hit_group g JOIN import_hit h ON h.id = g.id AND h.kel = g.kel
+            JOIN import_area_pieces p ON p.pid = h.pid JOIN {table} t ON t.id = h.id
+            WHERE g.lo <> g.hi GROUP BY h.id, h.kel, h.area_id""",
+        f"""CREATE UNLOGGED TABLE {into} AS
+            SELECT id, max(area_id) FILTER (WHERE NOT kel) AS kec, max(area_id) FILTER (WHERE kel) AS kel FROM (
+                SELECT id, kel, lo AS area_id FROM import_hit_group WHERE lo = hi
                 UNION ALL
-                SELECT DISTINCT id, level, area_id, 0 FROM flag WHERE NOT several
-            ), best AS (
-                SELECT DISTINCT ON (id, level) id, level, area_id FROM cand ORDER BY id, level, share DESC, area_id
-            ), pick AS (
-                SELECT id, max(area_id) FILTER (WHERE level = 'kecamatan') AS kec,
-                           max(area_id) FILTER (WHERE level = 'kelurahan') AS kel
-                FROM best GROUP BY id
-            ){_apply_pick(table, where, into)}""", params + ([] if into else params))
-        return cur.rowcount
-
-
-def drop_area_pieces() -> None:
-    """Drop the area pieces an import's membership cut (areas may change next)."""
+                (SELECT DISTINCT ON (id, kel) id, kel, area_id FROM import_share ORDER BY id, kel, share DESC, area_id)
+            ) AS best GROUP BY id""",
+        "DROP TABLE import_hit, import_hit_group, import_share, import_area_pieces",
+    ]
+    rows = 0
     with connection.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS import_area_pieces")
+        for i, sql in enumerate(steps, 1):
+            cur.execute(sql)
+            rows = cur.rowcount if i == len(steps) - 1 else rows
+            on_step(i / len(steps))
+    return rows
 
 
 def assign_area_parents(ids: Iterable[int] | None = None) -> int:

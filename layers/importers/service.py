@@ -7,21 +7,23 @@ import io
 import json
 import math
 import sys
+import uuid
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import shapely
 from django.conf import settings
-from django.db import DatabaseError, OperationalError, ProgrammingError, connection, transaction
+from django.db import OperationalError, connection, transaction
 from tqdm import tqdm
 
 from geo_platform import codes
 from geo_platform.ranges import RANGES  # issue 12: one range table
 from geo_platform.srid import STORAGE_SRID
 from layers.importers import mapping as m
-from layers.importers.postgis import assign_area_parents, assign_areas, assign_areas_in_table, drop_area_pieces
+from layers.importers.postgis import assign_area_parents, assign_areas, assign_areas_in_table
 from layers.importers.readers import FileError, per_distinct, read_batches
 from layers.models import Area, Panel, RoadSegment, StreetLight
 
@@ -226,14 +228,34 @@ MEASURE = {"roads": ("length_m", "ST_Length(s.geom::geography)"), "areas": ("are
 
 
 def _create_stage(layer: str) -> list[str]:
-    """An empty temporary staging table shaped like the layer's table (dropped at commit)."""
+    """An empty staging table shaped like the layer's table, in the import's
+    private schema (_private_schema)."""
     table = LAYERS[layer]._meta.db_table
     cols = ["source", "source_id", *COLUMNS[layer], "geom"]
     with connection.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS import_stage")
-        cur.execute(f"CREATE TEMP TABLE import_stage ON COMMIT DROP AS SELECT {', '.join(cols)} FROM {table} WITH NO DATA")
+        cur.execute(f"CREATE UNLOGGED TABLE import_stage AS SELECT {', '.join(cols)} FROM {table} WITH NO DATA")
         cur.execute("ALTER TABLE import_stage ADD COLUMN id bigserial")
     return cols
+
+
+@contextmanager
+def _private_schema():
+    """A schema of the import's own, first on the search path, for its
+    staging tables. They are UNLOGGED tables, not temporary ones, so that
+    PostgreSQL can scan them with parallel workers (the area membership runs
+    on every core); created in the import's transaction and never committed,
+    they are seen by no other session, and a rollback or a killed worker
+    takes them away with the transaction. Dropped at the end."""
+    name = f"import_{uuid.uuid4().hex[:16]}"
+    with connection.cursor() as cur:
+        cur.execute("SELECT current_setting('search_path')")
+        path = cur.fetchone()[0]
+        cur.execute(f"CREATE SCHEMA {name}")
+        cur.execute("SELECT set_config('search_path', %s, true)", [f"{name}, {path}"])
+    yield name
+    with connection.cursor() as cur:
+        cur.execute(f"DROP SCHEMA {name} CASCADE")
+        cur.execute("SELECT set_config('search_path', %s, true)", [path])
 
 
 def _text_columns(layer: str) -> list[str]:
@@ -255,36 +277,28 @@ def _copy_frame(layer: str, cols: list[str], frame: pd.DataFrame) -> None:
         cur.copy_expert(f"COPY import_stage ({', '.join(cols)}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({text_cols}))", buf)
 
 
-MEMBERSHIP_CHUNK = 100_000  # staged rows given their areas at a time (sorts and hashes stay in memory)
-
-
 def _finish_stage(layer: str, on_progress, cancelled) -> None:
     """Compute, beside the staging table, what the asset table stores besides
-    the file's values — area membership, into temporary table
-    import_membership (id, kec, kel), a chunk of staged rows at a time (each
-    chunk GiST-indexed on its own: the areas' pieces drive the join) — so the
-    upsert writes each row once."""
+    the file's values — area membership, into table import_membership (id,
+    kec, kel), in set-based steps (layers.importers.postgis) — so the upsert
+    writes each row once."""
     with connection.cursor() as cur:
+        if layer != "areas":
+            cur.execute("CREATE INDEX ON import_stage USING gist (geom)")
         cur.execute("ANALYZE import_stage")
-        if layer == "areas":
-            return
-        cur.execute("DROP TABLE IF EXISTS import_membership")
-        cur.execute("SELECT min(id), max(id) FROM import_stage")
-        first, last = cur.fetchone()
-        for start in range(first, last + 1, MEMBERSHIP_CHUNK):
-            cur.execute("DROP TABLE IF EXISTS import_chunk")
-            cur.execute("CREATE TEMP TABLE import_chunk ON COMMIT DROP AS SELECT id, geom FROM import_stage WHERE id >= %s AND id < %s",
-                        [start, start + MEMBERSHIP_CHUNK])
-            cur.execute("CREATE INDEX ON import_chunk USING gist (geom)")
-            cur.execute("ANALYZE import_chunk")
-            assign_areas_in_table("import_chunk", points=layer in ("pju", "panels"), pieces=True, into="import_membership")
-            if cancelled():
-                raise ImportCancelled
-            on_progress("membership", min(1.0, (start + MEMBERSHIP_CHUNK - first) / (last + 1 - first)))
-        cur.execute("DROP TABLE import_chunk")
-        cur.execute("CREATE TEMP TABLE IF NOT EXISTS import_membership (id bigint, kec bigint, kel bigint) ON COMMIT DROP")
+    if layer == "areas":
+        return
+
+    def step(fraction):
+        if cancelled():
+            raise ImportCancelled
+        on_progress("membership", 0.1 + 0.9 * fraction)
+
+    step(0.0)
+    assign_areas_in_table("import_stage", points=layer in ("pju", "panels"), pieces=True, into="import_membership",
+                          on_step=step)
+    with connection.cursor() as cur:
         cur.execute("ANALYZE import_membership")
-    drop_area_pieces()
 
 
 def _upsert(layer: str, source: str, staged: int) -> tuple[int, int, int, int]:
@@ -415,18 +429,6 @@ def _restore_after_bulk(statements: list[str]) -> None:
             cur.execute(statement)
 
 
-def _more_temp_buffers() -> None:
-    """The staging tables are temporary: give them more than PostgreSQL's 8 MB
-    of local buffers. Only possible before the session's first temporary
-    table (a worker's later imports keep what the first one got)."""
-    with connection.cursor() as cur:
-        try:
-            with transaction.atomic():
-                cur.execute("SET LOCAL temp_buffers = '256MB'")
-        except (OperationalError, ProgrammingError, DatabaseError):
-            pass
-
-
 class ImportCancelled(Exception):
     """Raised when `cancelled()` turns true: the transaction is rolled back, nothing is written."""
 
@@ -478,36 +480,38 @@ def import_layer(path, layer: str, *, source: str | None = None, id_field: str |
     try:
         with transaction.atomic():
             with connection.cursor() as cur:
-                # Bulk statements: JIT compilation costs seconds and buys nothing here; sorts stay in memory.
-                cur.execute("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'")
-            _more_temp_buffers()
-            stage_cols = _create_stage(layer)
-            staged = _validate_into_stage(layer, batches, total, mp, ctx, is_osm, default_level, stage_cols,
-                                          report, reasons, rejects, progress, on_progress, cancelled)
-            if cancelled():
-                raise ImportCancelled
-            on_progress("validate", 1.0)
-            if staged:
-                on_progress("membership", 0.0)
-                _finish_stage(layer, on_progress, cancelled)
-                on_progress("membership", 1.0)
+                # Bulk statements: JIT compilation costs seconds and buys nothing here; sorts stay in
+                # memory; the membership's joins run on parallel workers even over the small areas table.
+                cur.execute("SET LOCAL jit = off; SET LOCAL work_mem = '256MB'; "
+                            "SET LOCAL min_parallel_table_scan_size = 0; SET LOCAL parallel_setup_cost = 100")
+            with _private_schema():
+                stage_cols = _create_stage(layer)
+                staged = _validate_into_stage(layer, batches, total, mp, ctx, is_osm, default_level, stage_cols,
+                                              report, reasons, rejects, progress, on_progress, cancelled)
                 if cancelled():
                     raise ImportCancelled
-                on_progress("write", 0.0)
-                created, updated, unchanged, kept = _upsert(layer, source, staged)
-                report.update(created=created, updated=updated)
-                report["skipped"] += unchanged
-                if unchanged:
-                    reasons["skipped: unchanged since the last import"] += unchanged
-                if kept:
-                    report["kept"] = kept
-                    reasons[f"kept: {KEPT[layer][0]} set in the field"] += kept
-                if layer == "areas":
-                    assign_area_parents()
-                    if created or updated:  # membership of existing assets may change
-                        for asset_model in (StreetLight, RoadSegment, Panel):
-                            assign_areas(asset_model)
-                on_progress("write", 1.0)
+                on_progress("validate", 1.0)
+                if staged:
+                    on_progress("membership", 0.0)
+                    _finish_stage(layer, on_progress, cancelled)
+                    on_progress("membership", 1.0)
+                    if cancelled():
+                        raise ImportCancelled
+                    on_progress("write", 0.0)
+                    created, updated, unchanged, kept = _upsert(layer, source, staged)
+                    report.update(created=created, updated=updated)
+                    report["skipped"] += unchanged
+                    if unchanged:
+                        reasons["skipped: unchanged since the last import"] += unchanged
+                    if kept:
+                        report["kept"] = kept
+                        reasons[f"kept: {KEPT[layer][0]} set in the field"] += kept
+                    if layer == "areas":
+                        assign_area_parents()
+                        if created or updated:  # membership of existing assets may change
+                            for asset_model in (StreetLight, RoadSegment, Panel):
+                                assign_areas(asset_model)
+                    on_progress("write", 1.0)
             if cancelled():
                 raise ImportCancelled
             if dry_run:

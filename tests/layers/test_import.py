@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from pyproj import Geod
@@ -341,10 +342,24 @@ def test_reimport_keeps_status_set_in_the_field(tmp_path):
     assert lamp.status == "damaged" and lamp.wattage_w == 120 and lamp.version == 2
 
 
+def _import_schemas() -> int:
+    """Schemas an import made for its staging tables (import_<hex>) that still exist."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'import\\_%'")
+        return cur.fetchone()[0]
+
+
 def test_dry_run_and_failure_write_nothing(tmp_path, monkeypatch):
     path = shared_file("osm_porto/porto_street_lamps.geojson")
     report = run(path, "pju", source="dry", dry_run=True)
     assert report["created"] == 94 and StreetLight.objects.filter(source="dry").count() == 0
+    assert _import_schemas() == 0  # the staging tables went with the rollback
+    with connection.cursor() as cur:
+        cur.execute("SHOW search_path")
+        path_after = cur.fetchone()[0]
+    assert "import_" not in path_after
+    run(path, "pju", source="kept")
+    assert _import_schemas() == 0  # dropped at the end of a successful import too
     import layers.importers.service as service
 
     def boom(*a, **k):
@@ -353,7 +368,7 @@ def test_dry_run_and_failure_write_nothing(tmp_path, monkeypatch):
     monkeypatch.setattr(service, "assign_areas_in_table", boom)  # dies after staging, before the write
     with pytest.raises(RuntimeError):
         run(path, "pju", source="crash")
-    assert StreetLight.objects.filter(source="crash").count() == 0
+    assert StreetLight.objects.filter(source="crash").count() == 0 and _import_schemas() == 0
     # Killed after the rows were written (while linking parents): all rolled back.
     monkeypatch.setattr(service, "assign_area_parents", boom)
     with pytest.raises(RuntimeError):
@@ -393,3 +408,34 @@ def test_command_import_refreshes_the_needs_layers(tmp_path):
     # SPEC §5: an unlit local road of L ≈ 498 m ≥ S/2 gets n = ⌈L/S⌉ poles (S = 35 m).
     length = GEOD.line_length([106.70, 106.70], [-6.20, -6.2045])
     assert ProposedPJU.objects.count() == math.ceil(length / 35)
+
+
+def test_imported_roads_get_the_area_holding_their_largest_share_by_shapely():
+    """Issue 18: the import's set-based membership (area pieces, parallel steps) against an
+    independent count made with geopandas/shapely on the same files: per road and level, the
+    area whose polygon holds the longest part of it (ties: the lower id), none when it meets no area."""
+    kec_path = shared_file("jakarta_osm_2012/jakarta_kecamatan_osm_2012.geojson")
+    kel_path = shared_file("jakarta_osm_2012/jakarta_kelurahan_osm_2012.geojson")
+    run(kec_path, "areas", source="kec", default_level="kecamatan")
+    run(kel_path, "areas", source="kel", default_level="kelurahan")
+    road_path = shared_file("jakarta_osm_2012/jakarta_roads_osm_2012.gpkg")
+    report = run(road_path, "roads", source="jkt")
+    assert report["created"] > 18_000
+    areas = gpd.GeoDataFrame(
+        [{"area_id": a.id, "level": a.level, "geometry": shapely.from_wkb(bytes(a.geom.wkb))}
+         for a in Area.objects.filter(level__in=("kecamatan", "kelurahan"))], crs=4326)
+    roads = gpd.GeoDataFrame(
+        [{"road_id": r.id, "geometry": shapely.from_wkb(bytes(r.geom.wkb))} for r in RoadSegment.objects.filter(source="jkt")],
+        crs=4326)
+    pairs = gpd.sjoin(roads, areas, predicate="intersects")[["road_id", "area_id", "level", "geometry"]]
+    area_geom = areas.set_index("area_id").geometry
+    pairs["share"] = shapely.length(shapely.intersection(pairs.geometry.values, area_geom.loc[pairs.area_id].values))
+    best = pairs.sort_values(["road_id", "level", "share", "area_id"], ascending=[True, True, False, True]) \
+                .drop_duplicates(["road_id", "level"])
+    expected = {(r, lvl): a for r, lvl, a in zip(best.road_id, best.level, best.area_id)}
+    got = RoadSegment.objects.filter(source="jkt").values_list("id", "kecamatan_id", "kelurahan_id")
+    wrong = [(rid, kec, kel) for rid, kec, kel in got
+             if (kec, kel) != (expected.get((rid, "kecamatan")), expected.get((rid, "kelurahan")))]
+    several = pairs.groupby(["road_id", "level"]).area_id.nunique().gt(1).sum()
+    assert several > 1_000  # the case that needs intersections is well exercised
+    assert len(wrong) == 0, wrong[:10]

@@ -84,6 +84,8 @@ def test_import_killed_midway_leaves_no_rows(cluster, tmp_path):
     assert gone is not None
     for table in ("layers_streetlight", "layers_auditlog"):
         assert cluster.psql("fault", f"select count(*) from {table}") == "0", table
+    # Its staging tables (a schema of the import's own, never committed) are gone too.
+    assert cluster.psql("fault", "select count(*) from pg_namespace where nspname like 'import\\_%'") == "0"
     FIGURES["import_killed_after_s"] = round(writing, 2)
     FIGURES["import_killed_during"] = caught["query"]
     # Nothing is left that blocks a clean re-run.
