@@ -59,7 +59,9 @@ class Asset(models.Model):
     kelurahan = models.ForeignKey(Area, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    deleted_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Indexed where set only (Meta.indexes: the few soft-deleted rows, found for restores); a full
+    # index would hold a NULL per live row, written by every insert and rebuilt by every bulk import.
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -90,8 +92,9 @@ class RoadSegment(Asset):
         verbose_name = "ruas jalan"
         verbose_name_plural = "ruas jalan"
         constraints = [models.UniqueConstraint(fields=["source", "source_id"], condition=~models.Q(source_id=""), name="road_source_uniq")]
-        indexes = [models.Index(fields=["source"], name="road_source"), models.Index(fields=["road_class"], name="road_class"),
-                   models.Index(fields=["condition"], name="road_condition")]
+        indexes = [models.Index(fields=["deleted_at"], name="road_deleted", condition=models.Q(deleted_at__isnull=False)),
+                   models.Index(fields=["source"], name="road_source"),
+                   models.Index(fields=["road_class"], name="road_class"), models.Index(fields=["condition"], name="road_condition")]
 
     def __str__(self):
         return self.name or f"Jalan #{self.pk}"
@@ -108,7 +111,8 @@ class Panel(Asset):
         verbose_name = "panel PJU"
         verbose_name_plural = "panel PJU"
         constraints = [models.UniqueConstraint(fields=["source", "source_id"], condition=~models.Q(source_id=""), name="panel_source_uniq")]
-        indexes = [models.Index(fields=["source"], name="panel_source")]
+        indexes = [models.Index(fields=["deleted_at"], name="panel_deleted", condition=models.Q(deleted_at__isnull=False)),
+                   models.Index(fields=["source"], name="panel_source")]
 
     def __str__(self):
         return self.code or f"Panel #{self.pk}"
@@ -139,7 +143,8 @@ class StreetLight(Asset):
             models.UniqueConstraint(fields=["source", "source_id"], condition=~models.Q(source_id=""), name="pju_source_uniq"),
             models.UniqueConstraint(fields=["controller_id"], condition=~models.Q(controller_id=""), name="pju_controller_uniq"),  # issue 16
         ]
-        indexes = [models.Index(fields=["source"], name="pju_source"), models.Index(fields=["code"], name="pju_code"),
+        indexes = [models.Index(fields=["deleted_at"], name="pju_deleted", condition=models.Q(deleted_at__isnull=False)),
+                   models.Index(fields=["source"], name="pju_source"), models.Index(fields=["code"], name="pju_code"),
                    models.Index(fields=["status"], name="pju_status")]
 
     def __str__(self):

@@ -334,9 +334,16 @@ def _upsert(layer: str, source: str, staged: int) -> tuple[int, int, int, int]:
     sets += [f"{c} = EXCLUDED.{c}" for c in derived]
     conflict = "(code)" if layer == "areas" else "(source, source_id) WHERE source_id <> ''"
     membership = "" if layer == "areas" else "LEFT JOIN import_membership mb ON mb.id = s.id"
+    # A bulk load locks the table first, so `known` cannot change under it.
+    restore = _drop_for_bulk(table) if staged >= BULK_ROWS and _holds_fewer(table, staged) else []
     with connection.cursor() as cur:
         cur.execute(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE source = %s AND source_id <> '')", [source])
         known = cur.fetchone()[0]
+    if restore and not known and layer != "areas":
+        # A bulk first import of a source: no ON CONFLICT needs the (source, source_id) index, and
+        # the staged ids are unique (validation), so it is built once after the INSERT too — a
+        # unique build, which would still refuse a duplicate — instead of a million insertions.
+        restore = _drop_source_index(table) + restore
     # A first import of a source meets none of its rows: a plain INSERT (areas
     # are matched by code, whatever their source).
     on_conflict = f"""ON CONFLICT {conflict} DO UPDATE SET {', '.join(sets)},
@@ -367,7 +374,6 @@ def _upsert(layer: str, source: str, staged: int) -> tuple[int, int, int, int]:
                             ON t.source = s.source AND t.source_id = s.source_id AND t.source_id <> ''
                             WHERE t.{keep[1]} = 'field' AND t.{keep[0]} IS DISTINCT FROM s.{keep[0]}""")
             kept = cur.fetchone()[0]
-        restore = _drop_for_bulk(table) if staged >= BULK_ROWS and _holds_fewer(table, staged) else []
         cur.execute(sql, [layer, json.dumps({"source": source})])
         created, written = cur.fetchone()
         _restore_after_bulk(restore)
@@ -420,6 +426,21 @@ def _drop_for_bulk(table: str) -> list[str]:
             cur.execute("SET LOCAL lock_timeout = 0")
     return [definition for _, definition in indexes] + [f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"
                                                         for name, definition in keys]
+
+
+def _drop_source_index(table: str) -> list[str]:
+    """Drop the table's unique (source, source_id) index (a partial unique
+    index, not a constraint); the statement restoring it. The caller holds
+    the table's ACCESS EXCLUSIVE lock (_drop_for_bulk)."""
+    with connection.cursor() as cur:
+        cur.execute("""SELECT quote_ident(c.relname), pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                       WHERE i.indrelid = %s::regclass AND i.indisunique AND NOT i.indisprimary
+                         AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+                         AND pg_get_indexdef(i.indexrelid) LIKE '%%(source, source_id)%%'""", [table])
+        found = cur.fetchall()
+        for name, _ in found:
+            cur.execute(f"DROP INDEX {name}")
+    return [definition for _, definition in found]
 
 
 def _restore_after_bulk(statements: list[str]) -> None:

@@ -85,6 +85,12 @@ def _plain_index_oids():
         return {r[0] for r in cur.fetchall()}
 
 
+def _source_index_oid():
+    with connection.cursor() as cur:
+        cur.execute("SELECT 'road_source_uniq'::regclass::oid")
+        return cur.fetchone()[0]
+
+
 def test_bulk_load_rebuilds_the_indexes_and_keys_it_drops(monkeypatch):
     """A bulk load drops the table's plain indexes and foreign keys and builds them again: a
     cancel after the write leaves the table and its indexes as they were; a
@@ -103,9 +109,13 @@ def test_bulk_load_rebuilds_the_indexes_and_keys_it_drops(monkeypatch):
                      cancelled=lambda: ("write", 1.0) in phases)
     assert RoadSegment.objects.filter(source="bulk").count() == 0 and _road_indexes() == before
     oids = _plain_index_oids()
+    unique_oid = _source_index_oid()
     report = run(path, "roads", source="bulk")
     assert _road_indexes() == before
     assert not oids & _plain_index_oids()  # built anew, not maintained
+    assert _source_index_oid() != unique_oid  # a first import of the source: its unique index built anew too
+    again = run(path, "roads", source="bulk")  # and it still matches a re-import's rows
+    assert again["created"] == 0 and again["skipped"] == report["created"] + report["skipped"]
     assert report["created"] == RoadSegment.objects.filter(source="bulk").count() > total // 2
     with connection.cursor() as cur:  # the rebuilt GiST index answers a bbox query like a scan does
         cur.execute("SET LOCAL enable_seqscan = off")
