@@ -8,6 +8,7 @@ import json
 import math
 import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
@@ -241,18 +242,74 @@ def _text_columns(layer: str) -> list[str]:
     return [c for c in COLUMNS[layer] if model._meta.get_field(c).get_internal_type() in ("CharField", "TextField")]
 
 
-def _copy_frame(layer: str, cols: list[str], frame: pd.DataFrame) -> None:
-    """COPY a batch of validated rows (a DataFrame of `cols`, geometry as hex
-    EWKB) into the staging table as CSV written by pandas: no per-row Python.
-    An empty field is NULL, except in text columns (FORCE_NOT_NULL: '')."""
-    if not len(frame):
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_texts(values: np.ndarray, not_null: bool) -> list[str]:
+    """A column's fields for COPY's text format, the values PostgreSQL gets
+    as it got them from the CSV pandas wrote: str(value) (a float's repr(),
+    a boolean True/False), a missing value (None, NaN, pd.isna) NULL; in a
+    FORCE_NOT_NULL column '' instead, elsewhere an empty text NULL too (an
+    unquoted empty CSV field)."""
+    if values.dtype == bool:
+        return np.where(values, "True", "False").tolist()
+    values = np.asarray(values, dtype=object)
+    missing = pd.isna(values)
+    if missing.all():
+        return ["" if not_null else "\\N"] * len(values)
+    if pd.api.types.infer_dtype(values, skipna=True) == "string":
+        texts = (np.where(missing, "", values) if missing.any() else values).tolist()
+    else:  # as the csv module writes an object: a float by repr(), anything else by str()
+        texts = ["" if gone else v if isinstance(v, str) else repr(v) if isinstance(v, float) else str(v)
+                 for v, gone in zip(values.tolist(), missing.tolist())]
+    joined = "".join(texts)
+    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+        texts = [t.translate(_COPY_ESCAPES) for t in texts]
+    if not not_null and "" in texts:
+        texts = [t or "\\N" for t in texts]
+    return texts
+
+
+def _ewkb_hex(wkb: np.ndarray, srid: int) -> list[str]:
+    """Hex EWKB with `srid` from plain WKB (shapely.to_wkb's default): the
+    type gets the SRID flag and the SRID follows it — the bytes
+    shapely.to_wkb(set_srid(g, srid), include_srid=True) writes, without
+    cloning each geometry to set its SRID."""
+    texts = [w.hex() for w in wkb.tolist()]
+    heads = {}
+    for head in {t[:10] for t in texts}:  # byte order and type: a handful per batch
+        raw = bytes.fromhex(head)
+        order = "little" if raw[0] == 1 else "big"
+        kind = int.from_bytes(raw[1:5], order) | 0x20000000
+        heads[head] = (raw[:1] + kind.to_bytes(4, order) + srid.to_bytes(4, order)).hex()
+    return [heads[t[:10]] + t[10:] for t in texts]
+
+
+def _copy_frame(layer: str, cols: list[str], frame: dict, table: str = "import_stage", cursor=None) -> None:
+    """COPY a batch of validated rows (`frame`: column name → array of
+    values, geometry as hex EWKB) into the staging table `table`, in COPY's
+    text format written column by column. `cursor`: a cursor of the
+    import's connection (this runs on the copy thread of
+    _validate_into_stage, where `connection` would be another one)."""
+    n = len(frame["geom"])
+    if not n:
         return
-    buf = io.StringIO()
-    frame.to_csv(buf, header=False, index=False, columns=cols, lineterminator="\n")
-    buf.seek(0)
-    text_cols = ", ".join(["source", "source_id", *_text_columns(layer)])
-    with connection.cursor() as cur:
-        cur.copy_expert(f"COPY import_stage ({', '.join(cols)}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({text_cols}))", buf)
+    not_null = {"source", "source_id", *_text_columns(layer)}
+    fields = []
+    for c in cols:
+        if c == "geom":
+            fields.append(frame[c])
+        elif np.ndim(frame[c]) == 0:  # one value for every row (the source)
+            fields.append(_copy_texts(np.array([frame[c]], dtype=object), c in not_null) * n)
+        else:
+            fields.append(_copy_texts(frame[c], c in not_null))
+    text = "\n".join(map("\t".join, zip(*fields))) + "\n"
+    del fields
+    if cursor is None:
+        with connection.cursor() as cur:
+            cur.copy_expert(f"COPY {table} ({', '.join(cols)}) FROM STDIN", io.StringIO(text), 1 << 20)
+    else:
+        cursor.copy_expert(f"COPY {table} ({', '.join(cols)}) FROM STDIN", io.StringIO(text), 1 << 20)
 
 
 MEMBERSHIP_CHUNK = 100_000  # staged rows given their areas at a time (sorts and hashes stay in memory)
@@ -542,11 +599,12 @@ def _common_geometries(geoms: np.ndarray, want: str) -> np.ndarray:
     return out
 
 
-def _digests(batch) -> list[int]:
-    """Per row, a 128-bit digest of the raw geometry and every attribute (two
-    64-bit pandas hashes), for 'identical duplicate row'."""
-    frame = batch.attrs.copy()
-    frame["__wkb"] = shapely.to_wkb(batch.geoms)
+def _digests(batch, wkb: np.ndarray | None = None) -> list[int]:
+    """Per row, a 128-bit digest of the raw geometry (`wkb`: shapely.to_wkb
+    of batch.geoms, when the caller has it) and every attribute (two 64-bit
+    pandas hashes), for 'identical duplicate row'."""
+    frame = batch.attrs.copy(deep=False)
+    frame["__wkb"] = shapely.to_wkb(batch.geoms) if wkb is None else wkb
     try:
         first = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     except TypeError:  # values pandas cannot hash (lists or dicts of a JSON property): by their text
@@ -561,7 +619,35 @@ def _validate_into_stage(layer, batches, total, mp, ctx, is_osm, default_level, 
     """Validate and map each batch of rows column-wise; COPY the good ones to
     the staging table a batch at a time. Returns the number of rows staged.
     Python touches a row alone only for the rare odd geometry (exact reason
-    or repair) and for the duplicate checks (two set look-ups)."""
+    or repair) and for the duplicate checks (set operations on the whole
+    batch; row by row only when the batch holds a duplicate).
+
+    Batch n is COPYed on a second thread, over the import's own connection,
+    while batch n+1 is read and validated (psycopg2 lets the GIL go while
+    PostgreSQL parses the rows); at most one COPY is in flight, and it is
+    waited for before this returns or raises."""
+    pending = None
+    with connection.cursor() as cur, ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-copy") as copier:
+        def stage(frame):
+            nonlocal pending
+            if pending is not None:
+                pending.result()  # the previous batch's COPY (its error, if any, raised here)
+            pending = copier.submit(_copy_frame, layer, stage_cols, frame, "import_stage", cur)
+
+        try:
+            staged = _validate_batches(layer, batches, total, mp, ctx, is_osm, default_level, stage,
+                                       report, reasons, rejects, progress, on_progress, cancelled)
+            if pending is not None:
+                pending.result()
+        finally:
+            if pending is not None:
+                wait([pending])  # leaving on an error: the COPY in flight ends before the cursor and transaction do
+    return staged
+
+
+def _validate_batches(layer, batches, total, mp, ctx, is_osm, default_level, stage,
+                      report, reasons, rejects, progress, on_progress, cancelled) -> int:
+    """The loop of _validate_into_stage; `stage(frame)` COPYs a batch's good rows."""
     staged = 0
     seen: set[str] = set()
     digests: set[int] = set()
@@ -595,10 +681,58 @@ def _validate_into_stage(layer, batches, total, mp, ctx, is_osm, default_level, 
         values, map_error = _map_batch(layer, batch, cols, mp, ctx)
         later = error == None  # noqa: E711
         error[later] = map_error[later]
-        keep = np.zeros(n, dtype=bool)
-        sids = batch.source_ids.tolist()  # Python lists: a set look-up per row, no NumPy scalar in between
-        area_code = values["code"].tolist() if layer == "areas" else None
-        for i, (exc, digest) in enumerate(zip(error.tolist(), _digests(batch))):
+        wkb = shapely.to_wkb(batch.geoms)  # the raw geometries: for the digests, and staged as they are when cleaning left them
+        keep = _first_rows(error.tolist(), _digests(batch, wkb), batch.source_ids.tolist(),
+                           values["code"].tolist() if layer == "areas" else None,
+                           seen, digests, area_codes, report, reasons, rejects)
+        if keep.any():
+            every = keep.all()
+            kept = geoms if every else geoms[keep]
+            raw = batch.geoms if every else batch.geoms[keep]
+            ewkb = wkb if every else wkb[keep]
+            changed = np.fromiter((a is not b for a, b in zip(kept.tolist(), raw.tolist())), dtype=bool, count=len(kept))
+            if changed.any():  # a geometry cleaning made anew: its own WKB
+                ewkb = ewkb.copy()
+                ewkb[changed] = shapely.to_wkb(kept[changed])
+            frame = {c: values[c] if every else values[c][keep] for c in COLUMNS[layer]}
+            frame.update(source=source, source_id=batch.source_ids if every else batch.source_ids[keep],
+                         geom=_ewkb_hex(ewkb, STORAGE_SRID))
+            stage(frame)
+            staged += len(kept)
+        done += n
+        bar.update(n)
+        if cancelled():
+            raise ImportCancelled
+        on_progress("validate", min(1.0, done / total) if total else 0.0)
+    bar.close()
+    return staged
+
+
+def _first_rows(errors: list, row_digests: list[int], sids: list[str], area_code: list | None,
+                seen: set, digests: set, area_codes: set, report: dict, reasons: Counter, rejects: list) -> np.ndarray:
+    """Which rows of a batch are staged: those without an error that are no
+    identical duplicate of a row staged before (digest), and whose id (and
+    area code) no row staged before holds; the others counted as skipped or
+    rejected, in the order of the file. When the batch's good rows hold no
+    digest, id or code twice and none seen before — the common case — set
+    operations decide for all of them at once."""
+    keep = np.zeros(len(errors), dtype=bool)
+    good = [i for i, exc in enumerate(errors) if exc is None]
+    good_digests = row_digests if len(good) == len(errors) else [row_digests[i] for i in good]
+    good_sids = sids if len(good) == len(errors) else [sids[i] for i in good]
+    good_codes = None if area_code is None else [area_code[i] for i in good]
+    if (len(set(good_digests)) == len(good) and digests.isdisjoint(good_digests)
+            and len(set(good_sids)) == len(good) and seen.isdisjoint(good_sids)
+            and (good_codes is None or (len(set(good_codes)) == len(good) and area_codes.isdisjoint(good_codes)))):
+        digests.update(good_digests)
+        seen.update(good_sids)
+        if good_codes is not None:
+            area_codes.update(good_codes)
+        keep[good] = True
+        checked = [(i, errors[i]) for i in range(len(errors)) if errors[i] is not None]
+    else:
+        checked = []
+        for i, (exc, digest) in enumerate(zip(errors, row_digests)):
             if exc is None:
                 if digest in digests:
                     exc = SkipRow("identical duplicate row")
@@ -613,27 +747,16 @@ def _validate_into_stage(layer, batches, total, mp, ctx, is_osm, default_level, 
                     digests.add(digest)
                     keep[i] = True
                     continue
-            if isinstance(exc, SkipRow):
-                report["skipped"] += 1
-                reasons[f"skipped: {exc}"] += 1
-            else:
-                report["rejected"] += 1
-                reasons[f"rejected: {exc.reason}"] += 1
-                rejects.append((sids[i], str(exc)))
-        if keep.any():
-            frame = pd.DataFrame({c: values[c][keep] for c in COLUMNS[layer]})
-            frame.insert(0, "source_id", batch.source_ids[keep])
-            frame.insert(0, "source", source)
-            frame["geom"] = shapely.to_wkb(shapely.set_srid(geoms[keep], STORAGE_SRID), hex=True, include_srid=True)
-            _copy_frame(layer, stage_cols, frame)
-            staged += int(keep.sum())
-        done += n
-        bar.update(n)
-        if cancelled():
-            raise ImportCancelled
-        on_progress("validate", min(1.0, done / total) if total else 0.0)
-    bar.close()
-    return staged
+            checked.append((i, exc))
+    for i, exc in checked:
+        if isinstance(exc, SkipRow):
+            report["skipped"] += 1
+            reasons[f"skipped: {exc}"] += 1
+        else:
+            report["rejected"] += 1
+            reasons[f"rejected: {exc.reason}"] += 1
+            rejects.append((sids[i], str(exc)))
+    return keep
 
 
 def _write_rejects(path: Path, layer: str, rejects: list[tuple], rejects_dir: Path | None) -> Path:
