@@ -588,12 +588,20 @@ def _common_geometries(geoms: np.ndarray, want: str) -> np.ndarray:
         return out
     ok = (shapely.get_type_id(geoms) == (0 if want == "Point" else 1)) & ~shapely.is_empty(geoms)
     if ok.any():
-        g = shapely.force_2d(geoms[ok])
+        g = geoms[ok]  # a copy: geometries replaced below are replaced in g alone
+        solid = shapely.get_coordinate_dimension(g) > 2  # Z or M: force_2d; a 2D geometry stays the one read
+        if solid.any():
+            g[solid] = shapely.force_2d(g[solid])
         coords, index = shapely.get_coordinates(g, return_index=True)
         bad = ~np.isfinite(coords).all(axis=1) | (np.abs(coords[:, 0]) > 180) | (np.abs(coords[:, 1]) > 90)
         good = np.bincount(index[bad], minlength=len(g)) == 0
         if want == "LineString":
-            g = shapely.remove_repeated_points(g)
+            # remove_repeated_points (tolerance 0) drops a point equal in x and y to the one before it:
+            # only the lines holding such a pair go through it, the others are left as they are.
+            repeated = (coords[1:] == coords[:-1]).all(axis=1) & (index[1:] == index[:-1])
+            if repeated.any():
+                lines = np.unique(index[1:][repeated])
+                g[lines] = shapely.remove_repeated_points(g[lines])
             good &= (shapely.get_num_coordinates(g) >= 2) & (shapely.length(g) > 0)
         out[np.flatnonzero(ok)[good]] = g[good]
     return out
