@@ -23,7 +23,7 @@ from geo_platform.ranges import RANGES  # issue 12: one range table
 from geo_platform.srid import STORAGE_SRID
 from layers.importers import mapping as m
 from layers.importers.postgis import assign_area_parents, assign_areas, assign_areas_in_table, drop_area_pieces
-from layers.importers.readers import FileError, per_distinct, read_batches
+from layers.importers.readers import FileError, distinct, read_batches
 from layers.models import Area, Panel, RoadSegment, StreetLight
 
 LAYERS = {"pju": StreetLight, "roads": RoadSegment, "areas": Area, "panels": Panel}
@@ -97,7 +97,8 @@ def _clean_geometry(geom, layer: str):
 def _per_value(column, fn, n: int):
     """fn applied once to each distinct raw value of a column (None: the file
     lacks the column, every row is blank) → (values, errors) per row; an
-    error is the RowError or SkipRow fn raised for that value."""
+    error is the RowError or SkipRow fn raised for that value (errors is
+    None when no value raised one)."""
     def safe(value):
         try:
             return fn(value), None
@@ -105,22 +106,31 @@ def _per_value(column, fn, n: int):
             return None, exc
 
     if isinstance(fn, _Text) and column is not None and pd.api.types.is_string_dtype(column) and column.dtype != object:
-        return fn.column(column), np.full(n, None, dtype=object)  # never an error
+        return fn.column(column), None  # never an error
     if column is None:
         value, error = safe(None)
-        values, errors = np.empty(n, dtype=object), np.empty(n, dtype=object)
-        values[:], errors[:] = [value] * n, [error] * n
+        values = np.empty(n, dtype=object)
+        values[:] = [value] * n
+        if error is None:
+            return values, None
+        errors = np.empty(n, dtype=object)
+        errors[:] = [error] * n
         return values, errors
-    pairs = per_distinct(column, safe)
-    values, errors = np.empty(n, dtype=object), np.empty(n, dtype=object)
+    codes_, uniques = distinct(column)
+    pairs = [safe(v) for v in uniques]
+    values = np.empty(len(pairs), dtype=object)
     values[:] = [p[0] for p in pairs]
+    if all(p[1] is None for p in pairs):
+        return values[codes_], None
+    errors = np.empty(len(pairs), dtype=object)
     errors[:] = [p[1] for p in pairs]
-    return values, errors
+    return values[codes_], errors[codes_]
 
 
 class _Text:
     """A free-text field: '' when blank, else the text (stripped) cut to
-    `limit`; a column of strings is done by pandas' vectorised string methods."""
+    `limit`; a column of strings is done at C speed (str methods mapped over
+    the column, a slice only when a text is longer than `limit`)."""
 
     def __init__(self, limit: int, strip: bool = False):
         self.limit, self.strip = limit, strip
@@ -129,10 +139,16 @@ class _Text:
         return "" if m.blank(v) else (str(v).strip() if self.strip else str(v))[:self.limit]
 
     def column(self, column: pd.Series) -> np.ndarray:
-        text = column.fillna("")
-        stripped = text.str.strip()
-        out = (stripped if self.strip else text).str.slice(0, self.limit).to_numpy(dtype=object)
-        out[(stripped == "").to_numpy()] = ""
+        texts = column.fillna("").to_numpy(dtype=object).tolist()
+        stripped = list(map(str.strip, texts))
+        if self.strip:
+            texts = stripped
+        elif "" in stripped:  # blank: ''
+            texts = [t if s else "" for t, s in zip(texts, stripped)]
+        if texts and max(map(len, texts)) > self.limit:
+            texts = [t[:self.limit] for t in texts]
+        out = np.empty(len(texts), dtype=object)
+        out[:] = texts
         return out
 
 
@@ -209,8 +225,9 @@ def _map_batch(layer: str, batch, cols: dict, mp: dict, ctx: dict) -> tuple[dict
     error = np.full(n, None, dtype=object)
     for field, fn, *column in fields:
         values[field], errors = _per_value(get(column[0] if column else field), fn, n)
-        first = (error == None) & (errors != None)  # noqa: E711 — element-wise on object arrays
-        error[first] = errors[first]
+        if errors is not None:
+            first = (error == None) & (errors != None)  # noqa: E711 — element-wise on object arrays
+            error[first] = errors[first]
     if layer == "roads":
         values["approximate"] = batch.approximate if batch.approximate is not None else np.zeros(n, dtype=bool)
     if layer == "areas":  # an area without a code is named after its source id
