@@ -624,6 +624,23 @@ def _common_geometries(geoms: np.ndarray, want: str) -> np.ndarray:
     return out
 
 
+def _categorized(column: pd.Series) -> pd.Series:
+    """`column` as pandas hashes an object column — factorized into a
+    Categorical whose categories are hashed and spread by code — done once
+    for both hash keys of _digests (the hashes are the same). Columns pandas
+    hashes otherwise are returned as they are."""
+    values = column.array
+    if isinstance(values, pd.arrays.StringArray):  # python-backed str: hashed by its object ndarray
+        values = values._ndarray
+    elif isinstance(values, pd.arrays.NumpyExtensionArray) and values.dtype == object:
+        values = values.to_numpy()
+    else:
+        return column
+    codes_, categories = pd.factorize(values, sort=False)
+    dtype = pd.CategoricalDtype(categories=pd.Index(categories, copy=False), ordered=False)
+    return pd.Series(pd.Categorical.from_codes(codes_, dtype=dtype, validate=False), index=column.index, copy=False)
+
+
 def _digests(batch, wkb: np.ndarray | None = None) -> list[int]:
     """Per row, a 128-bit digest of the raw geometry (`wkb`: shapely.to_wkb
     of batch.geoms, when the caller has it) and every attribute (two 64-bit
@@ -631,11 +648,13 @@ def _digests(batch, wkb: np.ndarray | None = None) -> list[int]:
     frame = batch.attrs.copy(deep=False)
     frame["__wkb"] = shapely.to_wkb(batch.geoms) if wkb is None else wkb
     try:
-        first = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        hashed = pd.DataFrame({i: _categorized(frame[c]) for i, c in enumerate(frame.columns)}, index=frame.index)
+        first = pd.util.hash_pandas_object(hashed, index=False).to_numpy()
+        second = pd.util.hash_pandas_object(hashed, index=False, hash_key="import.digest.02").to_numpy()
     except TypeError:  # values pandas cannot hash (lists or dicts of a JSON property): by their text
         frame = frame.astype(str)
         first = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    second = pd.util.hash_pandas_object(frame, index=False, hash_key="import.digest.02").to_numpy()
+        second = pd.util.hash_pandas_object(frame, index=False, hash_key="import.digest.02").to_numpy()
     return [(a << 64) | b for a, b in zip(first.tolist(), second.tolist())]  # one int: a third of a tuple's memory
 
 
