@@ -198,7 +198,8 @@ def read_vector(path: Path, layer: str, id_field: str | None):
             ids = gdf[id_field] if id_field else pd.Series(gdf.index.to_numpy(), dtype=object)
             if pd.api.types.is_string_dtype(ids) and ids.dtype != object:  # text ids as they are, blank ones None
                 sids = ids.to_numpy(dtype=object)
-                sids[(ids.isna() | (ids.str.strip() == "")).to_numpy()] = None
+                texts = ids.fillna("").to_numpy(dtype=object).tolist()
+                sids[~np.fromiter(map(bool, map(str.strip, texts)), dtype=bool, count=len(texts))] = None
             else:
                 sids = per_distinct(pd.Series(ids.to_numpy(dtype=object)), lambda v: None if blank(v) else _id_text(v))
             blank_ids = pd.isna(sids)
