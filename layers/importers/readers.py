@@ -198,7 +198,8 @@ def read_vector(path: Path, layer: str, id_field: str | None):
             ids = gdf[id_field] if id_field else pd.Series(gdf.index.to_numpy(), dtype=object)
             if pd.api.types.is_string_dtype(ids) and ids.dtype != object:  # text ids as they are, blank ones None
                 sids = ids.to_numpy(dtype=object)
-                sids[(ids.isna() | (ids.str.strip() == "")).to_numpy()] = None
+                texts = ids.fillna("").to_numpy(dtype=object).tolist()
+                sids[~np.fromiter(map(bool, map(str.strip, texts)), dtype=bool, count=len(texts))] = None
             else:
                 sids = per_distinct(pd.Series(ids.to_numpy(dtype=object)), lambda v: None if blank(v) else _id_text(v))
             blank_ids = pd.isna(sids)
@@ -214,6 +215,15 @@ def read_vector(path: Path, layer: str, id_field: str | None):
 def per_distinct(values: pd.Series, fn) -> np.ndarray:
     """fn applied once to each distinct value of `values` (a few hundred codes
     in a million rows), spread back to every row as an object array."""
+    codes_, uniques = distinct(values)
+    mapped = np.empty(len(uniques), dtype=object)
+    mapped[:] = [fn(v) for v in uniques]
+    return mapped[codes_]
+
+
+def distinct(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(per row the index of its value in uniques, the distinct values as an
+    object array), a missing value given as the file had it."""
     try:
         codes_, uniques = pd.factorize(values, use_na_sentinel=False)
     except TypeError:  # unhashable values (lists or dicts of a JSON property): each row's own
@@ -222,9 +232,7 @@ def per_distinct(values: pd.Series, fn) -> np.ndarray:
     na = pd.isna(uniques)
     if na.any():  # factorize turns None into NaN: give fn the missing value as the file had it
         uniques[na] = values[values.isna()].iloc[0]
-    mapped = np.empty(len(uniques), dtype=object)
-    mapped[:] = [fn(v) for v in uniques]
-    return mapped[codes_]
+    return codes_, uniques
 
 
 def _id_text(value) -> str:

@@ -9,6 +9,7 @@ import math
 import sys
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from geo_platform.ranges import RANGES  # issue 12: one range table
 from geo_platform.srid import STORAGE_SRID
 from layers.importers import mapping as m
 from layers.importers.postgis import assign_area_parents, assign_areas, assign_areas_in_table
-from layers.importers.readers import FileError, per_distinct, read_batches
+from layers.importers.readers import FileError, distinct, read_batches
 from layers.models import Area, Panel, RoadSegment, StreetLight
 
 LAYERS = {"pju": StreetLight, "roads": RoadSegment, "areas": Area, "panels": Panel}
@@ -98,7 +99,8 @@ def _clean_geometry(geom, layer: str):
 def _per_value(column, fn, n: int):
     """fn applied once to each distinct raw value of a column (None: the file
     lacks the column, every row is blank) → (values, errors) per row; an
-    error is the RowError or SkipRow fn raised for that value."""
+    error is the RowError or SkipRow fn raised for that value (errors is
+    None when no value raised one)."""
     def safe(value):
         try:
             return fn(value), None
@@ -106,22 +108,31 @@ def _per_value(column, fn, n: int):
             return None, exc
 
     if isinstance(fn, _Text) and column is not None and pd.api.types.is_string_dtype(column) and column.dtype != object:
-        return fn.column(column), np.full(n, None, dtype=object)  # never an error
+        return fn.column(column), None  # never an error
     if column is None:
         value, error = safe(None)
-        values, errors = np.empty(n, dtype=object), np.empty(n, dtype=object)
-        values[:], errors[:] = [value] * n, [error] * n
+        values = np.empty(n, dtype=object)
+        values[:] = [value] * n
+        if error is None:
+            return values, None
+        errors = np.empty(n, dtype=object)
+        errors[:] = [error] * n
         return values, errors
-    pairs = per_distinct(column, safe)
-    values, errors = np.empty(n, dtype=object), np.empty(n, dtype=object)
+    codes_, uniques = distinct(column)
+    pairs = [safe(v) for v in uniques]
+    values = np.empty(len(pairs), dtype=object)
     values[:] = [p[0] for p in pairs]
+    if all(p[1] is None for p in pairs):
+        return values[codes_], None
+    errors = np.empty(len(pairs), dtype=object)
     errors[:] = [p[1] for p in pairs]
-    return values, errors
+    return values[codes_], errors[codes_]
 
 
 class _Text:
     """A free-text field: '' when blank, else the text (stripped) cut to
-    `limit`; a column of strings is done by pandas' vectorised string methods."""
+    `limit`; a column of strings is done at C speed (str methods mapped over
+    the column, a slice only when a text is longer than `limit`)."""
 
     def __init__(self, limit: int, strip: bool = False):
         self.limit, self.strip = limit, strip
@@ -130,10 +141,16 @@ class _Text:
         return "" if m.blank(v) else (str(v).strip() if self.strip else str(v))[:self.limit]
 
     def column(self, column: pd.Series) -> np.ndarray:
-        text = column.fillna("")
-        stripped = text.str.strip()
-        out = (stripped if self.strip else text).str.slice(0, self.limit).to_numpy(dtype=object)
-        out[(stripped == "").to_numpy()] = ""
+        texts = column.fillna("").to_numpy(dtype=object).tolist()
+        stripped = list(map(str.strip, texts))
+        if self.strip:
+            texts = stripped
+        elif "" in stripped:  # blank: ''
+            texts = [t if s else "" for t, s in zip(texts, stripped)]
+        if texts and max(map(len, texts)) > self.limit:
+            texts = [t[:self.limit] for t in texts]
+        out = np.empty(len(texts), dtype=object)
+        out[:] = texts
         return out
 
 
@@ -210,8 +227,9 @@ def _map_batch(layer: str, batch, cols: dict, mp: dict, ctx: dict) -> tuple[dict
     error = np.full(n, None, dtype=object)
     for field, fn, *column in fields:
         values[field], errors = _per_value(get(column[0] if column else field), fn, n)
-        first = (error == None) & (errors != None)  # noqa: E711 — element-wise on object arrays
-        error[first] = errors[first]
+        if errors is not None:
+            first = (error == None) & (errors != None)  # noqa: E711 — element-wise on object arrays
+            error[first] = errors[first]
     if layer == "roads":
         values["approximate"] = batch.approximate if batch.approximate is not None else np.zeros(n, dtype=bool)
     if layer == "areas":  # an area without a code is named after its source id
@@ -263,18 +281,74 @@ def _text_columns(layer: str) -> list[str]:
     return [c for c in COLUMNS[layer] if model._meta.get_field(c).get_internal_type() in ("CharField", "TextField")]
 
 
-def _copy_frame(layer: str, cols: list[str], frame: pd.DataFrame) -> None:
-    """COPY a batch of validated rows (a DataFrame of `cols`, geometry as hex
-    EWKB) into the staging table as CSV written by pandas: no per-row Python.
-    An empty field is NULL, except in text columns (FORCE_NOT_NULL: '')."""
-    if not len(frame):
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_texts(values: np.ndarray, not_null: bool) -> list[str]:
+    """A column's fields for COPY's text format, the values PostgreSQL gets
+    as it got them from the CSV pandas wrote: str(value) (a float's repr(),
+    a boolean True/False), a missing value (None, NaN, pd.isna) NULL; in a
+    FORCE_NOT_NULL column '' instead, elsewhere an empty text NULL too (an
+    unquoted empty CSV field)."""
+    if values.dtype == bool:
+        return np.where(values, "True", "False").tolist()
+    values = np.asarray(values, dtype=object)
+    missing = pd.isna(values)
+    if missing.all():
+        return ["" if not_null else "\\N"] * len(values)
+    if pd.api.types.infer_dtype(values, skipna=True) == "string":
+        texts = (np.where(missing, "", values) if missing.any() else values).tolist()
+    else:  # as the csv module writes an object: a float by repr(), anything else by str()
+        texts = ["" if gone else v if isinstance(v, str) else repr(v) if isinstance(v, float) else str(v)
+                 for v, gone in zip(values.tolist(), missing.tolist())]
+    joined = "".join(texts)
+    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+        texts = [t.translate(_COPY_ESCAPES) for t in texts]
+    if not not_null and "" in texts:
+        texts = [t or "\\N" for t in texts]
+    return texts
+
+
+def _ewkb_hex(wkb: np.ndarray, srid: int) -> list[str]:
+    """Hex EWKB with `srid` from plain WKB (shapely.to_wkb's default): the
+    type gets the SRID flag and the SRID follows it — the bytes
+    shapely.to_wkb(set_srid(g, srid), include_srid=True) writes, without
+    cloning each geometry to set its SRID."""
+    texts = [w.hex() for w in wkb.tolist()]
+    heads = {}
+    for head in {t[:10] for t in texts}:  # byte order and type: a handful per batch
+        raw = bytes.fromhex(head)
+        order = "little" if raw[0] == 1 else "big"
+        kind = int.from_bytes(raw[1:5], order) | 0x20000000
+        heads[head] = (raw[:1] + kind.to_bytes(4, order) + srid.to_bytes(4, order)).hex()
+    return [heads[t[:10]] + t[10:] for t in texts]
+
+
+def _copy_frame(layer: str, cols: list[str], frame: dict, table: str = "import_stage", cursor=None) -> None:
+    """COPY a batch of validated rows (`frame`: column name → array of
+    values, geometry as hex EWKB) into the staging table `table`, in COPY's
+    text format written column by column. `cursor`: a cursor of the
+    import's connection (this runs on the copy thread of
+    _validate_into_stage, where `connection` would be another one)."""
+    n = len(frame["geom"])
+    if not n:
         return
-    buf = io.StringIO()
-    frame.to_csv(buf, header=False, index=False, columns=cols, lineterminator="\n")
-    buf.seek(0)
-    text_cols = ", ".join(["source", "source_id", *_text_columns(layer)])
-    with connection.cursor() as cur:
-        cur.copy_expert(f"COPY import_stage ({', '.join(cols)}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL ({text_cols}))", buf)
+    not_null = {"source", "source_id", *_text_columns(layer)}
+    fields = []
+    for c in cols:
+        if c == "geom":
+            fields.append(frame[c])
+        elif np.ndim(frame[c]) == 0:  # one value for every row (the source)
+            fields.append(_copy_texts(np.array([frame[c]], dtype=object), c in not_null) * n)
+        else:
+            fields.append(_copy_texts(frame[c], c in not_null))
+    text = "\n".join(map("\t".join, zip(*fields))) + "\n"
+    del fields
+    if cursor is None:
+        with connection.cursor() as cur:
+            cur.copy_expert(f"COPY {table} ({', '.join(cols)}) FROM STDIN", io.StringIO(text), 1 << 20)
+    else:
+        cursor.copy_expert(f"COPY {table} ({', '.join(cols)}) FROM STDIN", io.StringIO(text), 1 << 20)
 
 
 def _finish_stage(layer: str, on_progress, cancelled) -> None:
@@ -556,28 +630,56 @@ def _common_geometries(geoms: np.ndarray, want: str) -> np.ndarray:
         return out
     ok = (shapely.get_type_id(geoms) == (0 if want == "Point" else 1)) & ~shapely.is_empty(geoms)
     if ok.any():
-        g = shapely.force_2d(geoms[ok])
+        g = geoms[ok]  # a copy: geometries replaced below are replaced in g alone
+        solid = shapely.get_coordinate_dimension(g) > 2  # Z or M: force_2d; a 2D geometry stays the one read
+        if solid.any():
+            g[solid] = shapely.force_2d(g[solid])
         coords, index = shapely.get_coordinates(g, return_index=True)
         bad = ~np.isfinite(coords).all(axis=1) | (np.abs(coords[:, 0]) > 180) | (np.abs(coords[:, 1]) > 90)
         good = np.bincount(index[bad], minlength=len(g)) == 0
         if want == "LineString":
-            g = shapely.remove_repeated_points(g)
+            # remove_repeated_points (tolerance 0) drops a point equal in x and y to the one before it:
+            # only the lines holding such a pair go through it, the others are left as they are.
+            repeated = (coords[1:] == coords[:-1]).all(axis=1) & (index[1:] == index[:-1])
+            if repeated.any():
+                lines = np.unique(index[1:][repeated])
+                g[lines] = shapely.remove_repeated_points(g[lines])
             good &= (shapely.get_num_coordinates(g) >= 2) & (shapely.length(g) > 0)
         out[np.flatnonzero(ok)[good]] = g[good]
     return out
 
 
-def _digests(batch) -> list[int]:
-    """Per row, a 128-bit digest of the raw geometry and every attribute (two
-    64-bit pandas hashes), for 'identical duplicate row'."""
-    frame = batch.attrs.copy()
-    frame["__wkb"] = shapely.to_wkb(batch.geoms)
+def _categorized(column: pd.Series) -> pd.Series:
+    """`column` as pandas hashes an object column — factorized into a
+    Categorical whose categories are hashed and spread by code — done once
+    for both hash keys of _digests (the hashes are the same). Columns pandas
+    hashes otherwise are returned as they are."""
+    values = column.array
+    if isinstance(values, pd.arrays.StringArray):  # python-backed str: hashed by its object ndarray
+        values = values._ndarray
+    elif isinstance(values, pd.arrays.NumpyExtensionArray) and values.dtype == object:
+        values = values.to_numpy()
+    else:
+        return column
+    codes_, categories = pd.factorize(values, sort=False)
+    dtype = pd.CategoricalDtype(categories=pd.Index(categories, copy=False), ordered=False)
+    return pd.Series(pd.Categorical.from_codes(codes_, dtype=dtype, validate=False), index=column.index, copy=False)
+
+
+def _digests(batch, wkb: np.ndarray | None = None) -> list[int]:
+    """Per row, a 128-bit digest of the raw geometry (`wkb`: shapely.to_wkb
+    of batch.geoms, when the caller has it) and every attribute (two 64-bit
+    pandas hashes), for 'identical duplicate row'."""
+    frame = batch.attrs.copy(deep=False)
+    frame["__wkb"] = shapely.to_wkb(batch.geoms) if wkb is None else wkb
     try:
-        first = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        hashed = pd.DataFrame({i: _categorized(frame[c]) for i, c in enumerate(frame.columns)}, index=frame.index)
+        first = pd.util.hash_pandas_object(hashed, index=False).to_numpy()
+        second = pd.util.hash_pandas_object(hashed, index=False, hash_key="import.digest.02").to_numpy()
     except TypeError:  # values pandas cannot hash (lists or dicts of a JSON property): by their text
         frame = frame.astype(str)
         first = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    second = pd.util.hash_pandas_object(frame, index=False, hash_key="import.digest.02").to_numpy()
+        second = pd.util.hash_pandas_object(frame, index=False, hash_key="import.digest.02").to_numpy()
     return [(a << 64) | b for a, b in zip(first.tolist(), second.tolist())]  # one int: a third of a tuple's memory
 
 
@@ -586,7 +688,35 @@ def _validate_into_stage(layer, batches, total, mp, ctx, is_osm, default_level, 
     """Validate and map each batch of rows column-wise; COPY the good ones to
     the staging table a batch at a time. Returns the number of rows staged.
     Python touches a row alone only for the rare odd geometry (exact reason
-    or repair) and for the duplicate checks (two set look-ups)."""
+    or repair) and for the duplicate checks (set operations on the whole
+    batch; row by row only when the batch holds a duplicate).
+
+    Batch n is COPYed on a second thread, over the import's own connection,
+    while batch n+1 is read and validated (psycopg2 lets the GIL go while
+    PostgreSQL parses the rows); at most one COPY is in flight, and it is
+    waited for before this returns or raises."""
+    pending = None
+    with connection.cursor() as cur, ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-copy") as copier:
+        def stage(frame):
+            nonlocal pending
+            if pending is not None:
+                pending.result()  # the previous batch's COPY (its error, if any, raised here)
+            pending = copier.submit(_copy_frame, layer, stage_cols, frame, "import_stage", cur)
+
+        try:
+            staged = _validate_batches(layer, batches, total, mp, ctx, is_osm, default_level, stage,
+                                       report, reasons, rejects, progress, on_progress, cancelled)
+            if pending is not None:
+                pending.result()
+        finally:
+            if pending is not None:
+                wait([pending])  # leaving on an error: the COPY in flight ends before the cursor and transaction do
+    return staged
+
+
+def _validate_batches(layer, batches, total, mp, ctx, is_osm, default_level, stage,
+                      report, reasons, rejects, progress, on_progress, cancelled) -> int:
+    """The loop of _validate_into_stage; `stage(frame)` COPYs a batch's good rows."""
     staged = 0
     seen: set[str] = set()
     digests: set[int] = set()
@@ -620,10 +750,58 @@ def _validate_into_stage(layer, batches, total, mp, ctx, is_osm, default_level, 
         values, map_error = _map_batch(layer, batch, cols, mp, ctx)
         later = error == None  # noqa: E711
         error[later] = map_error[later]
-        keep = np.zeros(n, dtype=bool)
-        sids = batch.source_ids.tolist()  # Python lists: a set look-up per row, no NumPy scalar in between
-        area_code = values["code"].tolist() if layer == "areas" else None
-        for i, (exc, digest) in enumerate(zip(error.tolist(), _digests(batch))):
+        wkb = shapely.to_wkb(batch.geoms)  # the raw geometries: for the digests, and staged as they are when cleaning left them
+        keep = _first_rows(error.tolist(), _digests(batch, wkb), batch.source_ids.tolist(),
+                           values["code"].tolist() if layer == "areas" else None,
+                           seen, digests, area_codes, report, reasons, rejects)
+        if keep.any():
+            every = keep.all()
+            kept = geoms if every else geoms[keep]
+            raw = batch.geoms if every else batch.geoms[keep]
+            ewkb = wkb if every else wkb[keep]
+            changed = np.fromiter((a is not b for a, b in zip(kept.tolist(), raw.tolist())), dtype=bool, count=len(kept))
+            if changed.any():  # a geometry cleaning made anew: its own WKB
+                ewkb = ewkb.copy()
+                ewkb[changed] = shapely.to_wkb(kept[changed])
+            frame = {c: values[c] if every else values[c][keep] for c in COLUMNS[layer]}
+            frame.update(source=source, source_id=batch.source_ids if every else batch.source_ids[keep],
+                         geom=_ewkb_hex(ewkb, STORAGE_SRID))
+            stage(frame)
+            staged += len(kept)
+        done += n
+        bar.update(n)
+        if cancelled():
+            raise ImportCancelled
+        on_progress("validate", min(1.0, done / total) if total else 0.0)
+    bar.close()
+    return staged
+
+
+def _first_rows(errors: list, row_digests: list[int], sids: list[str], area_code: list | None,
+                seen: set, digests: set, area_codes: set, report: dict, reasons: Counter, rejects: list) -> np.ndarray:
+    """Which rows of a batch are staged: those without an error that are no
+    identical duplicate of a row staged before (digest), and whose id (and
+    area code) no row staged before holds; the others counted as skipped or
+    rejected, in the order of the file. When the batch's good rows hold no
+    digest, id or code twice and none seen before — the common case — set
+    operations decide for all of them at once."""
+    keep = np.zeros(len(errors), dtype=bool)
+    good = [i for i, exc in enumerate(errors) if exc is None]
+    good_digests = row_digests if len(good) == len(errors) else [row_digests[i] for i in good]
+    good_sids = sids if len(good) == len(errors) else [sids[i] for i in good]
+    good_codes = None if area_code is None else [area_code[i] for i in good]
+    if (len(set(good_digests)) == len(good) and digests.isdisjoint(good_digests)
+            and len(set(good_sids)) == len(good) and seen.isdisjoint(good_sids)
+            and (good_codes is None or (len(set(good_codes)) == len(good) and area_codes.isdisjoint(good_codes)))):
+        digests.update(good_digests)
+        seen.update(good_sids)
+        if good_codes is not None:
+            area_codes.update(good_codes)
+        keep[good] = True
+        checked = [(i, errors[i]) for i in range(len(errors)) if errors[i] is not None]
+    else:
+        checked = []
+        for i, (exc, digest) in enumerate(zip(errors, row_digests)):
             if exc is None:
                 if digest in digests:
                     exc = SkipRow("identical duplicate row")
@@ -638,27 +816,16 @@ def _validate_into_stage(layer, batches, total, mp, ctx, is_osm, default_level, 
                     digests.add(digest)
                     keep[i] = True
                     continue
-            if isinstance(exc, SkipRow):
-                report["skipped"] += 1
-                reasons[f"skipped: {exc}"] += 1
-            else:
-                report["rejected"] += 1
-                reasons[f"rejected: {exc.reason}"] += 1
-                rejects.append((sids[i], str(exc)))
-        if keep.any():
-            frame = pd.DataFrame({c: values[c][keep] for c in COLUMNS[layer]})
-            frame.insert(0, "source_id", batch.source_ids[keep])
-            frame.insert(0, "source", source)
-            frame["geom"] = shapely.to_wkb(shapely.set_srid(geoms[keep], STORAGE_SRID), hex=True, include_srid=True)
-            _copy_frame(layer, stage_cols, frame)
-            staged += int(keep.sum())
-        done += n
-        bar.update(n)
-        if cancelled():
-            raise ImportCancelled
-        on_progress("validate", min(1.0, done / total) if total else 0.0)
-    bar.close()
-    return staged
+            checked.append((i, exc))
+    for i, exc in checked:
+        if isinstance(exc, SkipRow):
+            report["skipped"] += 1
+            reasons[f"skipped: {exc}"] += 1
+        else:
+            report["rejected"] += 1
+            reasons[f"rejected: {exc.reason}"] += 1
+            rejects.append((sids[i], str(exc)))
+    return keep
 
 
 def _write_rejects(path: Path, layer: str, rejects: list[tuple], rejects_dir: Path | None) -> Path:
