@@ -71,7 +71,10 @@ def web_server():
 
 
 def server_connections(cur) -> int:
-    cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [APP_NAME])
+    # Client connections only: a parallel query's workers carry their leader's application_name
+    # but are not connections (PostgreSQL bounds them by max_parallel_workers).
+    cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND backend_type = 'client backend'",
+                [APP_NAME])
     return cur.fetchone()[0]
 
 
