@@ -166,7 +166,8 @@ def read_vector(path: Path, layer: str, id_field: str | None):
     try:
         layers = pyogrio.list_layers(path)
         name = layers[0][0] if len(layers) else None
-        total = int(pyogrio.read_info(path, layer=name, force_feature_count=True)["features"])
+        info = pyogrio.read_info(path, layer=name, force_feature_count=True)
+        total = int(info["features"])
         first = pyogrio.read_dataframe(path, layer=name, fid_as_index=True, max_features=READ_BATCH)
     except Exception as exc:  # pyogrio.errors.DataSourceError and friends
         raise FileError(f"cannot read {path.name} as a vector file: {exc}") from exc
@@ -177,6 +178,11 @@ def read_vector(path: Path, layer: str, id_field: str | None):
         raise FileError(f"{path.name} declares the CRS {declared!r}, which PROJ does not know")
     first = _to_storage_crs(first, path)
 
+    # A GeoPackage table's features come in fid order (the fid is its rowid): the next batch is the rows
+    # past the last fid read, which SQLite finds by the rowid — skip_features steps over every row before.
+    fid = info.get("fid_column") if info.get("driver") == "GPKG" and first.index.is_monotonic_increasing else None
+    fid = '"' + fid.replace('"', '""') + '"' if fid else None
+
     def batches():
         gdf, done = first, 0
         while True:
@@ -184,8 +190,9 @@ def read_vector(path: Path, layer: str, id_field: str | None):
             done += len(gdf)
             if len(gdf) < READ_BATCH or done >= total:
                 return
+            after = {"where": f"{fid} > {int(gdf.index[-1])}"} if fid else {"skip_features": done}
             try:
-                gdf = pyogrio.read_dataframe(path, layer=name, fid_as_index=True, skip_features=done, max_features=READ_BATCH)
+                gdf = pyogrio.read_dataframe(path, layer=name, fid_as_index=True, max_features=READ_BATCH, **after)
             except Exception as exc:
                 raise FileError(f"cannot read {path.name} past feature {done}: {exc}") from exc
             if not len(gdf):
