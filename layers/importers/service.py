@@ -677,7 +677,10 @@ def _digests(batch, wkb: np.ndarray | None = None) -> list[int]:
         first = pd.util.hash_pandas_object(hashed, index=False).to_numpy()
         second = pd.util.hash_pandas_object(hashed, index=False, hash_key="import.digest.02").to_numpy()
     except TypeError:  # values pandas cannot hash (lists or dicts of a JSON property): by their text
+        # (the WKB by its hex: astype(str) would try to decode its bytes as UTF-8)
+        raw = frame.pop("__wkb").tolist()
         frame = frame.astype(str)
+        frame["__wkb"] = [w.hex() if isinstance(w, bytes) else "" for w in raw]
         first = pd.util.hash_pandas_object(frame, index=False).to_numpy()
         second = pd.util.hash_pandas_object(frame, index=False, hash_key="import.digest.02").to_numpy()
     return [(a << 64) | b for a, b in zip(first.tolist(), second.tolist())]  # one int: a third of a tuple's memory

@@ -449,3 +449,18 @@ def test_imported_roads_get_the_area_holding_their_largest_share_by_shapely():
     several = pairs.groupby(["road_id", "level"]).area_id.nunique().gt(1).sum()
     assert several > 1_000  # the case that needs intersections is well exercised
     assert len(wrong) == 0, wrong[:10]
+
+
+def test_list_and_dict_properties_are_imported_and_compared_by_their_text(tmp_path):
+    """A GeoJSON property holding a list or an object (pandas cannot hash it) neither stops
+    the import nor hides a duplicate: rows are compared by the text of their values."""
+    def lamp(x, tags):
+        return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, -6.2]},
+                "properties": {"status": "working", "tags": tags, "extra": {"k": [1, 2]}}}
+
+    path = tmp_path / "lists.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        lamp(106.80, ["a", "b"]), lamp(106.81, ["a"]), lamp(106.80, ["a", "b"])]}))
+    report = run(path, "pju", source="lists")
+    assert (report["created"], report["skipped"], report["rejected"]) == (2, 1, 0), report
+    assert report["reasons"] == {"skipped: identical duplicate row": 1}
