@@ -324,12 +324,12 @@ def _ewkb_hex(wkb: np.ndarray, srid: int) -> list[str]:
     return [heads[t[:10]] + t[10:] for t in texts]
 
 
-def _copy_frame(layer: str, cols: list[str], frame: dict, table: str = "import_stage", cursor=None) -> None:
+def _copy_frame(layer: str, cols: list[str], frame: dict, cursor) -> None:
     """COPY a batch of validated rows (`frame`: column name → array of
-    values, geometry as hex EWKB) into the staging table `table`, in COPY's
-    text format written column by column. `cursor`: a cursor of the
-    import's connection (this runs on the copy thread of
-    _validate_into_stage, where `connection` would be another one)."""
+    values, geometry as hex EWKB) into the staging table, in COPY's text
+    format written column by column. `cursor`: a cursor of the import's
+    connection (this runs on the copy thread of _validate_into_stage, where
+    `connection` would be another one)."""
     n = len(frame["geom"])
     if not n:
         return
@@ -344,11 +344,7 @@ def _copy_frame(layer: str, cols: list[str], frame: dict, table: str = "import_s
             fields.append(_copy_texts(frame[c], c in not_null))
     text = "\n".join(map("\t".join, zip(*fields))) + "\n"
     del fields
-    if cursor is None:
-        with connection.cursor() as cur:
-            cur.copy_expert(f"COPY {table} ({', '.join(cols)}) FROM STDIN", io.StringIO(text), 1 << 20)
-    else:
-        cursor.copy_expert(f"COPY {table} ({', '.join(cols)}) FROM STDIN", io.StringIO(text), 1 << 20)
+    cursor.copy_expert(f"COPY import_stage ({', '.join(cols)}) FROM STDIN", io.StringIO(text), 1 << 20)
 
 
 def _finish_stage(layer: str, on_progress, cancelled) -> None:
@@ -417,7 +413,7 @@ def _upsert(layer: str, source: str, staged: int) -> tuple[int, int, int, int]:
         # A bulk first import of a source: no ON CONFLICT needs the (source, source_id) index, and
         # the staged ids are unique (validation), so it is built once after the INSERT too — a
         # unique build, which would still refuse a duplicate — instead of a million insertions.
-        restore = _drop_source_index(table) + restore
+        restore = _drop_source_index(LAYERS[layer]) + restore
     # A first import of a source meets none of its rows: a plain INSERT (areas
     # are matched by code, whatever their source).
     on_conflict = f"""ON CONFLICT {conflict} DO UPDATE SET {', '.join(sets)},
@@ -502,19 +498,19 @@ def _drop_for_bulk(table: str) -> list[str]:
                                                         for name, definition in keys]
 
 
-def _drop_source_index(table: str) -> list[str]:
-    """Drop the table's unique (source, source_id) index (a partial unique
-    index, not a constraint); the statement restoring it. The caller holds
+def _drop_source_index(model) -> list[str]:
+    """Drop the table's unique (source, source_id) index — the model's
+    UniqueConstraint with a condition, which PostgreSQL holds as a partial
+    unique index — and return the statement restoring it. The caller holds
     the table's ACCESS EXCLUSIVE lock (_drop_for_bulk)."""
+    names = [c.name for c in model._meta.constraints if tuple(getattr(c, "fields", ())) == ("source", "source_id")]
+    restore = []
     with connection.cursor() as cur:
-        cur.execute("""SELECT quote_ident(c.relname), pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-                       WHERE i.indrelid = %s::regclass AND i.indisunique AND NOT i.indisprimary
-                         AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
-                         AND pg_get_indexdef(i.indexrelid) LIKE '%%(source, source_id)%%'""", [table])
-        found = cur.fetchall()
-        for name, _ in found:
-            cur.execute(f"DROP INDEX {name}")
-    return [definition for _, definition in found]
+        for name in names:
+            cur.execute("SELECT pg_get_indexdef(%s::regclass)", [name])
+            restore.append(cur.fetchone()[0])
+            cur.execute(f'DROP INDEX "{name}"')
+    return restore
 
 
 def _restore_after_bulk(statements: list[str]) -> None:
@@ -704,7 +700,7 @@ def _validate_into_stage(layer, batches, total, mp, ctx, is_osm, default_level, 
             nonlocal pending
             if pending is not None:
                 pending.result()  # the previous batch's COPY (its error, if any, raised here)
-            pending = copier.submit(_copy_frame, layer, stage_cols, frame, "import_stage", cur)
+            pending = copier.submit(_copy_frame, layer, stage_cols, frame, cur)
 
         try:
             staged = _validate_batches(layer, batches, total, mp, ctx, is_osm, default_level, stage,

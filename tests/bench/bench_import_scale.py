@@ -88,12 +88,13 @@ def write_floor() -> float:
     again after, geodesic length and the stored Mercator copy computed, one history row per
     road — then rolled back. What this schema costs per row, whatever the importer does."""
     from layers.importers import service
+    from layers.models import RoadSegment
 
     table = "layers_roadsegment"
     with transaction.atomic(), connection.cursor() as cur:
         t0 = time.perf_counter()
         restore = service._drop_for_bulk(table)
-        restore = service._drop_source_index(table) + restore
+        restore = service._drop_source_index(RoadSegment) + restore
         cur.execute(f"""
             WITH written AS (
                 INSERT INTO {table} (source, source_id, name, section_code, road_class, authority, surface, condition,
